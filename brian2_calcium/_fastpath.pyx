@@ -1,0 +1,179 @@
+# cython: language_level=3
+"""Compiled fast path: many independent synapses through the C kernel (gb_kernel.h).
+
+Inputs are checked by :mod:`brian2_calcium.fastpath`; these routines assume sorted,
+finite, non-negative spike times in SI units and run without the GIL.
+"""
+
+from libc.math cimport exp
+from libc.stdint cimport uint64_t
+
+import numpy as np
+
+
+cdef extern from "gb_kernel.h" nogil:
+    ctypedef struct gb_params:
+        double tau_ca
+        double theta_d
+        double theta_p
+        double gamma_d
+        double gamma_p
+        double sigma
+        double tau
+        double rho_star
+        int bistable
+        int gating
+    double gb_advance_rho(double rho, double c, double L, const gb_params *p,
+                          double xi_p, double xi_d)
+    double gb_cubic_flow(double rho, double t, const gb_params *p)
+
+
+cdef extern from "gb_rng.h" nogil:
+    ctypedef struct gb_rng:
+        pass
+    void gb_rng_seed(gb_rng *r, uint64_t seed, uint64_t stream)
+    double gb_rng_normal(gb_rng *r)
+
+
+cdef gb_params _params(tuple kernel_params):
+    cdef gb_params p
+    (p.tau_ca, p.theta_d, p.theta_p, p.gamma_d, p.gamma_p, p.sigma, p.tau, p.rho_star,
+     p.bistable, p.gating) = kernel_params
+    return p
+
+
+cdef inline double _step(double rho, double c, double L, const gb_params *p, bint noisy,
+                         gb_rng *rng) noexcept nogil:
+    """Advance rho over L, drawing normals only for segments that exist."""
+    cdef double xi_p = 0.0, xi_d = 0.0
+    if noisy and L > 0.0:
+        if c > p.theta_p:
+            xi_p = gb_rng_normal(rng)
+        if c > p.theta_d:
+            xi_d = gb_rng_normal(rng)
+    return gb_advance_rho(rho, c, L, p, xi_p, xi_d)
+
+
+def simulate(const double[::1] pre_times, const long long[::1] pre_offsets,
+             const double[::1] post_times, const long long[::1] post_offsets,
+             const long long[::1] train_of_synapse, const double[::1] rho0, const double[::1] t_end, tuple kernel_params,
+             double D, double Cpre, double Cpost, double eta, uint64_t seed,
+             uint64_t stream_offset=0, const double[::1] readout_times=None):
+    """Simulate independent synapses event by event.
+
+    Synapse ``i`` receives train ``j = train_of_synapse[i]``: presynaptic spikes
+    ``pre_times[pre_offsets[j]:pre_offsets[j+1]]`` (calcium arrives ``D`` later) and
+    postsynaptic spikes likewise; it starts at t = 0 with
+    c = 0 and ρ = ``rho0[i]`` and is brought up to ``t_end[i]``. At equal times the
+    presynaptic calcium event is processed first. Calcium is split into a presynaptic and
+    a postsynaptic part; a post spike adds ``Cpost + eta * c_pre`` (eta = 0: linear model).
+    Synapse ``i`` draws from random stream ``stream_offset + i`` of ``seed``.
+
+    Returns
+    -------
+    rho : ndarray (N,)
+        ρ at ``t_end``.
+    rho_at, c_at : ndarray (N, R)
+        ρ and c at ``readout_times`` (only if given; each must be ≤ the synapse's t_end).
+    """
+    cdef Py_ssize_t n = rho0.shape[0]
+    cdef Py_ssize_t n_read = 0 if readout_times is None else readout_times.shape[0]
+    cdef gb_params p = _params(kernel_params)
+    cdef bint noisy = p.gating != 0 and p.sigma > 0.0
+    rho_out = np.empty(n)
+    rho_at = np.empty((n, n_read))
+    c_at = np.empty((n, n_read))
+    cdef double[::1] rho_v = rho_out
+    cdef double[:, ::1] rho_at_v = rho_at
+    cdef double[:, ::1] c_at_v = c_at
+    cdef Py_ssize_t i, j, a, a_end, b, b_end, k
+    cdef double rho, c_pre, c_post, t_last, t, t_pre, t_post, L, decay, inf = float("inf")
+    cdef bint is_pre
+    cdef gb_rng rng
+
+    with nogil:
+        for i in range(n):
+            gb_rng_seed(&rng, seed, stream_offset + i)
+            rho = rho0[i]
+            c_pre = 0.0
+            c_post = 0.0
+            t_last = 0.0
+            j = train_of_synapse[i]
+            a = pre_offsets[j]
+            a_end = pre_offsets[j + 1]
+            b = post_offsets[j]
+            b_end = post_offsets[j + 1]
+            k = 0
+            while True:
+                t_pre = pre_times[a] + D if a < a_end else inf
+                t_post = post_times[b] if b < b_end else inf
+                is_pre = t_pre <= t_post
+                t = t_pre if is_pre else t_post
+                # Read-outs due before the next event (or before the end).
+                while k < n_read and readout_times[k] <= t and readout_times[k] <= t_end[i]:
+                    L = readout_times[k] - t_last
+                    rho = _step(rho, c_pre + c_post, L, &p, noisy, &rng)
+                    decay = exp(-L / p.tau_ca)
+                    c_pre *= decay
+                    c_post *= decay
+                    t_last = readout_times[k]
+                    rho_at_v[i, k] = rho
+                    c_at_v[i, k] = c_pre + c_post
+                    k += 1
+                if t == inf or t > t_end[i]:
+                    break
+                L = t - t_last
+                rho = _step(rho, c_pre + c_post, L, &p, noisy, &rng)
+                decay = exp(-L / p.tau_ca)
+                c_pre *= decay
+                c_post *= decay
+                if is_pre:
+                    c_pre += Cpre
+                    a += 1
+                else:
+                    c_post += Cpost + eta * c_pre
+                    b += 1
+                t_last = t
+            if t_end[i] > t_last:
+                rho = _step(rho, c_pre + c_post, t_end[i] - t_last, &p, noisy, &rng)
+            rho_v[i] = rho
+    if readout_times is None:
+        return rho_out
+    return rho_out, rho_at, c_at
+
+
+def advance_rho(const double[::1] rho, const double[::1] c, const double[::1] L,
+                tuple kernel_params, const double[::1] xi_p, const double[::1] xi_d):
+    """Elementwise ``gb_advance_rho``: one interval per element, with given normal draws."""
+    cdef Py_ssize_t i, n = rho.shape[0]
+    cdef gb_params p = _params(kernel_params)
+    out = np.empty(n)
+    cdef double[::1] out_v = out
+    with nogil:
+        for i in range(n):
+            out_v[i] = gb_advance_rho(rho[i], c[i], L[i], &p, xi_p[i], xi_d[i])
+    return out
+
+
+def cubic_flow(const double[::1] rho, double t, tuple kernel_params):
+    """Elementwise exact cubic flow over a duration ``t`` (s)."""
+    cdef Py_ssize_t i, n = rho.shape[0]
+    cdef gb_params p = _params(kernel_params)
+    out = np.empty(n)
+    cdef double[::1] out_v = out
+    with nogil:
+        for i in range(n):
+            out_v[i] = gb_cubic_flow(rho[i], t, &p)
+    return out
+
+
+def normals(uint64_t seed, uint64_t stream, Py_ssize_t n):
+    """``n`` standard normal draws from one stream (for tests of the generator)."""
+    cdef gb_rng rng
+    cdef Py_ssize_t i
+    gb_rng_seed(&rng, seed, stream)
+    out = np.empty(n)
+    cdef double[::1] out_v = out
+    for i in range(n):
+        out_v[i] = gb_rng_normal(&rng)
+    return out

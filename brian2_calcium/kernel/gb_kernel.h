@@ -1,0 +1,170 @@
+/*
+ * gb_kernel.h -- exact event-driven update of the Graupner-Brunel (2012) synapse.
+ *
+ * One interval between two calcium events (spec section 6): calcium c decays
+ * exponentially from its value just after the last event, so the interval splits into a
+ * segment above theta_p (both rates act, noise 2 sigma^2/tau), a segment between
+ * theta_d and theta_p (depression only, noise sigma^2/tau) and a sub-threshold segment
+ * (cubic flow only, no noise).  Each linear segment is an exact Ornstein-Uhlenbeck step;
+ * the cubic double-well term is applied as its exact flow, split symmetrically around
+ * each OU step (Strang splitting), which makes the deterministic update second-order
+ * accurate where the cubic and the linear drift act together and exact elsewhere.
+ *
+ * Pure C99, static inline, no globals, no allocation: normal draws are passed in by the
+ * caller.  This text is included by the Cython fast path and embedded verbatim by the
+ * Brian2 Function implementations (cython and cpp targets); brian2_calcium/reference.py
+ * mirrors it in numpy.
+ */
+#ifndef GB_KERNEL_H
+#define GB_KERNEL_H
+
+#include <math.h>
+
+/* Noise gating codes (CalciumParameters.noise_gating). */
+#define GB_GATING_NONE 0 /* no noise */
+#define GB_GATING_D 1    /* sigma sqrt(tau) sqrt(H[c-theta_d]) eta */
+#define GB_GATING_DP 2   /* sigma sqrt(tau) sqrt(H[c-theta_d] + H[c-theta_p]) eta (default) */
+
+typedef struct {
+    double tau_ca;   /* calcium time constant (s) */
+    double theta_d;  /* depression threshold */
+    double theta_p;  /* potentiation threshold (> theta_d) */
+    double gamma_d;  /* depression rate (units of 1/tau) */
+    double gamma_p;  /* potentiation rate (units of 1/tau) */
+    double sigma;    /* noise amplitude */
+    double tau;      /* efficacy time constant (s) */
+    double rho_star; /* unstable fixed point of the cubic */
+    int bistable;    /* 1: cubic double well; 0: flat potential */
+    int gating;      /* GB_GATING_* */
+} gb_params;
+
+/* Time with c(t) = c exp(-t/tau_ca) above theta within an interval of length L. */
+static inline double gb_time_above(double c, double theta, double tau_ca, double L)
+{
+    double t;
+    if (!(c > theta))
+        return 0.0;
+    t = tau_ca * log(c / theta);
+    return t < L ? t : L;
+}
+
+/* (1 - exp(-2 k t))/(2 k) with k = gamma/tau, times 1/tau: variance factor of an OU step
+ * of rate gamma/tau and unit noise intensity per 1/tau.  Brownian limit for gamma = 0. */
+static inline double gb_ou_variance_factor(double gamma, double t, double tau)
+{
+    if (gamma > 0.0)
+        return -expm1(-2.0 * gamma * t / tau) / (2.0 * gamma);
+    return t / tau;
+}
+
+/* log F(rho) = log|rho - a| - (1 - a) log|rho| - a log|1 - rho|, conserved up to a linear
+ * drift a (1 - a) t / tau by the cubic flow (spec section 6.3, general rho*). */
+static inline double gb_cubic_log_invariant(double rho, double a)
+{
+    return log(fabs(rho - a)) - (1.0 - a) * log(fabs(rho)) - a * log(fabs(1.0 - rho));
+}
+
+/* Exact flow of tau drho/dt = -rho (1 - rho) (rho* - rho) for rho* != 1/2, by bisection
+ * between rho and the stable fixed point it relaxes to. */
+static inline double gb_cubic_flow_general(double rho, double t, double tau, double a)
+{
+    double target, lo, hi, mid;
+    int i;
+    if (rho == 0.0 || rho == 1.0 || rho == a)
+        return rho;
+    target = gb_cubic_log_invariant(rho, a) + a * (1.0 - a) * t / tau;
+    lo = rho;
+    hi = rho < a ? 0.0 : 1.0; /* the stable point the flow approaches */
+    for (i = 0; i < 200; i++) {
+        mid = 0.5 * (lo + hi);
+        if (mid == lo || mid == hi)
+            break;
+        if (gb_cubic_log_invariant(mid, a) < target)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
+/* Exact flow of the cubic term alone over a duration t (s). */
+static inline double gb_cubic_flow(double rho, double t, const gb_params *p)
+{
+    double u, v, em1, r;
+    if (!p->bistable || !(t > 0.0))
+        return rho;
+    if (p->rho_star != 0.5)
+        return gb_cubic_flow_general(rho, t, p->tau, p->rho_star);
+    /* rho* = 1/2: v = (rho - 1/2)^2 follows a logistic law with rate 1/(2 tau) and
+     * capacity 1/4; valid for rho outside [0, 1] too. */
+    u = rho - 0.5;
+    v = u * u;
+    if (v == 0.0)
+        return rho;
+    em1 = expm1(t / (2.0 * p->tau));
+    r = sqrt(v * (em1 + 1.0) / (4.0 * v * em1 + 1.0));
+    return 0.5 + (u > 0.0 ? r : -r);
+}
+
+/* Advance rho over an interval of length L (s) that starts with calcium c (the value just
+ * after the last event).  xi_p and xi_d are independent standard normal draws for the
+ * segment above theta_p and the segment between the thresholds; they are ignored where
+ * that segment is empty or the noise is off, so a caller may pass 0 there. */
+static inline double gb_advance_rho(double rho, double c, double L, const gb_params *p,
+                                    double xi_p, double xi_d)
+{
+    double t_p = gb_time_above(c, p->theta_p, p->tau_ca, L);
+    double t_d = gb_time_above(c, p->theta_d, p->tau_ca, L) - t_p;
+    double t_0 = L - t_p - t_d;
+    double pending = 0.0; /* cubic time not yet applied (Strang splitting) */
+    int noisy = (p->gating != GB_GATING_NONE) && p->sigma > 0.0;
+    double rate, mean, decay, var;
+
+    if (t_p > 0.0) { /* spec 6.3: OU step above theta_p */
+        rho = gb_cubic_flow(rho, 0.5 * t_p, p);
+        rate = p->gamma_p + p->gamma_d;
+        if (rate > 0.0) {
+            mean = p->gamma_p / rate;
+            decay = exp(-rate * t_p / p->tau);
+            rho = mean + (rho - mean) * decay;
+        }
+        if (noisy) {
+            var = p->sigma * p->sigma * gb_ou_variance_factor(rate, t_p, p->tau);
+            if (p->gating == GB_GATING_DP)
+                var *= 2.0;
+            rho += sqrt(var) * xi_p;
+        }
+        pending = 0.5 * t_p;
+    }
+    if (t_d > 0.0) { /* spec 6.3: OU step between the thresholds (depression only) */
+        rho = gb_cubic_flow(rho, pending + 0.5 * t_d, p);
+        rho *= exp(-p->gamma_d * t_d / p->tau);
+        if (noisy)
+            rho += p->sigma * sqrt(gb_ou_variance_factor(p->gamma_d, t_d, p->tau)) * xi_d;
+        pending = 0.5 * t_d;
+    }
+    return gb_cubic_flow(rho, pending + t_0, p); /* spec 6.3: sub-threshold flow */
+}
+
+/* The same with every parameter as a scalar argument, for Brian2 Function calls. */
+static inline double gb_advance_rho_args(double rho, double c, double L, double tau_ca,
+                                         double theta_d, double theta_p, double gamma_d,
+                                         double gamma_p, double sigma, double tau,
+                                         double rho_star, int bistable, int gating,
+                                         double xi_p, double xi_d)
+{
+    gb_params p;
+    p.tau_ca = tau_ca;
+    p.theta_d = theta_d;
+    p.theta_p = theta_p;
+    p.gamma_d = gamma_d;
+    p.gamma_p = gamma_p;
+    p.sigma = sigma;
+    p.tau = tau;
+    p.rho_star = rho_star;
+    p.bistable = bistable;
+    p.gating = gating;
+    return gb_advance_rho(rho, c, L, &p, xi_p, xi_d);
+}
+
+#endif /* GB_KERNEL_H */

@@ -1,0 +1,414 @@
+"""Parameters of the calcium-based plasticity model and every published parameter set.
+
+A :class:`CalciumParameters` is frozen and validated; time constants are given with Brian2
+units and stored as SI floats (seconds). Sets are looked up by name with
+:func:`get_parameters`; :func:`parameter_sets` lists them (spec §2).
+"""
+
+import difflib
+import math
+from dataclasses import MISSING, dataclass, field, fields
+
+from .units import to_si
+
+__all__ = ["CalciumParameters", "parameter_sets", "get_parameters", "NOISE_GATINGS"]
+
+#: Noise gating options: ``"d+p"`` is σ√τ·√(Θ[c−θd] + Θ[c−θp])·η (GB2012 with its correction,
+#: the default); ``"d"`` gates by Θ[c−θd] only (the authors' checked-in C++ source);
+#: ``"none"`` switches the noise off whatever σ is.
+NOISE_GATINGS = ("d+p", "d", "none")
+
+_TIME_FIELDS = ("tau_ca", "tau", "D")
+_UNIT_LABEL = {"tau_ca": "ms", "tau": "s", "D": "ms"}
+_UNIT_SCALE = {"tau_ca": 1e3, "tau": 1.0, "D": 1e3}
+
+
+@dataclass(frozen=True, init=False)
+class CalciumParameters:
+    """Parameters of the Graupner–Brunel calcium-based plasticity model.
+
+    Time constants take Brian2 quantities (``tau_ca=20*ms``); everything else is a
+    dimensionless number (calcium is normalised so that ``theta_d = 1`` in every published
+    set). Attributes hold SI floats: ``tau_ca``, ``tau`` and ``D`` are in seconds.
+
+    Parameters
+    ----------
+    tau_ca : Quantity (time)
+        Calcium decay time constant τ_Ca.
+    Cpre, Cpost : float
+        Calcium jump caused by a presynaptic spike (arriving after the delay ``D``) and by a
+        postsynaptic spike.
+    theta_d, theta_p : float
+        Depression and potentiation thresholds (θp > θd).
+    gamma_d, gamma_p : float
+        Depression and potentiation rates, in units of 1/τ.
+    sigma : float
+        Noise amplitude σ (noise term σ√τ·√(Θd+Θp)·η).
+    tau : Quantity (time)
+        Time constant τ of the efficacy ρ.
+    rho_star : float
+        Unstable fixed point ρ* of the double-well potential (boundary between DOWN and UP).
+    D : Quantity (time)
+        Delay of the presynaptic calcium transient.
+    beta : float
+        Fraction of synapses initially in the DOWN state (read-out, spec §1.4).
+    b : float
+        Ratio of UP to DOWN synaptic weight, w1/w0.
+    bistable : bool
+        Include the cubic double-well term. ``False`` gives the flat-potential model of
+        Higgins 2014 / Graupner 2016, whose read-out is the mean ρ(T)/ρ0.
+    noise_gating : {"d+p", "d", "none"}
+        Which thresholds switch the noise on (see :data:`NOISE_GATINGS`).
+    nonlinearity : float
+        Nonlinearity factor ν of the calcium (Graupner 2016); 1 is the linear model.
+    rho0 : float
+        Initial efficacy of the flat-potential read-out (ρ0 = w0 = 0.5 in Graupner 2016).
+    name, source : str
+        Short name and bibliographic source.
+
+    Raises
+    ------
+    ValueError
+        If a value is NaN, a time constant is not positive, ``theta_p <= theta_d``, an
+        amplitude or rate is negative, or a fraction is outside [0, 1].
+    TypeError
+        If a time is given as a bare number.
+    brian2.DimensionMismatchError
+        If a time is given with the wrong unit.
+
+    Examples
+    --------
+    >>> from brian2 import ms, second
+    >>> p = CalciumParameters(tau_ca=20*ms, Cpre=1, Cpost=2, theta_d=1, theta_p=1.3,
+    ...                       gamma_d=200, gamma_p=321.808, sigma=2.8284, tau=150*second,
+    ...                       D=13.7*ms)
+    >>> p.tau_ca
+    0.02
+    >>> p.replace(theta_p=1.5).theta_p
+    1.5
+    """
+
+    tau_ca: float
+    Cpre: float
+    Cpost: float
+    theta_d: float
+    theta_p: float
+    gamma_d: float
+    gamma_p: float
+    sigma: float
+    tau: float
+    rho_star: float = 0.5
+    D: float = 0.0
+    beta: float = 0.5
+    b: float = 5.0
+    bistable: bool = True
+    noise_gating: str = "d+p"
+    nonlinearity: float = 1.0
+    rho0: float = 0.5
+    name: str = field(default="custom", compare=False)
+    source: str = field(default="", compare=False)
+
+    def __init__(self, **kwargs):
+        values = _defaults()
+        unknown = set(kwargs) - set(values) - set(_required())
+        if unknown:
+            raise TypeError(_unknown_message(sorted(unknown)[0]))
+        missing = [n for n in _required() if n not in kwargs]
+        if missing:
+            raise TypeError(f"CalciumParameters is missing {', '.join(missing)}")
+        values.update({k: _convert(k, v) for k, v in kwargs.items()})
+        _set_all(self, values)
+
+    @classmethod
+    def _from_si(cls, **values):
+        """Build from SI floats (seconds) without unit checks; used for the registry."""
+        obj = object.__new__(cls)
+        merged = _defaults()
+        merged.update(values)
+        _set_all(obj, merged)
+        return obj
+
+    def replace(self, **changes):
+        """Return a copy with some parameters changed (same units as the constructor).
+
+        Examples
+        --------
+        >>> get_parameters("DP").replace(sigma=0).sigma
+        0.0
+        """
+        unknown = [k for k in changes if k not in _field_names()]
+        if unknown:
+            raise TypeError(_unknown_message(unknown[0]))
+        values = {f: getattr(self, f) for f in _field_names()}
+        values.update({k: _convert(k, v) for k, v in changes.items()})
+        if "name" not in changes:
+            values["name"] = f"{self.name} (modified)" if changes else self.name
+        return type(self)._from_si(**values)
+
+    # -- derived quantities ------------------------------------------------------------
+    @property
+    def noise_on(self):
+        """Whether the efficacy receives noise at all."""
+        return self.sigma > 0 and self.noise_gating != "none"
+
+    @property
+    def eta(self):
+        """Post-jump coupling η of the nonlinear calcium model (spec §1.5, w0 = 1)."""
+        if self.Cpre == 0:
+            return 0.0
+        return (self.nonlinearity - 1.0) * (1.0 + self.Cpost / self.Cpre)
+
+    @property
+    def readout(self):
+        """``"bistable"`` (two-state read-out, β and b) or ``"mean"`` (ρ(T)/ρ0)."""
+        return "bistable" if self.bistable else "mean"
+
+    def as_quantities(self):
+        """Dictionary of the parameters with Brian2 units attached to the times."""
+        import brian2
+
+        out = {f: getattr(self, f) for f in _field_names()}
+        for f in _TIME_FIELDS:
+            out[f] = out[f] * brian2.second
+        return out
+
+    def describe(self):
+        """One line per parameter, in the units of the paper (ms, s)."""
+        lines = [f"{self.name}: {self.source}" if self.source else self.name]
+        for f in _field_names():
+            if f in ("name", "source"):
+                continue
+            v = getattr(self, f)
+            if f in _UNIT_SCALE:
+                lines.append(f"  {f:13s} {v * _UNIT_SCALE[f]:.6g} {_UNIT_LABEL[f]}")
+            else:
+                lines.append(f"  {f:13s} {v}")
+        return "\n".join(lines)
+
+    def __repr__(self):
+        shown = []
+        for f in _field_names():
+            if f == "source":
+                continue
+            v = getattr(self, f)
+            if f in _UNIT_SCALE:
+                unit = "second" if _UNIT_LABEL[f] == "s" else _UNIT_LABEL[f]
+                shown.append(f"{f}={v * _UNIT_SCALE[f]:.6g}*{unit}")
+            else:
+                shown.append(f"{f}={v!r}")
+        return f"CalciumParameters({', '.join(shown)})"
+
+
+def _field_names():
+    return [f.name for f in fields(CalciumParameters)]
+
+
+def _required():
+    return [f.name for f in fields(CalciumParameters) if f.default is MISSING]
+
+
+def _defaults():
+    return {f.name: f.default for f in fields(CalciumParameters) if f.default is not MISSING}
+
+
+def _unknown_message(name):
+    close = difflib.get_close_matches(name, _field_names(), n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    return f"unknown parameter {name!r}{hint}"
+
+
+def _convert(name, value):
+    if name in _TIME_FIELDS:
+        return to_si(value, name, "time")
+    if name in ("name", "source", "noise_gating"):
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a string, got {value!r}")
+        return value
+    if name == "bistable":
+        if not isinstance(value, bool | int):
+            raise TypeError(f"bistable must be True or False, got {value!r}")
+        return bool(value)
+    return to_si(value, name)
+
+
+def _set_all(obj, values):
+    for k, v in values.items():
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            v = float(v)
+        object.__setattr__(obj, k, v)
+    _validate(obj)
+
+
+def _validate(p):
+    for f in _field_names():
+        v = getattr(p, f)
+        if isinstance(v, float) and math.isnan(v):
+            raise ValueError(f"{f} must be a number, got NaN")
+        if isinstance(v, float) and math.isinf(v):
+            raise ValueError(f"{f} must be finite, got {v}")
+    for f in ("tau_ca", "tau"):
+        if getattr(p, f) <= 0:
+            raise ValueError(
+                f"{f} must be positive, got {getattr(p, f) * _UNIT_SCALE[f]:g} {_UNIT_LABEL[f]}"
+            )
+    if p.D < 0:
+        raise ValueError(f"D must be non-negative, got {p.D * 1e3:g} ms")
+    for f in ("Cpre", "Cpost", "gamma_d", "gamma_p", "sigma"):
+        if getattr(p, f) < 0:
+            raise ValueError(f"{f} must be non-negative, got {getattr(p, f)}")
+    if p.theta_d <= 0:
+        raise ValueError(f"theta_d must be positive, got {p.theta_d}")
+    if p.theta_p <= p.theta_d:
+        raise ValueError(
+            f"theta_p must be above theta_d, got theta_p={p.theta_p} <= theta_d={p.theta_d}"
+        )
+    if not 0 < p.rho_star < 1:
+        raise ValueError(f"rho_star must lie strictly between 0 and 1, got {p.rho_star}")
+    if not 0 <= p.beta <= 1:
+        raise ValueError(f"beta (fraction initially DOWN) must lie in [0, 1], got {p.beta}")
+    if p.b <= 0:
+        raise ValueError(f"b (ratio w1/w0) must be positive, got {p.b}")
+    if p.nonlinearity <= 0:
+        raise ValueError(f"nonlinearity must be positive (1 = linear), got {p.nonlinearity}")
+    if p.rho0 <= 0:
+        raise ValueError(f"rho0 must be positive (it divides the read-out), got {p.rho0}")
+    if p.noise_gating not in NOISE_GATINGS:
+        raise ValueError(
+            f"noise_gating must be one of {', '.join(NOISE_GATINGS)}, got {p.noise_gating!r}"
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# The published sets (spec §2). Times in the table: tau_ca and D in ms, tau in s.
+
+_GB12_TABLE_S1 = "Graupner & Brunel 2012 PNAS 109:3991, Fig. 2 / SI Table S1"
+_GB12_TABLE_S2 = "Graupner & Brunel 2012 PNAS 109:3991, SI Table S2"
+
+_PUBLISHED = [
+    # name, tau_ca, Cpre, Cpost, theta_d, theta_p, gamma_d, gamma_p, sigma, tau, rho*, D, beta, b
+    ("DP", 20, 1.0, 2.0, 1, 1.3, 200, 321.808, 2.8284, 150, 0.5, 13.7, 0.5, 5,
+     f"{_GB12_TABLE_S1}: DP curve (LTD for pre-after-post, LTP for post-after-pre)"),
+    ("DPD", 20, 0.9, 0.9, 1, 1.3, 250, 550, 2.8284, 150, 0.5, 4.6, 0.5, 5,
+     f"{_GB12_TABLE_S1}: DPD curve (LTD, LTP, LTD)"),
+    ("DPD'", 20, 1.0, 2.0, 1, 2.5, 50, 600, 2.8284, 150, 0.5, 2.2, 0.5, 5,
+     f"{_GB12_TABLE_S1}: DPD' curve (LTD at large |Δt|)"),
+    ("P", 20, 2.0, 2.0, 1, 1.3, 160, 257.447, 2.8284, 150, 0.5, 0, 0.5, 5,
+     f"{_GB12_TABLE_S1}: P curve (LTP only)"),
+    ("D", 20, 0.6, 0.6, 1, 1.3, 500, 550, 5.6568, 150, 0.5, 0, 0.5, 5,
+     f"{_GB12_TABLE_S1}: D curve (LTD only, near Δt = 0)"),
+    ("D'", 20, 1.0, 2.0, 1, 3.5, 60, 600, 2.8284, 150, 0.5, 0, 0.5, 5,
+     f"{_GB12_TABLE_S1}: D' curve (LTD everywhere)"),
+    ("hippocampal_slices", 48.8373, 1.0, 0.275865, 1, 1.3, 313.0965, 1645.59, 9.1844, 688.355,
+     0.5, 18.8008, 0.7, 5.28145,
+     f"{_GB12_TABLE_S2}: fit to hippocampal slices (Wittenberg & Wang 2006; GB2012 Fig. 3)"),
+    ("hippocampal_cultures", 11.9536, 0.58156, 1.76444, 1, 1.3, 61.141, 113.6545, 2.5654,
+     33.7596, 0.5, 10.0, 0.5, 36.0263,
+     f"{_GB12_TABLE_S2}: fit to hippocampal cultures (attributed to Wang et al. 2005)"),
+    ("cortical_slices", 22.6936, 0.5617539, 1.23964, 1, 1.3, 331.909, 725.085, 3.3501,
+     346.3615, 0.5, 4.6098, 0.5, 5.40988,
+     f"{_GB12_TABLE_S2}: fit to cortical slices (Sjöström et al. 2001, L5 visual cortex; "
+     "GB2012 Fig. 4)"),
+]  # fmt: skip
+
+
+def _build_registry():
+    reg = {}
+    for row in _PUBLISHED:
+        (name, tau_ca, Cpre, Cpost, theta_d, theta_p, gamma_d, gamma_p, sigma, tau, rho_star,
+         D, beta, b, source) = row  # fmt: skip
+        reg[name] = CalciumParameters._from_si(
+            name=name, source=source, tau_ca=tau_ca * 1e-3, Cpre=Cpre, Cpost=Cpost,
+            theta_d=theta_d, theta_p=theta_p, gamma_d=gamma_d, gamma_p=gamma_p, sigma=sigma,
+            tau=float(tau), rho_star=rho_star, D=D * 1e-3, beta=beta, b=b,
+        )  # fmt: skip
+    cortical = reg["cortical_slices"]
+    higgins = "Higgins, Graupner & Brunel 2014 PLoS Comput Biol 10:e1003834"
+    reg["higgins2014_in_vitro"] = cortical.replace(
+        name="higgins2014_in_vitro",
+        source=f"{higgins}: in vitro (2.5 mM extracellular Ca), the GB2012 cortical-slices set",
+    )
+    reg["higgins2014_in_vivo"] = cortical.replace(
+        name="higgins2014_in_vivo",
+        Cpre=0.6 * cortical.Cpre,
+        Cpost=0.6 * cortical.Cpost,
+        source=f"{higgins}: in vivo (1.5 mM extracellular Ca): cortical-slices set with "
+        "Cpre and Cpost scaled by 0.6",
+    )
+    gwo = "Graupner, Wallisch & Ostojic 2016 J Neurosci 36:11238"
+    flat = dict(bistable=False, sigma=0.0, noise_gating="none", rho_star=0.5, rho0=0.5)
+    reg["graupner2016_linear"] = CalciumParameters._from_si(
+        name="graupner2016_linear",
+        source=f"{gwo}: linear calcium model fitted to Sjöström 2001 (flat potential, no noise)",
+        tau_ca=22.2721171e-3, Cpre=0.844990637, Cpost=1.62137900, theta_d=1.0,
+        theta_p=2.00928899, gamma_d=137.758631, gamma_p=597.089216, tau=520.761286,
+        D=9.53708736e-3, nonlinearity=1.0, **flat,
+    )  # fmt: skip
+    reg["graupner2016_nonlinear"] = CalciumParameters._from_si(
+        name="graupner2016_nonlinear",
+        source=f"{gwo}: nonlinear calcium model (ν = 2) fitted to Sjöström 2001 "
+        "(flat potential, no noise)",
+        tau_ca=18.9304409e-3, Cpre=0.864671725, Cpost=2.30814844, theta_d=1.0,
+        theta_p=4.99779542, gamma_d=111.825154, gamma_p=894.236947, tau=707.022578,
+        D=10.0e-3, nonlinearity=2.0, **flat,
+    )  # fmt: skip
+    return reg
+
+
+_REGISTRY = _build_registry()
+_ALIASES = {"dpdprime": "DPD'", "dprime": "D'"}
+
+
+def parameter_sets():
+    """All published parameter sets, by name.
+
+    Returns
+    -------
+    dict of str to CalciumParameters
+        A fresh dictionary (the parameter objects themselves are immutable).
+
+    Examples
+    --------
+    >>> sorted(parameter_sets())[:3]
+    ['D', "D'", 'DP']
+    """
+    return dict(_REGISTRY)
+
+
+def get_parameters(name):
+    """Look up a published parameter set by name (case-insensitive).
+
+    Parameters
+    ----------
+    name : str or CalciumParameters
+        A name from :func:`parameter_sets` (``"DPDprime"`` and ``"Dprime"`` are accepted for
+        ``"DPD'"`` and ``"D'"``). A ``CalciumParameters`` is returned unchanged.
+
+    Raises
+    ------
+    KeyError
+        For an unknown name; the message suggests the closest names.
+
+    Examples
+    --------
+    >>> get_parameters("DP").gamma_p
+    321.808
+    """
+    if isinstance(name, CalciumParameters):
+        return name
+    if not isinstance(name, str):
+        raise TypeError(f"parameter set name must be a string, got {name!r}")
+    lowered = {k.lower(): k for k in _REGISTRY}
+    key = name.strip().lower()
+    key = _ALIASES.get(key, lowered.get(key))
+    if key is None:
+        close = difflib.get_close_matches(name, list(_REGISTRY), n=3, cutoff=0.4)
+        close += [
+            lowered[c]
+            for c in difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.4)
+        ]
+        close = list(dict.fromkeys(close))[:3]
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise KeyError(
+            f"unknown parameter set {name!r}{hint} (known: {', '.join(_REGISTRY)})"
+        )
+    return _REGISTRY[key]

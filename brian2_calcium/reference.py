@@ -1,0 +1,208 @@
+"""Numpy mirror of the C kernel (``kernel/gb_kernel.h``), and the kernel's interface.
+
+The mirror serves Brian2's numpy target and the property tests that hold the compiled
+kernel to it; it follows the C code line by line, vectorised over synapses.
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "KERNEL_HEADER",
+    "GATING_CODES",
+    "kernel_arguments",
+    "kernel_header_text",
+    "time_above",
+    "cubic_flow",
+    "advance_rho",
+    "simulate",
+]
+
+#: Path of the C kernel header (installed with the package).
+KERNEL_HEADER = Path(__file__).with_name("kernel") / "gb_kernel.h"
+
+#: ``CalciumParameters.noise_gating`` → the kernel's ``GB_GATING_*`` code.
+GATING_CODES = {"none": 0, "d": 1, "d+p": 2}
+
+
+def kernel_header_text():
+    """The text of ``gb_kernel.h``, for code generation targets that embed it."""
+    return KERNEL_HEADER.read_text()
+
+
+def kernel_arguments(params):
+    """The kernel's ``gb_params`` fields, in order, as a tuple of numbers (SI)."""
+    p = params
+    return (
+        p.tau_ca, p.theta_d, p.theta_p, p.gamma_d, p.gamma_p, p.sigma, p.tau, p.rho_star,
+        int(p.bistable), GATING_CODES[p.noise_gating],
+    )  # fmt: skip
+
+
+def time_above(c, theta, tau_ca, L):
+    """Time with c·exp(−t/τ_Ca) > θ within intervals of length ``L`` (``gb_time_above``)."""
+    c = np.asarray(c, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = tau_ca * np.log(c / theta)
+    return np.where(c > theta, np.minimum(t, L), 0.0)
+
+
+def _ou_variance_factor(gamma, t, tau):
+    if gamma > 0:
+        return -np.expm1(-2.0 * gamma * t / tau) / (2.0 * gamma)
+    return t / tau
+
+
+def _log_invariant(rho, a):
+    with np.errstate(divide="ignore"):
+        return np.log(np.abs(rho - a)) - (1 - a) * np.log(np.abs(rho)) - a * np.log(np.abs(1 - rho))
+
+
+def cubic_flow(rho, t, params):
+    """Exact flow of τ dρ/dt = −ρ(1−ρ)(ρ*−ρ) over durations ``t`` (``gb_cubic_flow``)."""
+    rho = np.array(rho, float, copy=True)
+    t = np.broadcast_to(np.asarray(t, float), rho.shape)
+    if not params.bistable:
+        return rho
+    active = t > 0
+    a = params.rho_star
+    if a == 0.5:
+        u = rho - 0.5
+        v = u * u
+        em1 = np.expm1(t / (2.0 * params.tau))
+        r = np.sqrt(v * (em1 + 1.0) / (4.0 * v * em1 + 1.0))
+        new = 0.5 + np.where(u > 0, r, -r)
+        return np.where(active & (v != 0), new, rho)
+    out = rho.copy()
+    for i in np.flatnonzero(active & (rho != 0) & (rho != 1) & (rho != a)):
+        target = _log_invariant(rho[i], a) + a * (1 - a) * t[i] / params.tau
+        lo, hi = rho[i], (0.0 if rho[i] < a else 1.0)
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            if mid in (lo, hi):
+                break
+            if _log_invariant(mid, a) < target:
+                lo = mid
+            else:
+                hi = mid
+        out[i] = 0.5 * (lo + hi)
+    return out
+
+
+def advance_rho(rho, c, L, params, xi_p, xi_d):
+    """Advance ρ over intervals of length ``L`` starting at calcium ``c`` (``gb_advance_rho``).
+
+    Parameters
+    ----------
+    rho, c, L : ndarray
+        Efficacy, calcium just after the last event, interval length (s).
+    params : CalciumParameters
+    xi_p, xi_d : ndarray
+        Standard normal draws for the segments above θp and between θd and θp.
+
+    Returns
+    -------
+    ndarray
+        ρ at the end of the intervals.
+    """
+    p = params
+    rho, c, L, xi_p, xi_d = np.broadcast_arrays(
+        *(np.asarray(x, float) for x in (rho, c, L, xi_p, xi_d))
+    )
+    t_p = time_above(c, p.theta_p, p.tau_ca, L)
+    t_d = time_above(c, p.theta_d, p.tau_ca, L) - t_p
+    t_0 = L - t_p - t_d
+    noisy = p.noise_gating != "none" and p.sigma > 0
+    pending = np.zeros(rho.shape)
+
+    above_p = t_p > 0
+    rho = np.where(above_p, cubic_flow(rho, 0.5 * t_p, p), rho)
+    rate = p.gamma_p + p.gamma_d
+    if rate > 0:
+        mean = p.gamma_p / rate
+        rho = np.where(above_p, mean + (rho - mean) * np.exp(-rate * t_p / p.tau), rho)
+    if noisy:
+        var = p.sigma**2 * _ou_variance_factor(rate, t_p, p.tau)
+        if p.noise_gating == "d+p":
+            var = 2 * var
+        rho = np.where(above_p, rho + np.sqrt(var) * xi_p, rho)
+    pending = np.where(above_p, 0.5 * t_p, pending)
+
+    above_d = t_d > 0
+    rho = np.where(above_d, cubic_flow(rho, pending + 0.5 * t_d, p), rho)
+    rho = np.where(above_d, rho * np.exp(-p.gamma_d * t_d / p.tau), rho)
+    if noisy:
+        sd = p.sigma * np.sqrt(_ou_variance_factor(p.gamma_d, t_d, p.tau))
+        rho = np.where(above_d, rho + sd * xi_d, rho)
+    pending = np.where(above_d, 0.5 * t_d, pending)
+    return cubic_flow(rho, pending + t_0, p)
+
+
+def simulate(params, pre, post, rho0, t_end, rng, train_of_synapse=None):
+    """Numpy counterpart of the fast path (all synapses advanced in lock step).
+
+    Parameters
+    ----------
+    params : CalciumParameters
+    pre, post : SpikeTrains
+        Presynaptic and postsynaptic spike trains (seconds).
+    rho0 : ndarray (N,)
+        Initial efficacies.
+    t_end : ndarray (N,)
+        Time (s) up to which each synapse is brought; later events are ignored.
+    rng : numpy.random.Generator
+        Source of the normal draws.
+    train_of_synapse : ndarray (N,), optional
+        Which train each synapse receives (default: synapse i gets train i).
+
+    Returns
+    -------
+    ndarray (N,)
+        ρ at ``t_end``.
+    """
+    p = params
+    rho = np.array(rho0, float)
+    n = rho.size
+    t_end = np.broadcast_to(np.asarray(t_end, float), (n,))
+    trains = np.arange(n) if train_of_synapse is None else np.asarray(train_of_synapse)
+    times, is_pre = _merged_events(p, pre, post, trains)
+    c_pre = np.zeros(n)
+    c_post = np.zeros(n)
+    t_last = np.zeros(n)
+    for j in range(times.shape[1]):
+        t = times[:, j]
+        live = t <= t_end
+        L = np.where(live, t - t_last, 0.0)
+        xi = rng.standard_normal((2, n))
+        rho = np.where(live, advance_rho(rho, c_pre + c_post, L, p, xi[0], xi[1]), rho)
+        decay = np.exp(-L / p.tau_ca)
+        c_pre *= decay
+        c_post *= decay
+        pre_now = live & is_pre[:, j]
+        post_now = live & ~is_pre[:, j]
+        c_post = np.where(post_now, c_post + p.Cpost + p.eta * c_pre, c_post)
+        c_pre = np.where(pre_now, c_pre + p.Cpre, c_pre)
+        t_last = np.where(live, t, t_last)
+    L = np.maximum(t_end - t_last, 0.0)
+    xi = rng.standard_normal((2, n))
+    return advance_rho(rho, c_pre + c_post, L, p, xi[0], xi[1])
+
+
+def _merged_events(p, pre, post, trains):
+    """Per synapse, calcium event times (pre + D first at ties), padded with +inf."""
+    rows = []
+    for k in trains:
+        tp = pre.train(k) + p.D
+        tq = post.train(k)
+        t = np.concatenate([tp, tq])
+        kind = np.concatenate([np.zeros(tp.size), np.ones(tq.size)])
+        order = np.lexsort((kind, t))
+        rows.append((t[order], kind[order] == 0))
+    width = max((r[0].size for r in rows), default=0)
+    times = np.full((len(rows), width), np.inf)
+    is_pre = np.zeros((len(rows), width), bool)
+    for i, (t, k) in enumerate(rows):
+        times[i, : t.size] = t
+        is_pre[i, : t.size] = k
+    return times, is_pre

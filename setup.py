@@ -1,0 +1,27 @@
+"""Build the Cython fast path; all metadata lives in pyproject.toml."""
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+extensions = [
+    Extension(
+        "brian2_calcium._fastpath",
+        sources=["brian2_calcium/_fastpath.pyx"],
+        include_dirs=["brian2_calcium/kernel"],
+        depends=["brian2_calcium/kernel/gb_kernel.h", "brian2_calcium/kernel/gb_rng.h"],
+        extra_compile_args=["-O3"],
+    )
+]
+
+setup(
+    ext_modules=cythonize(
+        extensions,
+        compiler_directives={
+            "language_level": 3,
+            "boundscheck": False,
+            "wraparound": False,
+            "cdivision": True,
+            "initializedcheck": False,
+        },
+    )
+)
