@@ -9,7 +9,7 @@ extensions = [
         sources=["brian2_calcium/_fastpath.pyx"],
         include_dirs=["brian2_calcium/kernel"],
         depends=["brian2_calcium/kernel/gb_kernel.h", "brian2_calcium/kernel/gb_rng.h"],
-        extra_compile_args=["-O3"],
+        extra_compile_args=["-O3", "-fno-math-errno"],
     )
 ]
 

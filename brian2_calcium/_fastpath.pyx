@@ -23,6 +23,9 @@ cdef extern from "gb_kernel.h" nogil:
         double rho_star
         int bistable
         int gating
+        double log_theta_d
+        double log_theta_p
+    void gb_params_prepare(gb_params *p)
     double gb_advance_rho(double rho, double c, double L, const gb_params *p,
                           double xi_p, double xi_d)
     double gb_cubic_flow(double rho, double t, const gb_params *p)
@@ -39,6 +42,7 @@ cdef gb_params _params(tuple kernel_params):
     cdef gb_params p
     (p.tau_ca, p.theta_d, p.theta_p, p.gamma_d, p.gamma_p, p.sigma, p.tau, p.rho_star,
      p.bistable, p.gating) = kernel_params
+    gb_params_prepare(&p)
     return p
 
 

@@ -52,9 +52,7 @@ def _periodic_time_above(times, amplitudes, period, theta, tau_ca):
     ndarray, shape (...)
         Time above θ per period, in seconds.
     """
-    times, amplitudes = np.broadcast_arrays(
-        np.asarray(times, float), np.asarray(amplitudes, float)
-    )
+    times, amplitudes = np.broadcast_arrays(np.asarray(times, float), np.asarray(amplitudes, float))
     period = np.asarray(period, float)[..., None]
     phase = np.mod(times, period)
     order = np.argsort(phase, axis=-1, kind="stable")
@@ -118,11 +116,22 @@ def _pattern_alphas(params, pre_times, post_times, period):
     p = params
     pre_times = np.asarray(pre_times, float)
     post_times = np.asarray(post_times, float)
-    times = np.concatenate([pre_times + p.D, post_times], axis=-1)
-    amps = np.concatenate(
-        [np.full(pre_times.shape[-1], p.Cpre), np.full(post_times.shape[-1], p.Cpost)]
-    )
     period = np.asarray(period, float)
+    lead = np.broadcast_shapes(pre_times.shape[:-1], post_times.shape[:-1], period.shape)
+    pre_calcium = np.broadcast_to(pre_times + p.D, lead + pre_times.shape[-1:])
+    post_times = np.broadcast_to(post_times, lead + post_times.shape[-1:])
+    post_amps = np.full(post_times.shape, p.Cpost)
+    if p.eta != 0:
+        # Nonlinear calcium (spec §1.5): a post spike adds Cpost + η·c_pre, with c_pre the
+        # steady-state presynaptic calcium at that moment (a pre event at the same time
+        # counts first).
+        since_pre = np.mod(
+            post_times[..., :, None] - pre_calcium[..., None, :], period[..., None, None]
+        )
+        c_pre = p.Cpre * np.sum(np.exp(-since_pre / p.tau_ca), axis=-1)
+        post_amps = post_amps + p.eta * c_pre / -np.expm1(-period[..., None] / p.tau_ca)
+    times = np.concatenate([pre_calcium, post_times], axis=-1)
+    amps = np.concatenate([np.full(pre_calcium.shape, p.Cpre), post_amps], axis=-1)
     alpha_d = _periodic_time_above(times, amps, period, p.theta_d, p.tau_ca) / period
     alpha_p = _periodic_time_above(times, amps, period, p.theta_p, p.tau_ca) / period
     return alpha_d, alpha_p
@@ -205,6 +214,8 @@ def time_above_threshold_pairs(params, delta_t, frequency, method="periodic"):
     if method == "periodic":
         return _pattern_alphas(p, *_pair_pattern(dt, T))
     if method == "closed_form":
+        if p.eta != 0:
+            raise ValueError("the pair closed form covers the linear calcium model only")
         delta = dt - p.D
         if np.any(np.abs(delta) > T):
             raise ValueError("the pair closed form needs |delta_t - D| <= 1/frequency")
@@ -232,7 +243,9 @@ def time_above_threshold_burst(params, delta_t, frequency, burst_interval=None, 
     interval = (
         BURST_INTERVAL_S
         if burst_interval is None
-        else float(_positive(to_si_array(burst_interval, "burst_interval", "time"), "burst_interval"))
+        else float(
+            _positive(to_si_array(burst_interval, "burst_interval", "time"), "burst_interval")
+        )
     )
     return _pattern_alphas(p, *_burst_pattern(dt, T, interval, int(n_post)))
 
@@ -243,9 +256,7 @@ def time_above_threshold_burst(params, delta_t, frequency, burst_interval=None, 
 
 def _rates(p, alpha_d, alpha_p):
     gamma_total = p.gamma_p * alpha_p + p.gamma_d * alpha_d
-    noise_weight = {"d+p": alpha_d + alpha_p, "d": alpha_d, "none": 0.0 * alpha_d}[
-        p.noise_gating
-    ]
+    noise_weight = {"d+p": alpha_d + alpha_p, "d": alpha_d, "none": 0.0 * alpha_d}[p.noise_gating]
     return gamma_total, noise_weight
 
 

@@ -55,9 +55,17 @@ def _run_brian2(mode):
         from .brian2_engine import simulate_brian2
 
         return simulate_brian2(
-            p, pre, post, trains, rho0, t_end, seed=seed, mode=mode, progress=progress,
+            p,
+            pre,
+            post,
+            trains,
+            rho0,
+            t_end,
+            seed=seed,
+            mode=mode,
+            progress=progress,
             **options,
-        )  # fmt: skip
+        )
 
     return run
 
@@ -81,8 +89,9 @@ def _check_count(n, name):
     return int(n)
 
 
-def run_protocol(protocol, params, n_synapses=100, engine="fast", seed=0, progress=None,
-                 **engine_options):  # fmt: skip
+def run_protocol(
+    protocol, params, n_synapses=100, engine="fast", seed=0, progress=None, **engine_options
+):
     """Simulate a protocol for many synapses and read out the change in strength.
 
     Bistable parameter sets start ``n_synapses`` synapses in each state (ρ = 0 and ρ = 1)
@@ -141,6 +150,7 @@ def run_protocol(protocol, params, n_synapses=100, engine="fast", seed=0, progre
         S_se = np.zeros(C)
         rho_mean = prediction["rho_mean"]
         n_used = 0
+        n_events = 0
     else:
         estimate = protocol.estimated_spikes(per_condition)
         if estimate > MAX_SPIKES:
@@ -160,10 +170,18 @@ def run_protocol(protocol, params, n_synapses=100, engine="fast", seed=0, progre
             rho0 = np.full(C * per_condition, p.rho0)
             t_end = protocol.duration[cond]
         rho = _SIMULATORS[engine](
-            p, pre, post, trains, rho0, np.ascontiguousarray(t_end, float), seed, progress,
+            p,
+            pre,
+            post,
+            trains,
+            rho0,
+            np.ascontiguousarray(t_end, float),
+            seed,
+            progress,
             **engine_options,
-        ).reshape(C, per_condition)  # fmt: skip
+        ).reshape(C, per_condition)
         n_used = n
+        n_events = int(np.sum((np.diff(pre.offsets) + np.diff(post.offsets))[trains]))
         if p.bistable:
             U = np.mean(rho[:, :n] > p.rho_star, axis=1)
             D = np.mean(rho[:, n:] < p.rho_star, axis=1)
@@ -187,9 +205,13 @@ def run_protocol(protocol, params, n_synapses=100, engine="fast", seed=0, progre
     table["n_synapses"] = np.full(C, n_used, dtype=int)
     df = pd.DataFrame(table)
     df.attrs.update(
-        parameter_set=p.name, engine=engine, seed=int(seed), protocol=protocol.name,
+        parameter_set=p.name,
+        engine=engine,
+        seed=int(seed),
+        protocol=protocol.name,
         wall_time_s=time.perf_counter() - start,
-    )  # fmt: skip
+        n_events=n_events,
+    )
     return df
 
 
@@ -202,8 +224,17 @@ def _analytic(protocol, p):
     return _predict(p, alpha_d, alpha_p, protocol.duration)
 
 
-def stdp_curve(params="DP", delta_t=None, frequency=None, n_pairs=60, n_synapses=100,
-               engine="fast", seed=0, progress=None, **engine_options):  # fmt: skip
+def stdp_curve(
+    params="DP",
+    delta_t=None,
+    frequency=None,
+    n_pairs=60,
+    n_synapses=100,
+    engine="fast",
+    seed=0,
+    progress=None,
+    **engine_options,
+):
     """STDP curve: change in strength vs Δt for regular pairs (GB2012 Fig. 2).
 
     Parameters
@@ -231,15 +262,25 @@ def stdp_curve(params="DP", delta_t=None, frequency=None, n_pairs=60, n_synapses
     >>> [round(s, 4) for s in df.S]
     [0.7643, 1.2214]
     """
-    dt = to_si_array(SI(DEFAULT_DELTA_T_MS * 1e-3) if delta_t is None else delta_t, "delta_t", "time")
+    dt = to_si_array(
+        SI(DEFAULT_DELTA_T_MS * 1e-3) if delta_t is None else delta_t, "delta_t", "time"
+    )
     f = to_si_array(SI(1.0) if frequency is None else frequency, "frequency", "frequency")
     proto = pairs(SI(dt), SI(f), n_pairs)
     return run_protocol(proto, params, n_synapses, engine, seed, progress, **engine_options)
 
 
-def frequency_curve(params="cortical_slices", frequency=None, delta_t=None, n_pairs=75,
-                    n_synapses=100, engine="fast", seed=0, progress=None,
-                    **engine_options):  # fmt: skip
+def frequency_curve(
+    params="cortical_slices",
+    frequency=None,
+    delta_t=None,
+    n_pairs=75,
+    n_synapses=100,
+    engine="fast",
+    seed=0,
+    progress=None,
+    **engine_options,
+):
     """Change in strength vs pairing frequency at fixed Δt (GB2012 Fig. 4, Sjöström 2001).
 
     Parameters

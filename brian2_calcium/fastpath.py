@@ -31,8 +31,9 @@ def _compiled():
     return _fastpath
 
 
-def _simulate(params, pre, post, rho0, t_end, seed, train_of_synapse=None,
-              readout_times=None, progress=None):  # fmt: skip
+def _simulate(
+    params, pre, post, rho0, t_end, seed, train_of_synapse=None, readout_times=None, progress=None
+):
     """Fast path in SI units with validated inputs; see :func:`simulate_synapses`."""
     fp = _compiled()
     p = params
@@ -52,10 +53,22 @@ def _simulate(params, pre, post, rho0, t_end, seed, train_of_synapse=None,
         for start in range(0, max(n, 1), _CHUNK):
             sl = slice(start, min(start + _CHUNK, n))
             out = fp.simulate(
-                pre.times, pre.offsets, post.times, post.offsets, trains[sl],
-                np.ascontiguousarray(rho0[sl]), np.ascontiguousarray(t_end[sl]), args,
-                p.D, p.Cpre, p.Cpost, p.eta, seed, start, readout_times,
-            )  # fmt: skip
+                pre.times,
+                pre.offsets,
+                post.times,
+                post.offsets,
+                trains[sl],
+                np.ascontiguousarray(rho0[sl]),
+                np.ascontiguousarray(t_end[sl]),
+                args,
+                p.D,
+                p.Cpre,
+                p.Cpost,
+                p.eta,
+                seed,
+                start,
+                readout_times,
+            )
             if readout_times is None:
                 rho[sl] = out
             else:
@@ -66,8 +79,9 @@ def _simulate(params, pre, post, rho0, t_end, seed, train_of_synapse=None,
     return rho, rho_at, c_at
 
 
-def simulate_synapses(params, pre, post, rho0, t_end, seed=0, train_of_synapse=None,
-                      readout_times=None, progress=None):  # fmt: skip
+def simulate_synapses(
+    params, pre, post, rho0, t_end, seed=0, train_of_synapse=None, readout_times=None, progress=None
+):
     """Simulate independent synapses exactly (spec §6) with the compiled kernel.
 
     Each synapse starts at t = 0 with no calcium and efficacy ``rho0``; presynaptic calcium

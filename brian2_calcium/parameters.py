@@ -284,6 +284,7 @@ def _validate(p):
 _GB12_TABLE_S1 = "Graupner & Brunel 2012 PNAS 109:3991, Fig. 2 / SI Table S1"
 _GB12_TABLE_S2 = "Graupner & Brunel 2012 PNAS 109:3991, SI Table S2"
 
+# fmt: off
 _PUBLISHED = [
     # name, tau_ca, Cpre, Cpost, theta_d, theta_p, gamma_d, gamma_p, sigma, tau, rho*, D, beta, b
     ("DP", 20, 1.0, 2.0, 1, 1.3, 200, 321.808, 2.8284, 150, 0.5, 13.7, 0.5, 5,
@@ -308,19 +309,19 @@ _PUBLISHED = [
      346.3615, 0.5, 4.6098, 0.5, 5.40988,
      f"{_GB12_TABLE_S2}: fit to cortical slices (Sjöström et al. 2001, L5 visual cortex; "
      "GB2012 Fig. 4)"),
-]  # fmt: skip
+]
+# fmt: on
 
 
 def _build_registry():
     reg = {}
-    for row in _PUBLISHED:
-        (name, tau_ca, Cpre, Cpost, theta_d, theta_p, gamma_d, gamma_p, sigma, tau, rho_star,
-         D, beta, b, source) = row  # fmt: skip
-        reg[name] = CalciumParameters._from_si(
-            name=name, source=source, tau_ca=tau_ca * 1e-3, Cpre=Cpre, Cpost=Cpost,
-            theta_d=theta_d, theta_p=theta_p, gamma_d=gamma_d, gamma_p=gamma_p, sigma=sigma,
-            tau=float(tau), rho_star=rho_star, D=D * 1e-3, beta=beta, b=b,
-        )  # fmt: skip
+    columns = ("tau_ca", "Cpre", "Cpost", "theta_d", "theta_p", "gamma_d", "gamma_p", "sigma")
+    columns += ("tau", "rho_star", "D", "beta", "b")
+    for name, *values, source in _PUBLISHED:
+        row = dict(zip(columns, values, strict=True))
+        row["tau_ca"] *= 1e-3  # table in ms
+        row["D"] *= 1e-3
+        reg[name] = CalciumParameters._from_si(name=name, source=source, **row)
     cortical = reg["cortical_slices"]
     higgins = "Higgins, Graupner & Brunel 2014 PLoS Comput Biol 10:e1003834"
     reg["higgins2014_in_vitro"] = cortical.replace(
@@ -339,18 +340,34 @@ def _build_registry():
     reg["graupner2016_linear"] = CalciumParameters._from_si(
         name="graupner2016_linear",
         source=f"{gwo}: linear calcium model fitted to Sjöström 2001 (flat potential, no noise)",
-        tau_ca=22.2721171e-3, Cpre=0.844990637, Cpost=1.62137900, theta_d=1.0,
-        theta_p=2.00928899, gamma_d=137.758631, gamma_p=597.089216, tau=520.761286,
-        D=9.53708736e-3, nonlinearity=1.0, **flat,
-    )  # fmt: skip
+        tau_ca=22.2721171e-3,
+        Cpre=0.844990637,
+        Cpost=1.62137900,
+        theta_d=1.0,
+        theta_p=2.00928899,
+        gamma_d=137.758631,
+        gamma_p=597.089216,
+        tau=520.761286,
+        D=9.53708736e-3,
+        nonlinearity=1.0,
+        **flat,
+    )
     reg["graupner2016_nonlinear"] = CalciumParameters._from_si(
         name="graupner2016_nonlinear",
         source=f"{gwo}: nonlinear calcium model (ν = 2) fitted to Sjöström 2001 "
         "(flat potential, no noise)",
-        tau_ca=18.9304409e-3, Cpre=0.864671725, Cpost=2.30814844, theta_d=1.0,
-        theta_p=4.99779542, gamma_d=111.825154, gamma_p=894.236947, tau=707.022578,
-        D=10.0e-3, nonlinearity=2.0, **flat,
-    )  # fmt: skip
+        tau_ca=18.9304409e-3,
+        Cpre=0.864671725,
+        Cpost=2.30814844,
+        theta_d=1.0,
+        theta_p=4.99779542,
+        gamma_d=111.825154,
+        gamma_p=894.236947,
+        tau=707.022578,
+        D=10.0e-3,
+        nonlinearity=2.0,
+        **flat,
+    )
     return reg
 
 
@@ -408,7 +425,5 @@ def get_parameters(name):
         ]
         close = list(dict.fromkeys(close))[:3]
         hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise KeyError(
-            f"unknown parameter set {name!r}{hint} (known: {', '.join(_REGISTRY)})"
-        )
+        raise KeyError(f"unknown parameter set {name!r}{hint} (known: {', '.join(_REGISTRY)})")
     return _REGISTRY[key]

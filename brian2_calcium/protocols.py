@@ -83,7 +83,11 @@ class SpikeTrains:
             raise ValueError(f"{name} {i} has negative spike times (simulations start at t = 0)")
         step = np.diff(t)
         inner = np.ones(step.size, bool)
-        inner[self.offsets[1:-1] - 1] = False  # differences across train boundaries
+        # Differences across train boundaries; an empty train puts its boundary at 0 or at
+        # len(times), which is no difference at all.
+        boundary = self.offsets[1:-1]
+        boundary = boundary[(boundary > 0) & (boundary < t.size)]
+        inner[boundary - 1] = False
         bad = np.flatnonzero((step < 0) & inner)
         if bad.size:
             i = np.searchsorted(self.offsets, bad[0], "right") - 1
@@ -364,8 +368,10 @@ def burst_pairs(delta_t, frequency, n_bursts, burst_interval=None, n_post=2):
     """
     n = _count(n_bursts, "n_bursts")
     n_post = _count(n_post, "n_post")
-    interval = 11.5e-3 if burst_interval is None else float(
-        to_si_array(burst_interval, "burst_interval", "time")
+    interval = (
+        11.5e-3
+        if burst_interval is None
+        else float(to_si_array(burst_interval, "burst_interval", "time"))
     )
     if interval <= 0:
         raise ValueError(f"burst_interval must be positive, got {interval * 1e3:g} ms")
@@ -480,8 +486,10 @@ def jittered_pairs(frequency, n_pairs=75, lag_range=None):
     """
     n = _count(n_pairs, "n_pairs")
     f = np.atleast_1d(_frequency(frequency)).ravel()
-    lo, hi = (-15e-3, 15e-3) if lag_range is None else tuple(
-        float(x) for x in to_si_array(lag_range, "lag_range", "time")
+    lo, hi = (
+        (-15e-3, 15e-3)
+        if lag_range is None
+        else tuple(float(x) for x in to_si_array(lag_range, "lag_range", "time"))
     )
     if not lo < hi:
         raise ValueError(f"lag_range must be increasing, got {lo * 1e3:g}..{hi * 1e3:g} ms")

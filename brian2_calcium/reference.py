@@ -13,7 +13,6 @@ __all__ = [
     "GATING_CODES",
     "kernel_arguments",
     "kernel_header_text",
-    "time_above",
     "cubic_flow",
     "advance_rho",
     "simulate",
@@ -35,23 +34,26 @@ def kernel_arguments(params):
     """The kernel's ``gb_params`` fields, in order, as a tuple of numbers (SI)."""
     p = params
     return (
-        p.tau_ca, p.theta_d, p.theta_p, p.gamma_d, p.gamma_p, p.sigma, p.tau, p.rho_star,
-        int(p.bistable), GATING_CODES[p.noise_gating],
-    )  # fmt: skip
+        p.tau_ca,
+        p.theta_d,
+        p.theta_p,
+        p.gamma_d,
+        p.gamma_p,
+        p.sigma,
+        p.tau,
+        p.rho_star,
+        int(p.bistable),
+        GATING_CODES[p.noise_gating],
+    )
 
 
-def time_above(c, theta, tau_ca, L):
-    """Time with c·exp(−t/τ_Ca) > θ within intervals of length ``L`` (``gb_time_above``)."""
-    c = np.asarray(c, float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = tau_ca * np.log(c / theta)
-    return np.where(c > theta, np.minimum(t, L), 0.0)
-
-
-def _ou_variance_factor(gamma, t, tau):
-    if gamma > 0:
-        return -np.expm1(-2.0 * gamma * t / tau) / (2.0 * gamma)
-    return t / tau
+def _expm1(x):
+    """``gb_expm1``: the Taylor series below |x| = 1e-2, as in the C kernel."""
+    x = np.asarray(x, float)
+    series = x * (
+        1 + x * (1 / 2 + x * (1 / 6 + x * (1 / 24 + x * (1 / 120 + x * (1 / 720 + x / 5040)))))
+    )
+    return np.where(np.abs(x) < 1e-2, series, np.expm1(x))
 
 
 def _log_invariant(rho, a):
@@ -70,7 +72,7 @@ def cubic_flow(rho, t, params):
     if a == 0.5:
         u = rho - 0.5
         v = u * u
-        em1 = np.expm1(t / (2.0 * params.tau))
+        em1 = _expm1(t / (2.0 * params.tau))
         r = np.sqrt(v * (em1 + 1.0) / (4.0 * v * em1 + 1.0))
         new = 0.5 + np.where(u > 0, r, -r)
         return np.where(active & (v != 0), new, rho)
@@ -110,33 +112,37 @@ def advance_rho(rho, c, L, params, xi_p, xi_d):
     rho, c, L, xi_p, xi_d = np.broadcast_arrays(
         *(np.asarray(x, float) for x in (rho, c, L, xi_p, xi_d))
     )
-    t_p = time_above(c, p.theta_p, p.tau_ca, L)
-    t_d = time_above(c, p.theta_d, p.tau_ca, L) - t_p
-    t_0 = L - t_p - t_d
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_c = np.log(c)
+    above_d = c > p.theta_d
+    t_above = np.where(above_d, np.minimum(p.tau_ca * (log_c - np.log(p.theta_d)), L), 0.0)
+    t_p = np.where(c > p.theta_p, np.minimum(p.tau_ca * (log_c - np.log(p.theta_p)), L), 0.0)
+    t_d = t_above - t_p
     noisy = p.noise_gating != "none" and p.sigma > 0
     pending = np.zeros(rho.shape)
 
-    above_p = t_p > 0
-    rho = np.where(above_p, cubic_flow(rho, 0.5 * t_p, p), rho)
+    seg = t_p > 0
+    rho = np.where(seg, cubic_flow(rho, 0.5 * t_p, p), rho)
     rate = p.gamma_p + p.gamma_d
+    em = np.expm1(-rate * t_p / p.tau)
     if rate > 0:
-        mean = p.gamma_p / rate
-        rho = np.where(above_p, mean + (rho - mean) * np.exp(-rate * t_p / p.tau), rho)
+        rho = np.where(seg, rho + (rho - p.gamma_p / rate) * em, rho)
     if noisy:
-        var = p.sigma**2 * _ou_variance_factor(rate, t_p, p.tau)
+        var = p.sigma**2 * (-em * (2 + em) / (2 * rate) if rate > 0 else t_p / p.tau)
         if p.noise_gating == "d+p":
             var = 2 * var
-        rho = np.where(above_p, rho + np.sqrt(var) * xi_p, rho)
-    pending = np.where(above_p, 0.5 * t_p, pending)
+        rho = np.where(seg, rho + np.sqrt(var) * xi_p, rho)
+    pending = np.where(seg, 0.5 * t_p, pending)
 
-    above_d = t_d > 0
-    rho = np.where(above_d, cubic_flow(rho, pending + 0.5 * t_d, p), rho)
-    rho = np.where(above_d, rho * np.exp(-p.gamma_d * t_d / p.tau), rho)
+    seg = t_d > 0
+    rho = np.where(seg, cubic_flow(rho, pending + 0.5 * t_d, p), rho)
+    em = np.expm1(-p.gamma_d * t_d / p.tau)
+    rho = np.where(seg, rho + rho * em, rho)
     if noisy:
-        sd = p.sigma * np.sqrt(_ou_variance_factor(p.gamma_d, t_d, p.tau))
-        rho = np.where(above_d, rho + sd * xi_d, rho)
-    pending = np.where(above_d, 0.5 * t_d, pending)
-    return cubic_flow(rho, pending + t_0, p)
+        var = p.sigma**2 * (-em * (2 + em) / (2 * p.gamma_d) if p.gamma_d > 0 else t_d / p.tau)
+        rho = np.where(seg, rho + np.sqrt(var) * xi_d, rho)
+    pending = np.where(seg, 0.5 * t_d, pending)
+    return cubic_flow(rho, pending + (L - t_above), p)
 
 
 def simulate(params, pre, post, rho0, t_end, rng, train_of_synapse=None):

@@ -25,6 +25,7 @@ class SI:
     def __repr__(self):
         return f"SI({self.value!r})"
 
+
 # Dimension names understood by ``to_si``; each maps to the Brian2 unit that defines it.
 _UNITS = {"time": "second", "frequency": "hertz", "voltage": "volt"}
 
@@ -57,9 +58,9 @@ def to_si_array(value, name, kind=None):
     Parameters
     ----------
     value : Quantity, SI, float or array_like
-        The value (an :class:`SI` wrapper is taken as already in SI units). With ``kind`` given it must carry that dimension (a bare number is
-        refused, because ``20`` could mean 20 ms or 20 s). With ``kind=None`` it must be
-        dimensionless.
+        The value; an :class:`SI` wrapper is taken as already in SI units. With ``kind``
+        given it must carry that dimension (a bare number is refused, because ``20`` could
+        mean 20 ms or 20 s). With ``kind=None`` it must be dimensionless.
     name : str
         Parameter name used in error messages.
     kind : {"time", "frequency", "voltage", None}

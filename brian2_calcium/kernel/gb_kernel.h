@@ -36,25 +36,25 @@ typedef struct {
     double rho_star; /* unstable fixed point of the cubic */
     int bistable;    /* 1: cubic double well; 0: flat potential */
     int gating;      /* GB_GATING_* */
+    /* derived by gb_params_prepare(): */
+    double log_theta_d, log_theta_p;
 } gb_params;
 
-/* Time with c(t) = c exp(-t/tau_ca) above theta within an interval of length L. */
-static inline double gb_time_above(double c, double theta, double tau_ca, double L)
+/* Fill the derived fields; call once after setting the parameters. */
+static inline void gb_params_prepare(gb_params *p)
 {
-    double t;
-    if (!(c > theta))
-        return 0.0;
-    t = tau_ca * log(c / theta);
-    return t < L ? t : L;
+    p->log_theta_d = log(p->theta_d);
+    p->log_theta_p = log(p->theta_p);
 }
 
-/* (1 - exp(-2 k t))/(2 k) with k = gamma/tau, times 1/tau: variance factor of an OU step
- * of rate gamma/tau and unit noise intensity per 1/tau.  Brownian limit for gamma = 0. */
-static inline double gb_ou_variance_factor(double gamma, double t, double tau)
+/* expm1(x), by its Taylor series where |x| is small enough for 7 terms to be exact to
+ * double precision (the cubic flow's argument t/(2 tau) is ~1e-4 between events). */
+static inline double gb_expm1(double x)
 {
-    if (gamma > 0.0)
-        return -expm1(-2.0 * gamma * t / tau) / (2.0 * gamma);
-    return t / tau;
+    if (fabs(x) < 1e-2)
+        return x * (1.0 + x * (1.0 / 2 + x * (1.0 / 6 + x * (1.0 / 24 + x * (1.0 / 120
+               + x * (1.0 / 720 + x * (1.0 / 5040)))))));
+    return expm1(x);
 }
 
 /* log F(rho) = log|rho - a| - (1 - a) log|rho| - a log|1 - rho|, conserved up to a linear
@@ -101,7 +101,7 @@ static inline double gb_cubic_flow(double rho, double t, const gb_params *p)
     v = u * u;
     if (v == 0.0)
         return rho;
-    em1 = expm1(t / (2.0 * p->tau));
+    em1 = gb_expm1(t / (2.0 * p->tau));
     r = sqrt(v * (em1 + 1.0) / (4.0 * v * em1 + 1.0));
     return 0.5 + (u > 0.0 ? r : -r);
 }
@@ -109,27 +109,42 @@ static inline double gb_cubic_flow(double rho, double t, const gb_params *p)
 /* Advance rho over an interval of length L (s) that starts with calcium c (the value just
  * after the last event).  xi_p and xi_d are independent standard normal draws for the
  * segment above theta_p and the segment between the thresholds; they are ignored where
- * that segment is empty or the noise is off, so a caller may pass 0 there. */
+ * that segment is empty or the noise is off, so a caller may pass 0 there.  p must have
+ * been prepared with gb_params_prepare(). */
 static inline double gb_advance_rho(double rho, double c, double L, const gb_params *p,
                                     double xi_p, double xi_d)
 {
-    double t_p = gb_time_above(c, p->theta_p, p->tau_ca, L);
-    double t_d = gb_time_above(c, p->theta_d, p->tau_ca, L) - t_p;
-    double t_0 = L - t_p - t_d;
+    double t_p = 0.0, t_d = 0.0, t_above, log_c;
     double pending = 0.0; /* cubic time not yet applied (Strang splitting) */
     int noisy = (p->gating != GB_GATING_NONE) && p->sigma > 0.0;
-    double rate, mean, decay, var;
+    double rate, mean, em, var;
+
+    if (!(c > p->theta_d)) /* sub-threshold all along: the cubic flow only */
+        return gb_cubic_flow(rho, L, p);
+    /* calcium decays monotonically: time above theta_p, then between the thresholds */
+    log_c = log(c);
+    t_above = p->tau_ca * (log_c - p->log_theta_d);
+    if (t_above > L)
+        t_above = L;
+    if (c > p->theta_p) {
+        t_p = p->tau_ca * (log_c - p->log_theta_p);
+        if (t_p > L)
+            t_p = L;
+    }
+    t_d = t_above - t_p;
 
     if (t_p > 0.0) { /* spec 6.3: OU step above theta_p */
         rho = gb_cubic_flow(rho, 0.5 * t_p, p);
         rate = p->gamma_p + p->gamma_d;
+        em = expm1(-rate * t_p / p->tau); /* decay - 1 */
         if (rate > 0.0) {
             mean = p->gamma_p / rate;
-            decay = exp(-rate * t_p / p->tau);
-            rho = mean + (rho - mean) * decay;
+            rho += (rho - mean) * em;
         }
         if (noisy) {
-            var = p->sigma * p->sigma * gb_ou_variance_factor(rate, t_p, p->tau);
+            /* variance sigma^2 (1 - decay^2)/(gamma_p + gamma_d), halved for gating "d" */
+            var = p->sigma * p->sigma
+                  * (rate > 0.0 ? -em * (2.0 + em) / (2.0 * rate) : t_p / p->tau);
             if (p->gating == GB_GATING_DP)
                 var *= 2.0;
             rho += sqrt(var) * xi_p;
@@ -138,12 +153,16 @@ static inline double gb_advance_rho(double rho, double c, double L, const gb_par
     }
     if (t_d > 0.0) { /* spec 6.3: OU step between the thresholds (depression only) */
         rho = gb_cubic_flow(rho, pending + 0.5 * t_d, p);
-        rho *= exp(-p->gamma_d * t_d / p->tau);
-        if (noisy)
-            rho += p->sigma * sqrt(gb_ou_variance_factor(p->gamma_d, t_d, p->tau)) * xi_d;
+        em = expm1(-p->gamma_d * t_d / p->tau);
+        rho += rho * em;
+        if (noisy) {
+            var = p->sigma * p->sigma
+                  * (p->gamma_d > 0.0 ? -em * (2.0 + em) / (2.0 * p->gamma_d) : t_d / p->tau);
+            rho += sqrt(var) * xi_d;
+        }
         pending = 0.5 * t_d;
     }
-    return gb_cubic_flow(rho, pending + t_0, p); /* spec 6.3: sub-threshold flow */
+    return gb_cubic_flow(rho, pending + (L - t_above), p); /* spec 6.3: sub-threshold */
 }
 
 /* The same with every parameter as a scalar argument, for Brian2 Function calls. */
@@ -164,6 +183,7 @@ static inline double gb_advance_rho_args(double rho, double c, double L, double 
     p.rho_star = rho_star;
     p.bistable = bistable;
     p.gating = gating;
+    gb_params_prepare(&p);
     return gb_advance_rho(rho, c, L, &p, xi_p, xi_d);
 }
 

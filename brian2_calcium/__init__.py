@@ -1,0 +1,67 @@
+"""brian2_calcium: calcium-based synaptic plasticity (Graupner & Brunel 2012) for Brian2.
+
+Every published parameter set, the analytic theory, an exact event-driven fast engine for
+single-synapse protocols, Brian2 ``Synapses`` templates (event-driven and clock-driven) and
+a recurrent network built from them. Brian2 itself is imported only by the parts that
+need it (templates, Brian2 engines, network).
+"""
+
+from .analytic import (
+    change_in_strength,
+    change_in_strength_se,
+    flat_potential_mean,
+    predict,
+    predict_burst,
+    predict_pairs,
+    time_above_threshold_burst,
+    time_above_threshold_pairs,
+    time_above_threshold_periodic,
+    transition_probabilities,
+)
+from .experiments import frequency_curve, run_protocol, stdp_curve
+from .fastpath import simulate_synapses
+from .parameters import CalciumParameters, get_parameters, parameter_sets
+from .protocols import (
+    SpikeTrains,
+    burst_pairs,
+    frequency_pairs,
+    jittered_pairs,
+    pairs,
+    poisson_pairs,
+    quadruplets,
+    triplets,
+)
+from .units import SI
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "CalciumParameters",
+    "get_parameters",
+    "parameter_sets",
+    "SI",
+    # analytic theory
+    "time_above_threshold_periodic",
+    "time_above_threshold_pairs",
+    "time_above_threshold_burst",
+    "transition_probabilities",
+    "change_in_strength",
+    "change_in_strength_se",
+    "flat_potential_mean",
+    "predict",
+    "predict_pairs",
+    "predict_burst",
+    # protocols and experiments
+    "SpikeTrains",
+    "pairs",
+    "burst_pairs",
+    "triplets",
+    "quadruplets",
+    "frequency_pairs",
+    "jittered_pairs",
+    "poisson_pairs",
+    "run_protocol",
+    "stdp_curve",
+    "frequency_curve",
+    "simulate_synapses",
+]
