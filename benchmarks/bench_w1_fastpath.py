@@ -46,7 +46,17 @@ def time_fast(params, repeats):
     times = []
     for r in range(repeats):
         start = time.perf_counter()
-        _simulate(params, pre, post, rho0, t_end, seed=r, train_of_synapse=trains, progress=False)
+        _simulate(
+            params,
+            pre,
+            post,
+            rho0,
+            t_end,
+            seed=r,
+            train_of_synapse=trains,
+            progress=False,
+            threads=1,
+        )
         times.append(time.perf_counter() - start)
     return statistics.median(times), n_events
 

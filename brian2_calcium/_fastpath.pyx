@@ -5,7 +5,8 @@ Inputs are checked by :mod:`brian2_calcium.fastpath`; these routines assume sort
 finite, non-negative spike times in SI units and run without the GIL.
 """
 
-from libc.math cimport exp
+from cython.parallel cimport prange
+from libc.math cimport INFINITY, exp
 from libc.stdint cimport uint64_t
 
 import numpy as np
@@ -58,20 +59,74 @@ cdef inline double _step(double rho, double c, double L, const gb_params *p, bin
     return gb_advance_rho(rho, c, L, p, xi_p, xi_d)
 
 
+cdef void _run_synapse(Py_ssize_t i, const double *pre_times, const long long *pre_offsets,
+                       const double *post_times, const long long *post_offsets,
+                       const long long *train_of_synapse, const double *rho0,
+                       const double *t_end, const gb_params *p, bint noisy, double D,
+                       double Cpre, double Cpost, double eta, uint64_t seed,
+                       uint64_t stream_offset, const double *readout_times, Py_ssize_t n_read,
+                       double *rho_out, double *rho_at, double *c_at) noexcept nogil:
+    """One synapse from t = 0 to t_end[i]; its own random stream keeps threads independent."""
+    cdef gb_rng rng
+    cdef Py_ssize_t j = train_of_synapse[i]
+    cdef Py_ssize_t a = pre_offsets[j], a_end = pre_offsets[j + 1]
+    cdef Py_ssize_t b = post_offsets[j], b_end = post_offsets[j + 1]
+    cdef Py_ssize_t k = 0
+    cdef double rho = rho0[i], c_pre = 0.0, c_post = 0.0, t_last = 0.0
+    cdef double t, t_pre, t_post, L, decay, inf = INFINITY
+    cdef bint is_pre
+    gb_rng_seed(&rng, seed, stream_offset + i)
+    while True:
+        t_pre = pre_times[a] + D if a < a_end else inf
+        t_post = post_times[b] if b < b_end else inf
+        is_pre = t_pre <= t_post
+        t = t_pre if is_pre else t_post
+        # Read-outs due before the next event (or before the end).
+        while k < n_read and readout_times[k] <= t and readout_times[k] <= t_end[i]:
+            L = readout_times[k] - t_last
+            rho = _step(rho, c_pre + c_post, L, p, noisy, &rng)
+            decay = exp(-L / p.tau_ca)
+            c_pre = c_pre * decay
+            c_post = c_post * decay
+            t_last = readout_times[k]
+            rho_at[i * n_read + k] = rho
+            c_at[i * n_read + k] = c_pre + c_post
+            k = k + 1
+        if t == inf or t > t_end[i]:
+            break
+        L = t - t_last
+        rho = _step(rho, c_pre + c_post, L, p, noisy, &rng)
+        decay = exp(-L / p.tau_ca)
+        c_pre = c_pre * decay
+        c_post = c_post * decay
+        if is_pre:
+            c_pre = c_pre + Cpre
+            a = a + 1
+        else:
+            c_post = c_post + Cpost + eta * c_pre
+            b = b + 1
+        t_last = t
+    if t_end[i] > t_last:
+        rho = _step(rho, c_pre + c_post, t_end[i] - t_last, p, noisy, &rng)
+    rho_out[i] = rho
+
+
 def simulate(const double[::1] pre_times, const long long[::1] pre_offsets,
              const double[::1] post_times, const long long[::1] post_offsets,
-             const long long[::1] train_of_synapse, const double[::1] rho0, const double[::1] t_end, tuple kernel_params,
-             double D, double Cpre, double Cpost, double eta, uint64_t seed,
-             uint64_t stream_offset=0, const double[::1] readout_times=None):
+             const long long[::1] train_of_synapse, const double[::1] rho0,
+             const double[::1] t_end, tuple kernel_params, double D, double Cpre,
+             double Cpost, double eta, uint64_t seed, uint64_t stream_offset=0,
+             const double[::1] readout_times=None, int threads=1):
     """Simulate independent synapses event by event.
 
     Synapse ``i`` receives train ``j = train_of_synapse[i]``: presynaptic spikes
     ``pre_times[pre_offsets[j]:pre_offsets[j+1]]`` (calcium arrives ``D`` later) and
-    postsynaptic spikes likewise; it starts at t = 0 with
-    c = 0 and ρ = ``rho0[i]`` and is brought up to ``t_end[i]``. At equal times the
-    presynaptic calcium event is processed first. Calcium is split into a presynaptic and
-    a postsynaptic part; a post spike adds ``Cpost + eta * c_pre`` (eta = 0: linear model).
-    Synapse ``i`` draws from random stream ``stream_offset + i`` of ``seed``.
+    postsynaptic spikes likewise; it starts at t = 0 with c = 0 and ρ = ``rho0[i]`` and is
+    brought up to ``t_end[i]`` (later events are ignored). At equal times the presynaptic
+    calcium event is processed first. Calcium is split into a presynaptic and a
+    postsynaptic part; a post spike adds ``Cpost + eta * c_pre`` (eta = 0: linear model).
+    Synapse ``i`` draws from random stream ``stream_offset + i`` of ``seed``, so the result
+    does not depend on ``threads`` (OpenMP threads, where the build supports them).
 
     Returns
     -------
@@ -90,57 +145,21 @@ def simulate(const double[::1] pre_times, const long long[::1] pre_offsets,
     cdef double[::1] rho_v = rho_out
     cdef double[:, ::1] rho_at_v = rho_at
     cdef double[:, ::1] c_at_v = c_at
-    cdef Py_ssize_t i, j, a, a_end, b, b_end, k
-    cdef double rho, c_pre, c_post, t_last, t, t_pre, t_post, L, decay, inf = float("inf")
-    cdef bint is_pre
-    cdef gb_rng rng
-
-    with nogil:
-        for i in range(n):
-            gb_rng_seed(&rng, seed, stream_offset + i)
-            rho = rho0[i]
-            c_pre = 0.0
-            c_post = 0.0
-            t_last = 0.0
-            j = train_of_synapse[i]
-            a = pre_offsets[j]
-            a_end = pre_offsets[j + 1]
-            b = post_offsets[j]
-            b_end = post_offsets[j + 1]
-            k = 0
-            while True:
-                t_pre = pre_times[a] + D if a < a_end else inf
-                t_post = post_times[b] if b < b_end else inf
-                is_pre = t_pre <= t_post
-                t = t_pre if is_pre else t_post
-                # Read-outs due before the next event (or before the end).
-                while k < n_read and readout_times[k] <= t and readout_times[k] <= t_end[i]:
-                    L = readout_times[k] - t_last
-                    rho = _step(rho, c_pre + c_post, L, &p, noisy, &rng)
-                    decay = exp(-L / p.tau_ca)
-                    c_pre *= decay
-                    c_post *= decay
-                    t_last = readout_times[k]
-                    rho_at_v[i, k] = rho
-                    c_at_v[i, k] = c_pre + c_post
-                    k += 1
-                if t == inf or t > t_end[i]:
-                    break
-                L = t - t_last
-                rho = _step(rho, c_pre + c_post, L, &p, noisy, &rng)
-                decay = exp(-L / p.tau_ca)
-                c_pre *= decay
-                c_post *= decay
-                if is_pre:
-                    c_pre += Cpre
-                    a += 1
-                else:
-                    c_post += Cpost + eta * c_pre
-                    b += 1
-                t_last = t
-            if t_end[i] > t_last:
-                rho = _step(rho, c_pre + c_post, t_end[i] - t_last, &p, noisy, &rng)
-            rho_v[i] = rho
+    cdef double dummy = 0.0
+    cdef const double *pre_ptr = &pre_times[0] if pre_times.shape[0] else &dummy
+    cdef const double *post_ptr = &post_times[0] if post_times.shape[0] else &dummy
+    cdef const double *read_ptr = &readout_times[0] if n_read else &dummy
+    cdef double *rho_at_ptr = &rho_at_v[0, 0] if n_read and n else &dummy
+    cdef double *c_at_ptr = &c_at_v[0, 0] if n_read and n else &dummy
+    cdef Py_ssize_t i
+    if n == 0:
+        return rho_out if readout_times is None else (rho_out, rho_at, c_at)
+    for i in prange(n, nogil=True, schedule="dynamic", chunksize=64,
+                    num_threads=max(threads, 1)):
+        _run_synapse(i, pre_ptr, &pre_offsets[0], post_ptr, &post_offsets[0],
+                     &train_of_synapse[0], &rho0[0], &t_end[0], &p, noisy, D, Cpre, Cpost,
+                     eta, seed, stream_offset, read_ptr, n_read, &rho_v[0], rho_at_ptr,
+                     c_at_ptr)
     if readout_times is None:
         return rho_out
     return rho_out, rho_at, c_at

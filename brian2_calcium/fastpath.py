@@ -6,6 +6,8 @@ stream of ``seed``, so results do not depend on batching: the same seed gives th
 numbers.
 """
 
+import os
+
 import numpy as np
 
 from .parameters import get_parameters
@@ -14,7 +16,7 @@ from .protocols import SpikeTrains
 from .reference import kernel_arguments
 from .units import check_finite, to_si_array
 
-__all__ = ["simulate_synapses"]
+__all__ = ["simulate_synapses", "default_threads"]
 
 # Synapses per compiled call; between calls the progress bar moves.
 _CHUNK = 50_000
@@ -31,11 +33,29 @@ def _compiled():
     return _fastpath
 
 
+def default_threads():
+    """Threads used by the fast path by default: the CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
 def _simulate(
-    params, pre, post, rho0, t_end, seed, train_of_synapse=None, readout_times=None, progress=None
+    params,
+    pre,
+    post,
+    rho0,
+    t_end,
+    seed,
+    train_of_synapse=None,
+    readout_times=None,
+    progress=None,
+    threads=None,
 ):
     """Fast path in SI units with validated inputs; see :func:`simulate_synapses`."""
     fp = _compiled()
+    threads = default_threads() if threads is None else max(int(threads), 1)
     p = params
     n = rho0.size
     trains = (
@@ -68,6 +88,7 @@ def _simulate(
                 seed,
                 start,
                 readout_times,
+                threads,
             )
             if readout_times is None:
                 rho[sl] = out
@@ -80,7 +101,16 @@ def _simulate(
 
 
 def simulate_synapses(
-    params, pre, post, rho0, t_end, seed=0, train_of_synapse=None, readout_times=None, progress=None
+    params,
+    pre,
+    post,
+    rho0,
+    t_end,
+    seed=0,
+    train_of_synapse=None,
+    readout_times=None,
+    progress=None,
+    threads=None,
 ):
     """Simulate independent synapses exactly (spec §6) with the compiled kernel.
 
@@ -105,7 +135,9 @@ def simulate_synapses(
     readout_times : Quantity (time), array_like, optional
         Sorted times (≤ every ``t_end``) at which ρ and c are recorded.
     progress : bool, optional
-        Show a progress bar (default: only on a terminal for large runs).
+        Show a progress bar (default: only on a terminal).
+    threads : int, optional
+        OpenMP threads (default: every CPU available). Results do not depend on it.
 
     Returns
     -------
@@ -156,7 +188,7 @@ def simulate_synapses(
             raise ValueError("readout_times must be sorted")
         if read.size and (read[0] < 0 or np.any(read[-1] > t_end)):
             raise ValueError("readout_times must lie between 0 and t_end")
-    return _simulate(p, pre, post, rho0, t_end, seed, trains, read, progress)
+    return _simulate(p, pre, post, rho0, t_end, seed, trains, read, progress, threads)
 
 
 def _as_trains(trains, name):
