@@ -5,7 +5,6 @@ Inputs are checked by :mod:`brian2_calcium.fastpath`; these routines assume sort
 finite, non-negative spike times in SI units and run without the GIL.
 """
 
-from cython.parallel cimport prange
 from libc.math cimport INFINITY, exp
 from libc.stdint cimport uint64_t
 
@@ -116,7 +115,7 @@ def simulate(const double[::1] pre_times, const long long[::1] pre_offsets,
              const long long[::1] train_of_synapse, const double[::1] rho0,
              const double[::1] t_end, tuple kernel_params, double D, double Cpre,
              double Cpost, double eta, uint64_t seed, uint64_t stream_offset=0,
-             const double[::1] readout_times=None, int threads=1):
+             const double[::1] readout_times=None):
     """Simulate independent synapses event by event.
 
     Synapse ``i`` receives train ``j = train_of_synapse[i]``: presynaptic spikes
@@ -126,7 +125,8 @@ def simulate(const double[::1] pre_times, const long long[::1] pre_offsets,
     calcium event is processed first. Calcium is split into a presynaptic and a
     postsynaptic part; a post spike adds ``Cpost + eta * c_pre`` (eta = 0: linear model).
     Synapse ``i`` draws from random stream ``stream_offset + i`` of ``seed``, so the result
-    does not depend on ``threads`` (OpenMP threads, where the build supports them).
+    does not depend on how synapses are split between calls (the GIL is released: callers
+    may run calls for disjoint synapse ranges in parallel threads).
 
     Returns
     -------
@@ -154,12 +154,12 @@ def simulate(const double[::1] pre_times, const long long[::1] pre_offsets,
     cdef Py_ssize_t i
     if n == 0:
         return rho_out if readout_times is None else (rho_out, rho_at, c_at)
-    for i in prange(n, nogil=True, schedule="dynamic", chunksize=64,
-                    num_threads=max(threads, 1)):
-        _run_synapse(i, pre_ptr, &pre_offsets[0], post_ptr, &post_offsets[0],
-                     &train_of_synapse[0], &rho0[0], &t_end[0], &p, noisy, D, Cpre, Cpost,
-                     eta, seed, stream_offset, read_ptr, n_read, &rho_v[0], rho_at_ptr,
-                     c_at_ptr)
+    with nogil:
+        for i in range(n):
+            _run_synapse(i, pre_ptr, &pre_offsets[0], post_ptr, &post_offsets[0],
+                         &train_of_synapse[0], &rho0[0], &t_end[0], &p, noisy, D, Cpre, Cpost,
+                         eta, seed, stream_offset, read_ptr, n_read, &rho_v[0], rho_at_ptr,
+                         c_at_ptr)
     if readout_times is None:
         return rho_out
     return rho_out, rho_at, c_at

@@ -92,10 +92,12 @@ def _pair_time_above_closed_form(delta, period, first, second, theta, tau_ca):
     s = np.abs(delta)
     X = np.where(delta >= 0, first, second)
     Y = np.where(delta >= 0, second, first)
-    K = np.expm1(period / tau_ca)
-    E = (X + Y * np.exp(s / tau_ca)) / K
+    # E = (X + Y e^{s/τ})/K and F = (Y + X e^{(T−s)/τ})/K with K = e^{T/τ} − 1, written
+    # with decaying exponentials so that long periods (T/τ_Ca > 709) do not overflow.
+    K = -np.expm1(-period / tau_ca)
+    E = (X * np.exp(-period / tau_ca) + Y * np.exp(-(period - s) / tau_ca)) / K
     G = E + X
-    F = (Y + X * np.exp((period - s) / tau_ca)) / K
+    F = (Y * np.exp(-period / tau_ca) + X * np.exp(-s / tau_ca)) / K
     H = F + Y
     with np.errstate(divide="ignore", invalid="ignore"):
         lnG = tau_ca * np.log(G / theta)

@@ -7,6 +7,7 @@ numbers.
 """
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from .units import check_finite, to_si_array
 
 __all__ = ["simulate_synapses", "default_threads"]
 
-# Synapses per compiled call; between calls the progress bar moves.
+# Most synapses per compiled call; between calls the progress bar moves.
 _CHUNK = 50_000
 
 
@@ -69,32 +70,44 @@ def _simulate(
     rho_at = np.empty((n, n_read))
     c_at = np.empty((n, n_read))
     seed = int(seed) % 2**64
+
+    def run(start):
+        sl = slice(start, min(start + chunk, n))
+        out = fp.simulate(
+            pre.times,
+            pre.offsets,
+            post.times,
+            post.offsets,
+            trains[sl],
+            np.ascontiguousarray(rho0[sl]),
+            np.ascontiguousarray(t_end[sl]),
+            args,
+            p.D,
+            p.Cpre,
+            p.Cpost,
+            p.eta,
+            seed,
+            start,
+            readout_times,
+        )
+        if readout_times is None:
+            rho[sl] = out
+        else:
+            rho[sl], rho_at[sl], c_at[sl] = out
+        return sl.stop - sl.start
+
+    # Chunks small enough to spread over the threads and to move the progress bar; the
+    # compiled loop releases the GIL, and synapse i always draws from stream i.
+    chunk = max(1, min(_CHUNK, -(-n // (4 * threads))))
+    starts = range(0, n, chunk)
     with ProgressBar(n, "fast path", enabled=progress) as bar:
-        for start in range(0, max(n, 1), _CHUNK):
-            sl = slice(start, min(start + _CHUNK, n))
-            out = fp.simulate(
-                pre.times,
-                pre.offsets,
-                post.times,
-                post.offsets,
-                trains[sl],
-                np.ascontiguousarray(rho0[sl]),
-                np.ascontiguousarray(t_end[sl]),
-                args,
-                p.D,
-                p.Cpre,
-                p.Cpost,
-                p.eta,
-                seed,
-                start,
-                readout_times,
-                threads,
-            )
-            if readout_times is None:
-                rho[sl] = out
-            else:
-                rho[sl], rho_at[sl], c_at[sl] = out
-            bar.update(sl.stop - sl.start)
+        if threads == 1 or len(starts) == 1:
+            for start in starts:
+                bar.update(run(start))
+        else:
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                for done in pool.map(run, starts):
+                    bar.update(done)
     if readout_times is None:
         return rho
     return rho, rho_at, c_at
@@ -137,7 +150,8 @@ def simulate_synapses(
     progress : bool, optional
         Show a progress bar (default: only on a terminal).
     threads : int, optional
-        OpenMP threads (default: every CPU available). Results do not depend on it.
+        Threads running the compiled loop (default: every CPU available). Results do not
+        depend on it.
 
     Returns
     -------

@@ -145,6 +145,12 @@ class CalciumParameters:
             values["name"] = f"{self.name} (modified)" if changes else self.name
         return type(self)._from_si(**values)
 
+    def _replace_si(self, **changes):
+        """Copy with changes given in SI units (seconds), without unit checks."""
+        values = {f: getattr(self, f) for f in _field_names()}
+        values.update(changes)
+        return type(self)._from_si(**values)
+
     # -- derived quantities ------------------------------------------------------------
     @property
     def noise_on(self):

@@ -7,7 +7,7 @@ theory predicts the outcome (spec §3.1b). Stochastic ones (jittered, Poisson) d
 trains from a ``numpy.random.Generator``.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -351,9 +351,12 @@ def pairs(delta_t, frequency, n_pairs):
 def frequency_pairs(frequency, delta_t, n_pairs=75):
     """Sjöström 2001 frequency protocol: ``n_pairs`` pairs at each frequency (GB2012 Fig. 4).
 
-    Same as :func:`pairs` with the frequency as the first grid axis.
+    Same as :func:`pairs` with the frequency as the first grid axis (and the first
+    condition column).
     """
-    return pairs(delta_t, frequency, n_pairs)
+    proto = pairs(delta_t, frequency, n_pairs)
+    conditions = {k: proto.conditions[k] for k in ("frequency_hz", "delta_t_ms")}
+    return replace(proto, conditions=conditions)
 
 
 def burst_pairs(delta_t, frequency, n_bursts, burst_interval=None, n_post=2):
