@@ -1,0 +1,319 @@
+"""Fit model parameters to plasticity data (change in strength after pairing protocols).
+
+The loss is the sum of squared residuals weighted by the data's SEM. The model is
+evaluated with the analytic theory (a fast, smooth surrogate) or by simulation on the
+fast engine with common random numbers (one fixed seed, so the loss does not jitter
+between evaluations). Optimisation is global (differential evolution) then local
+(Nelder–Mead), over log-scaled rates and time constants.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .analytic import _pair_pattern, _pattern_alphas, _predict
+from .parameters import CalciumParameters, get_parameters
+from .progress import ProgressBar
+from .units import to_si
+
+__all__ = ["fit", "FitResult", "DEFAULT_BOUNDS", "model_change"]
+
+#: Default bounds (SI units: s for times) of the Deperrois & Graupner 2020 fits (spec §2.4).
+DEFAULT_BOUNDS = {
+    "tau_ca": (15e-3, 100e-3),
+    "Cpre": (0.1, 4.0),
+    "Cpost": (0.3, 4.0),
+    "theta_p": (1.2, 4.1),
+    "gamma_d": (20.0, 1000.0),
+    "gamma_p": (100.0, 1000.0),
+    "tau": (1.0, 50000.0),
+    "D": (0.0, 15e-3),
+}
+
+# Parameters searched on a logarithmic scale (they span orders of magnitude).
+_LOG_SCALE = {"tau_ca", "gamma_d", "gamma_p", "tau", "sigma"}
+_TIME = {"tau_ca", "tau", "D"}
+_REQUIRED_COLUMNS = ("frequency_hz", "delta_t_ms", "S", "S_sem")
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """Outcome of :func:`fit`.
+
+    Attributes
+    ----------
+    params : CalciumParameters
+        Fitted parameter set.
+    start : CalciumParameters
+        Starting set.
+    loss, start_loss : float
+        Weighted sum of squared residuals of the fitted and the starting set.
+    residuals : pandas.DataFrame
+        The data with ``S_model``, ``S_start`` and ``residual`` (in units of SEM) columns.
+    n_evaluations : int
+        Loss evaluations used.
+    free : tuple of str
+        The parameters that were fitted.
+    """
+
+    params: CalciumParameters
+    start: CalciumParameters
+    loss: float
+    start_loss: float
+    residuals: object
+    n_evaluations: int
+    free: tuple
+
+    def plot(self, ax=None):
+        """Data (points with SEM) and the starting and fitted model vs frequency.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            _, ax = plt.subplots(figsize=(5.0, 3.6), layout="constrained")
+        df = self.residuals
+        f_max = float(df["frequency_hz"].max())
+        f = np.linspace(min(0.1, float(df["frequency_hz"].min())), f_max, 200)
+        for k, (dt, group) in enumerate(df.groupby("delta_t_ms", sort=True)):
+            n = int(group["n_pairs"].iloc[0])
+            ok = np.abs(dt) * 1e-3 < 1 / f
+            for p, style, what in ((self.start, ":", "start"), (self.params, "-", "fit")):
+                S = model_change(p, f[ok], np.full(ok.sum(), dt), n)
+                ax.plot(f[ok], S, style, color=f"C{k}", label=f"Δt = {dt:+g} ms, {what}")
+            ax.errorbar(
+                group["frequency_hz"],
+                group["S"],
+                yerr=group["S_sem"],
+                fmt="o",
+                color=f"C{k}",
+                capsize=2,
+                label=f"Δt = {dt:+g} ms, data",
+            )
+        ax.axhline(1.0, color="0.5", ls="--", lw=0.8)
+        ax.set_xlabel("pairing frequency (Hz)")
+        ax.set_ylabel("change in synaptic strength")
+        ax.set_title(f"loss {self.start_loss:.2f} → {self.loss:.2f}", fontsize="medium")
+        ax.legend(frameon=False, fontsize="x-small")
+        return ax
+
+
+def model_change(params, frequency_hz, delta_t_ms, n_pairs):
+    """Analytic change in strength for regular pairs (arrays in Hz and ms; SI-free helper).
+
+    Returns
+    -------
+    ndarray
+    """
+    p = get_parameters(params)
+    period = 1.0 / np.asarray(frequency_hz, float)
+    alpha_d, alpha_p = _pattern_alphas(p, *_pair_pattern(np.asarray(delta_t_ms) * 1e-3, period))
+    return _predict(p, alpha_d, alpha_p, np.asarray(n_pairs) * period)["S"]
+
+
+def _check_data(data):
+    missing = [c for c in _REQUIRED_COLUMNS if c not in data]
+    if missing:
+        raise ValueError(f"data lacks the column(s) {', '.join(missing)}")
+    df = data.copy()
+    if "n_pairs" not in df:
+        df["n_pairs"] = 75
+    values = df[list(_REQUIRED_COLUMNS) + ["n_pairs"]].to_numpy(float)
+    if not np.all(np.isfinite(values)):
+        raise ValueError("data contains NaN or infinite values")
+    if np.any(df["S_sem"] <= 0):
+        raise ValueError("S_sem must be positive (it weights the residuals)")
+    if np.any(df["frequency_hz"] <= 0):
+        raise ValueError("frequency_hz must be positive")
+    if np.any(np.abs(df["delta_t_ms"]) * 1e-3 >= 1 / df["frequency_hz"]):
+        raise ValueError("|delta_t_ms| must be shorter than the pairing period 1/frequency_hz")
+    return df.reset_index(drop=True)
+
+
+def _bounds(free, start):
+    if isinstance(free, dict):
+        items = free.items()
+    else:
+        items = [(name, None) for name in free]
+    out = {}
+    for name, bound in items:
+        if name not in start.__dataclass_fields__ or name in ("name", "source", "noise_gating"):
+            raise ValueError(f"{name!r} is not a numeric model parameter")
+        if bound is None:
+            if name not in DEFAULT_BOUNDS:
+                raise ValueError(f"no default bounds for {name!r}: give them as free={{...}}")
+            lo, hi = DEFAULT_BOUNDS[name]
+        else:
+            kind = "time" if name in _TIME else None
+            lo, hi = (to_si(b, f"bound of {name}", kind) for b in bound)
+        if not lo < hi:
+            raise ValueError(f"bounds of {name!r} must be increasing, got {lo} .. {hi}")
+        if name in _LOG_SCALE and lo <= 0:
+            raise ValueError(f"{name!r} is searched on a log scale: its lower bound must be > 0")
+        out[name] = (float(lo), float(hi))
+    if not out:
+        raise ValueError("nothing to fit: give at least one free parameter")
+    return out
+
+
+def fit(
+    data,
+    start="cortical_slices",
+    free=tuple(DEFAULT_BOUNDS),
+    engine="analytic",
+    n_synapses=200,
+    seed=0,
+    maxiter=60,
+    popsize=12,
+    local=True,
+    progress=None,
+):
+    """Fit parameters to the change in strength measured after regular pairing protocols.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per protocol: ``frequency_hz``, ``delta_t_ms``, ``S`` (mean change, 1 = no
+        change), ``S_sem`` and optionally ``n_pairs`` (default 75).
+    start : CalciumParameters or str
+        Starting set; parameters not in ``free`` keep its values.
+    free : sequence of str or dict
+        Parameters to fit. A sequence uses :data:`DEFAULT_BOUNDS`; a dict maps names to
+        ``(low, high)`` bounds (times as Brian2 quantities).
+    engine : {"analytic", "fast"}
+        Model evaluation: the diffusion approximation or the exact fast engine with common
+        random numbers (``n_synapses`` per initial state, fixed ``seed``).
+    n_synapses : int
+        Synapses per initial state and protocol for ``engine="fast"``.
+    seed : int
+        Seed of the optimiser and of the simulations.
+    maxiter, popsize : int
+        Differential-evolution generations and population size factor.
+    local : bool
+        Refine the global optimum with Nelder–Mead.
+    progress : bool, optional
+        Show a progress bar over the generations.
+
+    Returns
+    -------
+    FitResult
+
+    Examples
+    --------
+    >>> from brian2_calcium.datasets import sjostrom2001_regular
+    >>> result = fit(sjostrom2001_regular(), free=["theta_p"], maxiter=5, local=False)
+    >>> result.loss <= result.start_loss
+    True
+    """
+    from scipy.optimize import differential_evolution, minimize
+
+    if engine not in ("analytic", "fast"):
+        raise ValueError(f"engine must be 'analytic' or 'fast', got {engine!r}")
+    df = _check_data(data)
+    p0 = get_parameters(start)
+    bounds = _bounds(free, p0)
+    names = tuple(bounds)
+    evaluate = _evaluator(df, engine, n_synapses, seed)
+    to_unit, from_unit = _scalers(bounds)
+    count = [0]
+
+    def loss_of(params):
+        count[0] += 1
+        residual = (evaluate(params) - df["S"].to_numpy()) / df["S_sem"].to_numpy()
+        value = float(np.sum(residual**2))
+        return value if np.isfinite(value) else 1e12
+
+    def loss(u):
+        try:
+            params = p0._replace_si(**dict(zip(names, from_unit(u), strict=True)))
+        except ValueError:  # an invalid combination (e.g. theta_p <= theta_d)
+            return 1e12
+        return loss_of(params)
+
+    x0 = np.clip(to_unit(np.array([getattr(p0, n) for n in names])), 0.0, 1.0)
+    start_loss = loss_of(p0)
+    with ProgressBar(maxiter, "fitting", enabled=progress) as bar:
+        result = differential_evolution(
+            loss,
+            [(0.0, 1.0)] * len(names),
+            x0=x0,
+            seed=seed,
+            maxiter=maxiter,
+            popsize=popsize,
+            polish=False,
+            tol=1e-8,
+            callback=lambda *a, **k: bar.update(),
+        )
+    best = result.x
+    if local:
+        refined = minimize(
+            loss,
+            best,
+            method="Nelder-Mead",
+            bounds=[(0.0, 1.0)] * len(names),
+            options={"xatol": 1e-6, "fatol": 1e-8, "maxiter": 400 * len(names)},
+        )
+        if refined.fun <= loss(best):
+            best = refined.x
+    fitted = p0._replace_si(**dict(zip(names, from_unit(best), strict=True)))
+    fitted = fitted._replace_si(name=f"{p0.name} (fitted)", source=f"fit to data from {p0.name}")
+    if loss_of(fitted) > start_loss:  # never return something worse than the start
+        fitted = p0
+    table = df.copy()
+    table["S_model"] = evaluate(fitted)
+    table["S_start"] = evaluate(p0)
+    table["residual"] = (table["S_model"] - table["S"]) / table["S_sem"]
+    return FitResult(
+        params=fitted,
+        start=p0,
+        loss=loss_of(fitted),
+        start_loss=start_loss,
+        residuals=table,
+        n_evaluations=count[0],
+        free=names,
+    )
+
+
+def _scalers(bounds):
+    """Maps between parameter values and the unit cube (log scale where appropriate)."""
+    lo = np.array([b[0] for b in bounds.values()])
+    hi = np.array([b[1] for b in bounds.values()])
+    log = np.array([n in _LOG_SCALE for n in bounds])
+    lo_t = np.where(log, np.log(np.where(log, lo, 1.0)), lo)
+    hi_t = np.where(log, np.log(np.where(log, hi, 1.0)), hi)
+
+    def to_unit(x):
+        xt = np.where(log, np.log(np.where(log, np.maximum(x, 1e-300), 1.0)), x)
+        return (xt - lo_t) / (hi_t - lo_t)
+
+    def from_unit(u):
+        xt = lo_t + np.clip(u, 0.0, 1.0) * (hi_t - lo_t)
+        return np.where(log, np.exp(xt), xt)
+
+    return to_unit, from_unit
+
+
+def _evaluator(df, engine, n_synapses, seed):
+    f = df["frequency_hz"].to_numpy(float)
+    dt = df["delta_t_ms"].to_numpy(float)
+    n = df["n_pairs"].to_numpy(int)
+    if engine == "analytic":
+        return lambda params: model_change(params, f, dt, n)
+
+    from .experiments import run_protocol
+    from .protocols import pairs
+    from .units import SI
+
+    groups = [np.flatnonzero(n == k) for k in np.unique(n)]
+    protocols = [(idx, pairs(SI(dt[idx] * 1e-3), SI(f[idx]), int(n[idx[0]]))) for idx in groups]
+
+    def simulate(params):
+        out = np.empty(len(df))
+        for idx, proto in protocols:
+            out[idx] = run_protocol(proto, params, n_synapses, "fast", seed, progress=False)["S"]
+        return out
+
+    return simulate
