@@ -20,6 +20,7 @@ from .analytic import (
 )
 from .experiments import frequency_curve, run_protocol, stdp_curve
 from .fastpath import simulate_synapses
+from .fitting import fit
 from .parameters import CalciumParameters, get_parameters, parameter_sets
 from .protocols import (
     SpikeTrains,
@@ -31,6 +32,7 @@ from .protocols import (
     quadruplets,
     triplets,
 )
+from .sweeps import sweep
 from .units import SI
 
 __version__ = "0.1.0.dev0"
@@ -64,4 +66,6 @@ __all__ = [
     "stdp_curve",
     "frequency_curve",
     "simulate_synapses",
+    "sweep",
+    "fit",
 ]

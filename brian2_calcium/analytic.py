@@ -197,7 +197,7 @@ def time_above_threshold_pairs(params, delta_t, frequency, method="periodic"):
         Pairing frequency; broadcast against ``delta_t``.
     method : {"periodic", "closed_form"}
         The general periodic algorithm (§3.1b) or the pair closed form (§3.1c). They agree
-        to machine precision; the closed form needs |Δt − D| ≤ 1/f.
+        to machine precision; the closed form needs ``abs(delta_t - D) <= 1/f``.
 
     Returns
     -------

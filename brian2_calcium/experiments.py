@@ -216,9 +216,9 @@ def run_protocol(
 
 
 def _analytic(protocol, p):
-    """Analytic prediction per condition (periodic protocols of the linear model only)."""
+    """Analytic prediction per condition (periodic protocols only)."""
     pattern = protocol.pattern()
-    if pattern is None or p.nonlinearity != 1.0:
+    if pattern is None:
         return None
     alpha_d, alpha_p = _pattern_alphas(p, *pattern)
     return _predict(p, alpha_d, alpha_p, protocol.duration)

@@ -298,7 +298,7 @@ _PUBLISHED = [
     ("DPD", 20, 0.9, 0.9, 1, 1.3, 250, 550, 2.8284, 150, 0.5, 4.6, 0.5, 5,
      f"{_GB12_TABLE_S1}: DPD curve (LTD, LTP, LTD)"),
     ("DPD'", 20, 1.0, 2.0, 1, 2.5, 50, 600, 2.8284, 150, 0.5, 2.2, 0.5, 5,
-     f"{_GB12_TABLE_S1}: DPD' curve (LTD at large |Δt|)"),
+     f"{_GB12_TABLE_S1}: DPD' curve (LTD also at large positive and negative Δt)"),
     ("P", 20, 2.0, 2.0, 1, 1.3, 160, 257.447, 2.8284, 150, 0.5, 0, 0.5, 5,
      f"{_GB12_TABLE_S1}: P curve (LTP only)"),
     ("D", 20, 0.6, 0.6, 1, 1.3, 500, 550, 5.6568, 150, 0.5, 0, 0.5, 5,

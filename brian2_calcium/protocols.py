@@ -314,7 +314,7 @@ def pairs(delta_t, frequency, n_pairs):
     Parameters
     ----------
     delta_t : Quantity (time), array_like
-        Spike timing Δt = t_post − t_pre, |Δt| < 1/f.
+        Spike timing Δt = t_post − t_pre, shorter than the period 1/f in magnitude.
     frequency : Quantity (frequency), array_like
         Pairing frequency, broadcast against ``delta_t``.
     n_pairs : int
