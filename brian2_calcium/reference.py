@@ -92,6 +92,25 @@ def cubic_flow(rho, t, params):
     return out
 
 
+def _linear_cubic(rho, t, rate, mean, params, pending, active):
+    """``gb_linear_cubic`` where ``active``: Strang-split linear drift and cubic flow,
+    in substeps where rate·t/τ > 0.1. Returns ρ, the pending cubic time and the decay
+    over the whole segment minus 1."""
+    x = rate * t / params.tau
+    n = np.ones(rho.shape, dtype=np.int64)
+    if params.bistable:
+        n = np.where(x > 0.1, np.where(x < 1e4, 1 + np.floor(x / 0.1), 100001), 1).astype(np.int64)
+    h = t / n
+    em = np.expm1(-rate * h / params.tau)
+    for k in range(int(n[active].max()) if np.any(active) else 0):
+        step = active & (k < n)
+        rho = np.where(step, cubic_flow(rho, pending + 0.5 * h, params), rho)
+        rho = np.where(step, rho + (rho - mean) * em, rho)
+        pending = np.where(step, 0.5 * h, pending)
+    em_total = np.where(n == 1, em, np.expm1(-rate * t / params.tau))
+    return rho, pending, em_total
+
+
 def advance_rho(rho, c, L, params, xi_p, xi_d):
     """Advance ρ over intervals of length ``L`` starting at calcium ``c`` (``gb_advance_rho``).
 
@@ -122,26 +141,20 @@ def advance_rho(rho, c, L, params, xi_p, xi_d):
     pending = np.zeros(rho.shape)
 
     seg = t_p > 0
-    rho = np.where(seg, cubic_flow(rho, 0.5 * t_p, p), rho)
     rate = p.gamma_p + p.gamma_d
-    em = np.expm1(-rate * t_p / p.tau)
-    if rate > 0:
-        rho = np.where(seg, rho + (rho - p.gamma_p / rate) * em, rho)
+    mean = p.gamma_p / rate if rate > 0 else 0.0
+    rho, pending, em = _linear_cubic(rho, t_p, rate, mean, p, pending, seg)
     if noisy:
         var = p.sigma**2 * (-em * (2 + em) / (2 * rate) if rate > 0 else t_p / p.tau)
         if p.noise_gating == "d+p":
             var = 2 * var
         rho = np.where(seg, rho + np.sqrt(var) * xi_p, rho)
-    pending = np.where(seg, 0.5 * t_p, pending)
 
     seg = t_d > 0
-    rho = np.where(seg, cubic_flow(rho, pending + 0.5 * t_d, p), rho)
-    em = np.expm1(-p.gamma_d * t_d / p.tau)
-    rho = np.where(seg, rho + rho * em, rho)
+    rho, pending, em = _linear_cubic(rho, t_d, p.gamma_d, 0.0, p, pending, seg)
     if noisy:
         var = p.sigma**2 * (-em * (2 + em) / (2 * p.gamma_d) if p.gamma_d > 0 else t_d / p.tau)
         rho = np.where(seg, rho + np.sqrt(var) * xi_d, rho)
-    pending = np.where(seg, 0.5 * t_d, pending)
     return cubic_flow(rho, pending + (L - t_above), p)
 
 
