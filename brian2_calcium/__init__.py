@@ -10,20 +10,24 @@ from .analytic import (
     change_in_strength,
     change_in_strength_se,
     flat_potential_mean,
+    memory_time,
     predict,
     predict_burst,
     predict_pairs,
+    rho_bar,
     time_above_threshold_burst,
     time_above_threshold_pairs,
     time_above_threshold_periodic,
+    time_above_threshold_poisson,
     transition_probabilities,
 )
-from .experiments import frequency_curve, run_protocol, stdp_curve
+from .experiments import frequency_curve, memory_time_curve, run_protocol, stdp_curve
 from .fastpath import simulate_synapses
 from .fitting import fit
 from .parameters import CalciumParameters, get_parameters, parameter_sets
 from .protocols import (
     SpikeTrains,
+    background_activity,
     burst_pairs,
     frequency_pairs,
     jittered_pairs,
@@ -46,10 +50,13 @@ __all__ = [
     "time_above_threshold_periodic",
     "time_above_threshold_pairs",
     "time_above_threshold_burst",
+    "time_above_threshold_poisson",
     "transition_probabilities",
     "change_in_strength",
     "change_in_strength_se",
     "flat_potential_mean",
+    "memory_time",
+    "rho_bar",
     "predict",
     "predict_pairs",
     "predict_burst",
@@ -62,9 +69,11 @@ __all__ = [
     "frequency_pairs",
     "jittered_pairs",
     "poisson_pairs",
+    "background_activity",
     "run_protocol",
     "stdp_curve",
     "frequency_curve",
+    "memory_time_curve",
     "simulate_synapses",
     "sweep",
     "fit",

@@ -29,6 +29,8 @@ cdef extern from "gb_kernel.h" nogil:
     double gb_advance_rho(double rho, double c, double L, const gb_params *p,
                           double xi_p, double xi_d)
     double gb_cubic_flow(double rho, double t, const gb_params *p)
+    double gb_tm_resources(double x_last, double U, double since, double tau_rec)
+    double gb_pre_jump(double Cpre, double rho, int rho_scales_cpre, double U, double x)
 
 
 cdef extern from "gb_rng.h" nogil:
@@ -62,9 +64,10 @@ cdef void _run_synapse(Py_ssize_t i, const double *pre_times, const long long *p
                        const double *post_times, const long long *post_offsets,
                        const long long *train_of_synapse, const double *rho0,
                        const double *t_end, const gb_params *p, bint noisy, double D,
-                       double Cpre, double Cpost, double eta, uint64_t seed,
-                       uint64_t stream_offset, const double *readout_times, Py_ssize_t n_read,
-                       double *rho_out, double *rho_at, double *c_at) noexcept nogil:
+                       double Cpre, double Cpost, double eta, double stp_U, double tau_rec,
+                       bint rho_scales_cpre, uint64_t seed, uint64_t stream_offset,
+                       const double *readout_times, Py_ssize_t n_read, double *rho_out,
+                       double *rho_at, double *c_at) noexcept nogil:
     """One synapse from t = 0 to t_end[i]; its own random stream keeps threads independent."""
     cdef gb_rng rng
     cdef Py_ssize_t j = train_of_synapse[i]
@@ -72,6 +75,9 @@ cdef void _run_synapse(Py_ssize_t i, const double *pre_times, const long long *p
     cdef Py_ssize_t b = post_offsets[j], b_end = post_offsets[j + 1]
     cdef Py_ssize_t k = 0
     cdef double rho = rho0[i], c_pre = 0.0, c_post = 0.0, t_last = 0.0
+    # Short-term depression: resources at the last presynaptic calcium event and its time
+    # (-inf before the first event, which therefore finds x = 1).
+    cdef double x_res = 1.0, t_pre_last = -INFINITY
     cdef double t, t_pre, t_post, L, decay, inf = INFINITY
     cdef bint is_pre
     gb_rng_seed(&rng, seed, stream_offset + i)
@@ -99,7 +105,11 @@ cdef void _run_synapse(Py_ssize_t i, const double *pre_times, const long long *p
         c_pre = c_pre * decay
         c_post = c_post * decay
         if is_pre:
-            c_pre = c_pre + Cpre
+            # spec §1.5: the jump uses ρ brought up to date at this event
+            if stp_U > 0.0:
+                x_res = gb_tm_resources(x_res, stp_U, t - t_pre_last, tau_rec)
+                t_pre_last = t
+            c_pre = c_pre + gb_pre_jump(Cpre, rho, rho_scales_cpre, stp_U, x_res)
             a = a + 1
         else:
             c_post = c_post + Cpost + eta * c_pre
@@ -115,7 +125,8 @@ def simulate(const double[::1] pre_times, const long long[::1] pre_offsets,
              const long long[::1] train_of_synapse, const double[::1] rho0,
              const double[::1] t_end, tuple kernel_params, double D, double Cpre,
              double Cpost, double eta, uint64_t seed, uint64_t stream_offset=0,
-             const double[::1] readout_times=None):
+             const double[::1] readout_times=None, double stp_U=0.0, double tau_rec=0.0,
+             bint rho_scales_cpre=False):
     """Simulate independent synapses event by event.
 
     Synapse ``i`` receives train ``j = train_of_synapse[i]``: presynaptic spikes
@@ -124,6 +135,8 @@ def simulate(const double[::1] pre_times, const long long[::1] pre_offsets,
     brought up to ``t_end[i]`` (later events are ignored). At equal times the presynaptic
     calcium event is processed first. Calcium is split into a presynaptic and a
     postsynaptic part; a post spike adds ``Cpost + eta * c_pre`` (eta = 0: linear model).
+    A presynaptic calcium event adds ``Cpre``, times ρ if ``rho_scales_cpre``, times
+    ``stp_U * x`` if ``stp_U > 0`` (Tsodyks–Markram resources x, 1 at the first event).
     Synapse ``i`` draws from random stream ``stream_offset + i`` of ``seed``, so the result
     does not depend on how synapses are split between calls (the GIL is released: callers
     may run calls for disjoint synapse ranges in parallel threads).
@@ -158,8 +171,8 @@ def simulate(const double[::1] pre_times, const long long[::1] pre_offsets,
         for i in range(n):
             _run_synapse(i, pre_ptr, &pre_offsets[0], post_ptr, &post_offsets[0],
                          &train_of_synapse[0], &rho0[0], &t_end[0], &p, noisy, D, Cpre, Cpost,
-                         eta, seed, stream_offset, read_ptr, n_read, &rho_v[0], rho_at_ptr,
-                         c_at_ptr)
+                         eta, stp_U, tau_rec, rho_scales_cpre, seed, stream_offset, read_ptr,
+                         n_read, &rho_v[0], rho_at_ptr, c_at_ptr)
     if readout_times is None:
         return rho_out
     return rho_out, rho_at, c_at

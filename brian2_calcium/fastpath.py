@@ -89,6 +89,9 @@ def _simulate(
             seed,
             start,
             readout_times,
+            p.stp_U,
+            p.tau_rec,
+            p.rho_scales_cpre,
         )
         if readout_times is None:
             rho[sl] = out
@@ -129,7 +132,9 @@ def simulate_synapses(
 
     Each synapse starts at t = 0 with no calcium and efficacy ``rho0``; presynaptic calcium
     arrives ``params.D`` after each presynaptic spike; the synapse is brought up to
-    ``t_end`` (later spikes are ignored).
+    ``t_end`` (later spikes are ignored). Every model variant of ``params`` is simulated:
+    nonlinear calcium, short-term depression of the presynaptic calcium and its scaling by
+    ρ (spec §1.5), the flat potential and the noise gating.
 
     Parameters
     ----------

@@ -18,9 +18,10 @@ __all__ = ["CalciumParameters", "parameter_sets", "get_parameters", "NOISE_GATIN
 #: ``"none"`` switches the noise off whatever σ is.
 NOISE_GATINGS = ("d+p", "d", "none")
 
-_TIME_FIELDS = ("tau_ca", "tau", "D")
-_UNIT_LABEL = {"tau_ca": "ms", "tau": "s", "D": "ms"}
-_UNIT_SCALE = {"tau_ca": 1e3, "tau": 1.0, "D": 1e3}
+_TIME_FIELDS = ("tau_ca", "tau", "D", "tau_rec")
+_UNIT_LABEL = {"tau_ca": "ms", "tau": "s", "D": "ms", "tau_rec": "ms"}
+_UNIT_SCALE = {"tau_ca": 1e3, "tau": 1.0, "D": 1e3, "tau_rec": 1e3}
+_BOOL_FIELDS = ("bistable", "rho_scales_cpre")
 
 
 @dataclass(frozen=True, init=False)
@@ -63,6 +64,16 @@ class CalciumParameters:
         Nonlinearity factor ν of the calcium (Graupner 2016); 1 is the linear model.
     rho0 : float
         Initial efficacy of the flat-potential read-out (ρ0 = w0 = 0.5 in Graupner 2016).
+    stp_U : float
+        Release fraction U of Tsodyks–Markram short-term depression of the presynaptic
+        calcium (Deperrois & Graupner 2020); 0 (the default) switches it off. With U > 0 a
+        presynaptic calcium event adds ``Cpre·U·x``, x being the fraction of resources
+        available (1 at the first event, spec §1.5).
+    tau_rec : Quantity (time)
+        Recovery time constant τ_rec of the resources (needed when ``stp_U > 0``).
+    rho_scales_cpre : bool
+        Scale the presynaptic calcium jump by the current efficacy ρ (Deperrois & Graupner
+        2020: the synapse's own strength sets its NMDA calcium).
     name, source : str
         Short name and bibliographic source.
 
@@ -70,7 +81,8 @@ class CalciumParameters:
     ------
     ValueError
         If a value is NaN, a time constant is not positive, ``theta_p <= theta_d``, an
-        amplitude or rate is negative, or a fraction is outside [0, 1].
+        amplitude or rate is negative, a fraction is outside [0, 1], or short-term
+        depression is on without a positive ``tau_rec``.
     TypeError
         If a time is given as a bare number.
     brian2.DimensionMismatchError
@@ -105,6 +117,9 @@ class CalciumParameters:
     noise_gating: str = "d+p"
     nonlinearity: float = 1.0
     rho0: float = 0.5
+    stp_U: float = 0.0
+    tau_rec: float = 0.0
+    rho_scales_cpre: bool = False
     name: str = field(default="custom", compare=False)
     source: str = field(default="", compare=False)
 
@@ -165,6 +180,16 @@ class CalciumParameters:
         return (self.nonlinearity - 1.0) * (1.0 + self.Cpost / self.Cpre)
 
     @property
+    def short_term_depression(self):
+        """Whether the presynaptic calcium jump is depressed (``stp_U > 0``, spec §1.5)."""
+        return self.stp_U > 0
+
+    @property
+    def pre_jump_varies(self):
+        """Whether presynaptic calcium jumps differ from ``Cpre`` (depression or ρ scaling)."""
+        return self.stp_U > 0 or self.rho_scales_cpre
+
+    @property
     def readout(self):
         """``"bistable"`` (two-state read-out, β and b) or ``"mean"`` (ρ(T)/ρ0)."""
         return "bistable" if self.bistable else "mean"
@@ -186,9 +211,9 @@ class CalciumParameters:
                 continue
             v = getattr(self, f)
             if f in _UNIT_SCALE:
-                lines.append(f"  {f:13s} {v * _UNIT_SCALE[f]:.6g} {_UNIT_LABEL[f]}")
+                lines.append(f"  {f:15s} {v * _UNIT_SCALE[f]:.6g} {_UNIT_LABEL[f]}")
             else:
-                lines.append(f"  {f:13s} {v}")
+                lines.append(f"  {f:15s} {v}")
         return "\n".join(lines)
 
     def __repr__(self):
@@ -230,16 +255,18 @@ def _convert(name, value):
         if not isinstance(value, str):
             raise TypeError(f"{name} must be a string, got {value!r}")
         return value
-    if name == "bistable":
+    if name in _BOOL_FIELDS:
         if not isinstance(value, bool | int):
-            raise TypeError(f"bistable must be True or False, got {value!r}")
+            raise TypeError(f"{name} must be True or False, got {value!r}")
         return bool(value)
     return to_si(value, name)
 
 
 def _set_all(obj, values):
     for k, v in values.items():
-        if isinstance(v, int | float) and not isinstance(v, bool):
+        if k in _BOOL_FIELDS:
+            v = bool(v)
+        elif isinstance(v, int | float) and not isinstance(v, bool):
             v = float(v)
         object.__setattr__(obj, k, v)
     _validate(obj)
@@ -278,6 +305,15 @@ def _validate(p):
         raise ValueError(f"nonlinearity must be positive (1 = linear), got {p.nonlinearity}")
     if p.rho0 <= 0:
         raise ValueError(f"rho0 must be positive (it divides the read-out), got {p.rho0}")
+    if not 0 <= p.stp_U <= 1:
+        raise ValueError(f"stp_U (release fraction, 0 = off) must lie in [0, 1], got {p.stp_U}")
+    if p.tau_rec < 0:
+        raise ValueError(f"tau_rec must be non-negative, got {p.tau_rec * 1e3:g} ms")
+    if p.stp_U > 0 and p.tau_rec <= 0:
+        raise ValueError(
+            f"short-term depression (stp_U = {p.stp_U}) needs a positive tau_rec, "
+            f"got {p.tau_rec * 1e3:g} ms"
+        )
     if p.noise_gating not in NOISE_GATINGS:
         raise ValueError(
             f"noise_gating must be one of {', '.join(NOISE_GATINGS)}, got {p.noise_gating!r}"
@@ -374,6 +410,39 @@ def _build_registry():
         nonlinearity=2.0,
         **flat,
     )
+    # Deperrois & Graupner 2020 (spec §2.5): flat potential, no noise, presynaptic calcium
+    # scaled by ρ and by Tsodyks–Markram depression; w0 = ρ0 = 0.5. Array order in the
+    # authors' parameter file: τ_Ca (s), Cpre, Cpost, θp, γd, γp, τ (s), D (s).
+    dg = "Deperrois & Graupner 2020 PLoS Comput Biol (bioRxiv doi:10.1101/565291)"
+    dg_model = dict(flat, theta_d=1.0, rho_scales_cpre=True, nonlinearity=1.0)
+    for name, values, U, tau_rec, what in [
+        (
+            "deperrois2020_visual",
+            (0.0383492083, 3.99132241, 1.12940834, 1.63069609, 111.320539, 564.392975,
+             299.8778, 0.00923545841),
+            0.383753,
+            0.1489192,
+            "fit to visual cortex (Sjöström et al. 2001; authors' set sJFullSim0)",
+        ),
+        (
+            "deperrois2020_somatosensory",
+            (0.0489774484, 2.41618557, 1.38836494, 1.38843434, 176.541097, 579.578738,
+             143.09629, 0.010070054),
+            0.46,
+            0.525,
+            "fit to somatosensory cortex data (Markram; authors' set sHFullSim1; "
+            "depression parameters from Loebel et al. 2009)",
+        ),
+    ]:  # fmt: skip
+        keys = ("tau_ca", "Cpre", "Cpost", "theta_p", "gamma_d", "gamma_p", "tau", "D")
+        reg[name] = CalciumParameters._from_si(
+            name=name,
+            source=f"{dg}: {what}; short-term depression scales the presynaptic calcium",
+            stp_U=U,
+            tau_rec=tau_rec,
+            **dict(zip(keys, values, strict=True)),
+            **dg_model,
+        )
     return reg
 
 

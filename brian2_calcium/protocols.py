@@ -26,6 +26,7 @@ __all__ = [
     "frequency_pairs",
     "jittered_pairs",
     "poisson_pairs",
+    "background_activity",
 ]
 
 # Above this many stored spikes a protocol refuses to build its trains (≈ 0.8 GB).
@@ -555,3 +556,32 @@ def poisson_pairs(rate_pre, rate_post, duration, p=0.0, delta_t=None):
         p=g["p"],
         delta_t=g["dt"],
     )
+
+
+def background_activity(rate, duration):
+    """Background activity (Higgins et al. 2014): independent Poisson pre and post firing.
+
+    Both neurons fire at ``rate`` for ``duration``, without pairing: the same as
+    ``poisson_pairs(rate, rate, duration, p=0)``, named for the memory-maintenance
+    question (spec §3.4).
+
+    Parameters
+    ----------
+    rate : Quantity (frequency), array_like
+        Firing rate of both neurons (one condition per rate).
+    duration : Quantity (time)
+
+    Returns
+    -------
+    PoissonPairs
+        Conditions ``rate_pre_hz``, ``rate_post_hz``, ``p``, ``delta_t_ms``.
+
+    Examples
+    --------
+    >>> from brian2 import Hz, second
+    >>> proto = background_activity([1, 10] * Hz, 100 * second)
+    >>> proto.n_conditions, proto.p.tolist()
+    (2, [0.0, 0.0])
+    """
+    proto = poisson_pairs(rate, rate, duration, p=0.0)
+    return replace(proto, name="background activity")

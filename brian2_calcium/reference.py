@@ -15,6 +15,8 @@ __all__ = [
     "kernel_header_text",
     "cubic_flow",
     "advance_rho",
+    "tm_resources",
+    "pre_jump",
     "simulate",
 ]
 
@@ -158,6 +160,26 @@ def advance_rho(rho, c, L, params, xi_p, xi_d):
     return cubic_flow(rho, pending + (L - t_above), p)
 
 
+def tm_resources(x_last, U, since, tau_rec):
+    """Tsodyks–Markram resources at a presynaptic calcium event (``gb_tm_resources``).
+
+    ``x_last`` is the fraction available at the previous event (which released
+    ``U * x_last``), ``since`` the time between the two events (s; ``inf`` for the first
+    event, which gives 1). Without depression (U = 0) the resources stay full.
+    """
+    if not U > 0:
+        return np.ones_like(np.asarray(x_last, float))
+    with np.errstate(invalid="ignore"):
+        return 1.0 - (1.0 - (x_last - U * x_last)) * np.exp(-since / tau_rec)
+
+
+def pre_jump(Cpre, rho, rho_scales_cpre, U, x):
+    """Presynaptic calcium jump (``gb_pre_jump``): Cpre, times ρ if ``rho_scales_cpre``,
+    times U·x under short-term depression (U > 0)."""
+    a = Cpre * rho if rho_scales_cpre else Cpre
+    return a * U * x if U > 0 else a * np.ones_like(np.asarray(x, float))
+
+
 def simulate(params, pre, post, rho0, t_end, rng, train_of_synapse=None):
     """Numpy counterpart of the fast path (all synapses advanced in lock step).
 
@@ -189,6 +211,8 @@ def simulate(params, pre, post, rho0, t_end, rng, train_of_synapse=None):
     c_pre = np.zeros(n)
     c_post = np.zeros(n)
     t_last = np.zeros(n)
+    x_res = np.ones(n)  # short-term depression: resources at the last pre event ...
+    t_pre_last = np.full(n, -np.inf)  # ... and its time (none yet: x = 1 next)
     for j in range(times.shape[1]):
         t = times[:, j]
         live = t <= t_end
@@ -201,7 +225,13 @@ def simulate(params, pre, post, rho0, t_end, rng, train_of_synapse=None):
         pre_now = live & is_pre[:, j]
         post_now = live & ~is_pre[:, j]
         c_post = np.where(post_now, c_post + p.Cpost + p.eta * c_pre, c_post)
-        c_pre = np.where(pre_now, c_pre + p.Cpre, c_pre)
+        if p.stp_U > 0:
+            x_res = np.where(
+                pre_now, tm_resources(x_res, p.stp_U, t - t_pre_last, p.tau_rec), x_res
+            )
+            t_pre_last = np.where(pre_now, t, t_pre_last)
+        jump = pre_jump(p.Cpre, rho, p.rho_scales_cpre, p.stp_U, x_res)
+        c_pre = np.where(pre_now, c_pre + jump, c_pre)
         t_last = np.where(live, t, t_last)
     L = np.maximum(t_end - t_last, 0.0)
     xi = rng.standard_normal((2, n))

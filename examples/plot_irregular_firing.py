@@ -12,7 +12,9 @@ S = ⟨ρ(T)⟩/ρ0 with ρ0 = 0.5.
 Here pre- and postsynaptic neurons fire as independent Poisson processes at the same
 rate for T = 10 s (:func:`brian2_calcium.poisson_pairs` with ``p = 0``), simulated
 exactly with the fast engine (:func:`brian2_calcium.run_protocol`, 200 synapses per
-rate, each with its own spike trains). For comparison, the lines show the analytic
+rate, each with its own spike trains). The black line is the theory for Poisson firing
+(stationary calcium density, :func:`brian2_calcium.time_above_threshold_poisson`), which
+``run_protocol`` reports as ``S_analytic``. For comparison, the coloured lines show the
 theory for *regular* pairs at the same rate for the same 10 s, with Δt = ±10 ms.
 """
 
@@ -41,6 +43,8 @@ for delta_t, color in [(10 * ms, "C1"), (-10 * ms, "C0")]:
     ax.plot(
         fine / Hz, regular.S, color=color, lw=1.2, label=f"regular pairs, Δt = {delta_t / ms:+g} ms"
     )
+ax.plot(irregular.rate_pre_hz, irregular.S_analytic, color="k", lw=1.2,
+        label="Poisson pre and post (p = 0), theory")  # fmt: skip
 ax.errorbar(
     irregular.rate_pre_hz,
     irregular.S,
@@ -68,4 +72,6 @@ for _, row in irregular.iterrows():
 #
 # Correlated spikes are one argument away: ``p`` is the probability that a presynaptic
 # spike is followed by a postsynaptic spike at lag ``delta_t``, e.g.
-# ``bc.poisson_pairs(rates, rates, duration, p=0.4, delta_t=10 * ms)``.
+# ``bc.poisson_pairs(rates, rates, duration, p=0.4, delta_t=10 * ms)``; the example
+# :ref:`sphx_glr_auto_examples_plot_graupner2016_irregular.py` compares them with regular
+# pairs.

@@ -62,9 +62,12 @@ def _ode_interval(p, rho, c, L):
 
 def _ode_simulate(p, pre, post, rho0, t_end):
     """Deterministic model for one pair of trains and several initial values."""
+    if p.rho_scales_cpre and len(rho0) > 1:  # the calcium depends on ρ: one at a time
+        return np.concatenate([_ode_simulate(p, pre, post, [r], t_end) for r in rho0])
     events = sorted([(t + p.D, 0) for t in pre] + [(t, 1) for t in post])  # pre first at ties
     rho = np.array(rho0, float)
     c_pre = c_post = t_last = 0.0
+    x, t_pre = 1.0, None  # spec §1.5: short-term depression of the presynaptic calcium
     for t, kind in events:
         if t > t_end:
             break
@@ -73,7 +76,13 @@ def _ode_simulate(p, pre, post, rho0, t_end):
         decay = np.exp(-L / p.tau_ca)
         c_pre, c_post = c_pre * decay, c_post * decay
         if kind == 0:
-            c_pre += p.Cpre
+            jump = p.Cpre * (rho[0] if p.rho_scales_cpre else 1.0)
+            if p.stp_U > 0:
+                if t_pre is not None:
+                    x = 1 - (1 - (x - p.stp_U * x)) * np.exp(-(t - t_pre) / p.tau_rec)
+                t_pre = t
+                jump *= p.stp_U * x
+            c_pre += jump
         else:
             c_post += p.Cpost + p.eta * c_pre
         t_last = t

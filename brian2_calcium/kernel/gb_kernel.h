@@ -183,6 +183,28 @@ static inline double gb_advance_rho(double rho, double c, double L, const gb_par
     return gb_cubic_flow(rho, pending + (L - t_above), p); /* spec 6.3: sub-threshold */
 }
 
+/* Tsodyks-Markram depression of the presynaptic calcium (spec 1.5, Deperrois & Graupner
+ * 2020): the fraction of resources available at a presynaptic calcium event, given the
+ * fraction x_last available at the previous one (which released U x_last) and the time
+ * `since` between the two events (s).  Pass since = INFINITY for the first event: x = 1.
+ * Without depression (U <= 0) the resources stay full, whatever tau_rec (even 0). */
+static inline double gb_tm_resources(double x_last, double U, double since, double tau_rec)
+{
+    if (!(U > 0.0))
+        return 1.0;
+    return 1.0 - (1.0 - (x_last - U * x_last)) * exp(-since / tau_rec);
+}
+
+/* Calcium jump of a presynaptic event (spec 1.1, 1.5): Cpre, times the current efficacy
+ * rho if rho_scales_cpre, times U x under short-term depression (U > 0; x from
+ * gb_tm_resources at this event).  U = 0 and rho_scales_cpre = 0 give Cpre exactly. */
+static inline double gb_pre_jump(double Cpre, double rho, int rho_scales_cpre, double U,
+                                 double x)
+{
+    double a = rho_scales_cpre ? Cpre * rho : Cpre;
+    return U > 0.0 ? a * U * x : a;
+}
+
 /* The same with every parameter as a scalar argument, for Brian2 Function calls. */
 static inline double gb_advance_rho_args(double rho, double c, double L, double tau_ca,
                                          double theta_d, double theta_p, double gamma_d,
