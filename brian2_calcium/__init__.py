@@ -24,6 +24,7 @@ from .analytic import (
 from .experiments import frequency_curve, memory_time_curve, run_protocol, stdp_curve
 from .fastpath import simulate_synapses
 from .fitting import fit
+from .network import NetworkResult, cuba_network, simulate_network
 from .parameters import CalciumParameters, get_parameters, parameter_sets
 from .protocols import (
     SpikeTrains,
@@ -77,4 +78,8 @@ __all__ = [
     "simulate_synapses",
     "sweep",
     "fit",
+    # the network
+    "cuba_network",
+    "simulate_network",
+    "NetworkResult",
 ]

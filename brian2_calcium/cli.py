@@ -125,6 +125,35 @@ def _parser():
         default=[-10.0, 10.0],
         help="comma-separated Δt values in ms (default -10,10)",
     )
+
+    net = commands.add_parser("network", help="the CUBA network with plastic excitatory synapses")
+    net.add_argument("--neurons", type=_positive_int, default=4000, help="network size (4000)")
+    net.add_argument(
+        "--duration", type=_positive, default=1.0, help="network time in seconds (default 1)"
+    )
+    net.add_argument(
+        "--plasticity",
+        default="event",
+        choices=["event", "clock", "none"],
+        help="event-driven (default), clock-driven or static synapses",
+    )
+    net.add_argument(
+        "--target",
+        default="cython",
+        choices=["numpy", "cython", "cpp_standalone"],
+        help="Brian2 code generation target (default cython)",
+    )
+    net.add_argument("--set", default="DP", help="parameter set (default DP)")
+    net.add_argument(
+        "--plastic-targets",
+        default="excitatory",
+        choices=["excitatory", "all"],
+        help="plastic synapses: excitatory->excitatory (default) or excitatory->all",
+    )
+    net.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    net.add_argument("--json", default="network.json", help="output summary (network.json)")
+    net.add_argument("--plot", default="", help="raster and rho histogram (PNG); '' for none")
+    net.add_argument("--quiet", action="store_true", help="no progress report")
     return parser
 
 
@@ -286,7 +315,88 @@ def _write_plot(path, kind, df, title):
         plt.close(ax.figure)
 
 
-_COMMANDS = {"sets": _cmd_sets, "stdp-curve": _cmd_stdp, "frequency-curve": _cmd_frequency}
+def _cmd_network(args):
+    import json
+
+    from .network import simulate_network
+
+    p = _parameters(args.set)
+    if args.neurons < 2:
+        raise CLIError(f"--neurons must be at least 2, got {args.neurons}")
+    for path in filter(None, (args.json, args.plot)):
+        parent = Path(path).parent
+        if not parent.exists():
+            raise CLIError(f"directory {str(parent)!r} does not exist")
+    try:
+        result = simulate_network(
+            args.duration,
+            target=args.target,
+            progress=False if args.quiet else None,
+            n_neurons=args.neurons,
+            plasticity=args.plasticity,
+            params=p,
+            plastic_targets=args.plastic_targets,
+            seed=args.seed,
+        )
+    except (ValueError, TypeError) as err:
+        raise CLIError(str(err)) from None
+    summary = result.summary()
+    if args.json:
+        _atomic(args.json, lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=2) + "\n"))
+    if args.plot:
+        _write_network_plot(args.plot, result)
+    _summary_network(summary, args)
+    return 0
+
+
+def _summary_network(summary, args):
+    rates = summary["firing_rate_hz"]
+    wall = summary["wall_time_s"]
+    print(
+        f"CUBA {summary['n_neurons']} neurons, {summary['duration_s']:g} s, plasticity "
+        f"{summary['plasticity']} ({summary['parameter_set']}), target {summary['target']}: "
+        f"run {wall['run_s']:.2f} s (total {wall['total_s']:.2f} s)"
+    )
+    cv = summary["cv_isi"]
+    print(
+        f"  firing rate {rates['all']:.2f} Hz (E {rates['excitatory']:.2f}, "
+        f"I {rates['inhibitory']:.2f}), mean CV of ISIs "
+        + ("n/a (too few spikes)" if cv is None else f"{cv:.2f}")
+    )
+    if summary["n_plastic_synapses"]:
+        rho, tr = summary["rho"], summary["transitions"]
+        print(
+            f"  {summary['n_plastic_synapses']} plastic synapses: mean rho {rho['mean']:.3f}, "
+            f"{100 * rho['fraction_up']:.1f}% UP; {tr['down_to_up']} DOWN->UP, "
+            f"{tr['up_to_down']} UP->DOWN"
+        )
+    outputs = [x for x in (args.json, args.plot) if x]
+    if outputs:
+        print("  wrote " + ", ".join(outputs))
+
+
+def _write_network_plot(path, result):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = result.plot()
+    fmt = Path(path).suffix.lstrip(".") or "png"
+    try:
+        _atomic(path, lambda tmp: fig.savefig(tmp, dpi=120, format=fmt))
+    except ValueError as err:
+        raise CLIError(f"cannot write the plot {path!r}: {err}") from None
+    finally:
+        plt.close(fig)
+
+
+_COMMANDS = {
+    "sets": _cmd_sets,
+    "stdp-curve": _cmd_stdp,
+    "frequency-curve": _cmd_frequency,
+    "network": _cmd_network,
+}
 
 
 def main(argv=None):

@@ -2,7 +2,10 @@
 
 A :class:`SynapseTemplate` holds the equations, pathways, delays, method and namespace;
 :func:`synapse_template` builds the event-driven one (exact update through the C kernel
-on each calcium event) or the clock-driven reference (the literal equations, heun).
+on each calcium event) or the clock-driven reference (the literal equations, heun), and
+:func:`history_template` the event-driven one for networks: a synapse is brought up to
+date only at its own presynaptic spikes, from the neurons' spike histories
+(:mod:`~brian2_calcium.spike_history`), never at postsynaptic spikes.
 """
 
 import types
@@ -22,6 +25,7 @@ __all__ = [
     "synapse_template",
     "event_template",
     "clock_template",
+    "history_template",
     "make_synapses",
     "bring_up_to_date",
 ]
@@ -37,6 +41,9 @@ MODES = ("event", "clock")
 #: Transmission goes first; it leaves ρ unchanged for the others (they then advance over
 #: an interval of length zero).
 PATHWAY_ORDER = {"transmission": -2, "calcium": -1, "post": 1}
+
+# The history template's only pathway when it has no weight target (no transmission).
+_UPDATE_ORDER = {"update": -2}
 
 # Shared model parameters: name -> Brian2 unit string. All are (constant, shared), so a
 # cpp_standalone binary can be rerun with other values through ``run_args``.
@@ -60,6 +67,13 @@ _GATING_NAMES = {code: name for name, code in GATING_CODES.items()}
 # subexpression from the values its inputs had when the code block started, so the
 # subexpression ``w`` would transmit ρ from before the update in the same block.
 _WEIGHT = "(w0 + rho*(w1 - w0))"
+
+# Recording ρ at a synapse's own presynaptic spikes: the probed synapse adds its ρ to the
+# presynaptic neuron's rho_probe (one probed synapse per neuron; the neuron's reset sets it
+# back to 0), for a SpikeMonitor after the synapses. A sum, not a branch: abstract code has
+# no `if`, and a sum vectorises on the numpy target.
+_PROBE = "rho_probe_pre += probe*{rho}"
+_PROBE_DECLARATION = "probe : integer (constant)"
 _BASE_UNITS = ("metre", "kilogram", "second", "amp", "kelvin", "mole", "candle")
 
 
@@ -90,6 +104,11 @@ class SynapseTemplate:
         Postsynaptic variable driven by ``w = w0 + ρ (w1 − w0)`` (e.g. ``"ge_post"``).
     split_calcium : bool
         Calcium kept as ``cpre + cpost`` (nonlinear model, spec §1.5) instead of ``c``.
+    regularly : mapping of str to (str, Quantity)
+        Operations run over all synapses every so often (``run_regularly``: name →
+        code and interval); the history template's sweep that keeps its buffers safe.
+    link : HistoryLink or None
+        History template: the spike histories the code reads.
     """
 
     mode: str
@@ -102,10 +121,12 @@ class SynapseTemplate:
     parameters: dict = field(default_factory=dict)
     weight_target: str | None = None
     split_calcium: bool = False
+    regularly: dict = field(default_factory=dict)
+    link: object = None
 
     def __post_init__(self):
         # Frozen means frozen: the mappings are read-only views of private copies.
-        for name in ("on_pre", "on_post", "delay", "namespace", "parameters"):
+        for name in ("on_pre", "on_post", "delay", "namespace", "parameters", "regularly"):
             object.__setattr__(self, name, types.MappingProxyType(dict(getattr(self, name))))
 
     @property
@@ -218,7 +239,7 @@ def _declarations(split_calcium, weight_unit):
 
 
 def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
-                     split_calcium=None, stop_time=False):  # fmt: skip
+                     split_calcium=None, stop_time=False, probe=False):  # fmt: skip
     """Build a Graupner–Brunel synapse template for Brian2.
 
     Both templates have the same pathways and parameters: ``calcium`` (presynaptic,
@@ -248,6 +269,12 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
     stop_time : bool
         Clock template only: add a per-synapse parameter ``t_stop`` after which ρ is
         frozen (used by the Brian2 engine to read every synapse at its own end time).
+    probe : bool
+        Needs a ``weight_target``. Add a per-synapse flag ``probe``: a probed synapse
+        adds the ρ it transmits to the presynaptic variable ``rho_probe``, which the
+        presynaptic group must declare and set to 0 in its reset; a ``SpikeMonitor``
+        recording ``rho_probe`` after the synapses (``when="after_synapses"``) then holds
+        ρ at each of the synapse's presynaptic spikes (one probed synapse per neuron).
 
     Returns
     -------
@@ -289,6 +316,8 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
     if stop_time and mode != "clock":
         raise ValueError("stop_time is only for the clock template")
     target = _target_name(weight_target)
+    if probe and target is None:
+        raise ValueError("probe needs a weight_target (it records at transmission)")
     values = _shared_values(p, split_calcium)
     weight_unit = None
     if target is not None:
@@ -296,6 +325,9 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
         weight_unit = _unit_string(values["w0"])
     build = _event_code if mode == "event" else _clock_code
     model, on_pre, on_post = build(split_calcium, target, stop_time)
+    if probe:
+        model.append(_PROBE_DECLARATION)
+        on_pre["transmission"] += "\n" + _PROBE.format(rho="rho")
     model = "\n".join(model + _declarations(split_calcium, weight_unit))
     return SynapseTemplate(
         mode=mode,
@@ -311,15 +343,160 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
     )
 
 
-def event_template(params, weight_target=None, w0=None, w1=None, split_calcium=None):
+def event_template(params, weight_target=None, w0=None, w1=None, split_calcium=None,
+                   probe=False):  # fmt: skip
     """Event-driven template (exact kernel at each event); see :func:`synapse_template`."""
-    return synapse_template(params, "event", weight_target, w0, w1, split_calcium)
+    return synapse_template(params, "event", weight_target, w0, w1, split_calcium,
+                            probe=probe)  # fmt: skip
 
 
 def clock_template(params, weight_target=None, w0=None, w1=None, split_calcium=None,
-                   stop_time=False):  # fmt: skip
+                   stop_time=False, probe=False):  # fmt: skip
     """Clock-driven reference template (heun); see :func:`synapse_template`."""
-    return synapse_template(params, "clock", weight_target, w0, w1, split_calcium, stop_time)
+    return synapse_template(params, "clock", weight_target, w0, w1, split_calcium, stop_time,
+                            probe)  # fmt: skip
+
+
+def history_template(params, link, weight_target=None, w0=None, w1=None, plan=None,
+                     probe=False):  # fmt: skip
+    """Event-driven template that never works on postsynaptic spikes (for networks).
+
+    The update is the event template's (spec §6, the same C kernel) but is done lazily: a
+    synapse is brought up to date when its presynaptic neuron fires (just before its
+    weight is transmitted, so the weight is w(ρ(t_pre))), walking the spikes both of its
+    neurons fired since its last update (presynaptic calcium arriving D after each
+    presynaptic spike, postsynaptic spikes) in the two
+    :class:`~brian2_calcium.spike_history.SpikeHistory` ring buffers. There is one
+    pathway, ``transmission`` (``update`` without a weight target), and no delayed one.
+    A sweep over all synapses (``regularly["flush"]``) every ``plan.flush_interval``
+    brings up to date the synapses not updated for ``plan.max_age``, so that no spike
+    they need leaves a buffer; a synapse that would need one gets ρ = NaN (never a silently
+    wrong value). Read ρ with :func:`bring_up_to_date` (``link=`` this link).
+
+    The neuron groups must record their spikes: declare
+    ``SpikeHistory.model_code``, put ``SpikeHistory.reset_code`` in the reset and
+    ``SpikeHistory.namespace`` in the namespace. Build
+    the synapses with :func:`make_synapses`, which also attaches the sweep.
+
+    Parameters
+    ----------
+    params : CalciumParameters or str
+        A linear calcium set (``nonlinearity == 1``).
+    link : HistoryLink
+        Histories of the presynaptic and postsynaptic group.
+    weight_target : str, optional
+        Postsynaptic variable driven by ``w = w0 + ρ (w1 − w0)`` (``"ge"`` → ``ge_post``).
+    w0, w1 : Quantity or float, optional
+        DOWN and UP weights (as in :func:`synapse_template`).
+    plan : HistoryPlan, optional
+        Sweep schedule (default: :func:`~brian2_calcium.spike_history.history_plan` for a
+        refractory period of 0 and dt = 0.1 ms, which needs few spikes per neuron; pass the
+        plan the histories were sized with).
+    probe : bool
+        Add a per-synapse ``probe`` flag, as in :func:`synapse_template`: ρ at each
+        presynaptic spike of a probed synapse is added to the presynaptic ``rho_probe``
+        (reset to 0 by the neuron's reset), for a ``SpikeMonitor`` after the synapses.
+
+    Returns
+    -------
+    SynapseTemplate
+        Mode ``"event"``; the extra per-synapse variable ``frozen`` (0: plastic, 1: ρ
+        kept as it is, e.g. for synapses of the same group that should not learn) and the
+        shared parameters ``D`` (a parameter here, not a delay) and ``noise_seed``.
+
+    Raises
+    ------
+    ValueError
+        For a nonlinear calcium set, a bad ``weight_target`` or a plan the histories are
+        too short for.
+
+    Notes
+    -----
+    Noise: each update draws from its own counter-based stream keyed by ``noise_seed``,
+    the synapse index and the time, so the draws do not depend on the code generation
+    target. Memory grows with the number of synapses and neurons (``slots`` spike times
+    per neuron), never with the number of time steps.
+    """
+    from brian2 import second
+
+    from .spike_history import HistoryLink, catch_up_functions, history_plan
+
+    p = get_parameters(params)
+    if p.nonlinearity != 1.0:
+        raise ValueError(
+            f"the history template needs a linear calcium set; {p.name!r} has "
+            f"nonlinearity {p.nonlinearity:g} (use the event template)"
+        )
+    if p.stp_U > 0 or p.rho_scales_cpre:
+        raise ValueError(
+            f"the history template has fixed calcium jumps; {p.name!r} uses short-term "
+            "depression or rho-scaled Cpre"
+        )
+    if not isinstance(link, HistoryLink):
+        raise TypeError(f"link must be a HistoryLink, got {type(link).__name__}")
+    if plan is None:
+        plan = history_plan(0.0, 1e-4, p.D, max_slots=min(link.pre.slots, link.post.slots))
+    for history in (link.pre, link.post):
+        if history.slots < plan.slots:
+            raise ValueError(
+                f"{history.name} keeps {history.slots} spikes per neuron but the plan needs "
+                f"{plan.slots}"
+            )
+    target = _target_name(weight_target)
+    values = _shared_values(p, False)
+    values["D"] = p.D * second
+    values["noise_seed"] = 0
+    weight_unit = None
+    if target is not None:
+        values["w0"], values["w1"] = _weights(p, w0, w1)
+        weight_unit = _unit_string(values["w0"])
+    catch_up, *state = link.names
+    args = ", ".join(_HISTORY_PARAMS)
+
+    def update(min_age):
+        return [
+            f"rho_now = {catch_up}(rho, c, tlast, t, npre, npost, 1 - frozen, {min_age}, i, "
+            f"j, {args})"
+        ] + [f"{var} = {name}()" for var, name in zip(_HISTORY_STATE, state, strict=True)]
+
+    pathway = update("0*second")
+    if target is not None:
+        pathway.append(f"{target} += w0 + rho_now*(w1 - w0)")
+    if probe:
+        if target is None:
+            raise ValueError("probe needs a weight_target (it records at transmission)")
+        pathway.append(_PROBE.format(rho="rho_now"))
+    flush = update(f"{plan.max_age!r}*second")
+    model = ["rho : 1", "c : 1", "tlast : second", "npre : integer", "npost : integer",
+             "frozen : integer (constant)"]  # fmt: skip
+    if probe:
+        model.append(_PROBE_DECLARATION)
+    model += _declarations(False, weight_unit)
+    model += ["D : second (constant, shared)", "noise_seed : integer (constant, shared)"]
+    return SynapseTemplate(
+        mode="event",
+        model="\n".join(model),
+        on_pre={"transmission" if target is not None else "update": "\n".join(pathway)},
+        on_post={},
+        delay={},
+        method=None,
+        namespace=catch_up_functions(link),
+        parameters=values,
+        weight_target=target,
+        split_calcium=False,
+        regularly={"flush": ("\n".join(flush), plan.flush_interval * second)},
+        link=link,
+    )
+
+
+# The state a history-template synapse keeps, in the order of HistoryLink.names[1:].
+_HISTORY_STATE = ("rho", "c", "tlast", "npre", "npost")
+
+# Kernel parameters, then D, the jumps and the seed: the catch-up Function's arguments.
+_HISTORY_PARAMS = (
+    "tau_ca", "theta_d", "theta_p", "gamma_d", "gamma_p", "sigma", "tau", "rho_star",
+    "bistable", "gating", "D", "Cpre", "Cpost", "noise_seed",
+)  # fmt: skip
 
 
 def _event_code(split, target, stop_time):
@@ -409,7 +586,10 @@ def make_synapses(source, target, template, connect=None, name=None, **kwargs):
         that has already run, set ``tlast`` to the current time) and, if ``connect``
         was given, the shared parameters set (otherwise call
         ``template.set_parameters(synapses)`` after connecting: Brian2 refuses writes to
-        synaptic variables before ``connect``).
+        synaptic variables before ``connect``). The template's ``regularly`` operations
+        (the history template's sweep) are attached to it; a history-template synapse
+        added to a network that has already run also needs ``npre`` and ``npost`` set to
+        its neurons' spike counts.
 
     Examples
     --------
@@ -426,9 +606,11 @@ def make_synapses(source, target, template, connect=None, name=None, **kwargs):
     if name is not None:
         options["name"] = name
     syn = Synapses(source, target, **options)
-    for pathway, order in PATHWAY_ORDER.items():
+    for pathway, order in {**PATHWAY_ORDER, **_UPDATE_ORDER}.items():
         if pathway in template.pathways:
             getattr(syn, pathway).order = order
+    for op_name, (code, interval) in template.regularly.items():
+        _add_regular_operation(syn, f"{syn.name}_{op_name}", code, interval)
     if connect is not None:
         if isinstance(connect, dict):
             syn.connect(**connect)
@@ -440,6 +622,43 @@ def make_synapses(source, target, template, connect=None, name=None, **kwargs):
     return syn
 
 
+def _add_regular_operation(syn, name, code, interval):
+    """Run ``code`` over all synapses every ``interval``, at the start of the time step.
+
+    In ``cpp_standalone`` this is a ``run_regularly`` with its own clock. In runtime mode a
+    second clock would cost every time step more than the operation itself (Brian2's
+    network loop is much slower with several clocks), so the operation's code object
+    lives on the synapses' clock but outside the network, and a small network operation
+    runs it every ``interval / dt`` steps.
+    """
+    from brian2 import NetworkOperation
+    from brian2.devices.device import RuntimeDevice, get_device
+
+    if not isinstance(get_device(), RuntimeDevice):
+        syn.run_regularly(code, dt=interval, when="start", name=name)
+        return
+    runner = syn.run_regularly(code, when="start", name=name)
+    syn.contained_objects.remove(runner)
+    every = max(1, int(round(float(interval) / float(syn.clock.dt))))
+    calls = [0]
+
+    def operation():
+        calls[0] += 1
+        if calls[0] % every == 0:
+            runner.codeobj()
+
+    class _Trigger(NetworkOperation):
+        def before_run(self, run_namespace):
+            # the operation's code object is generated (and compiled) with the network's,
+            # before the simulation loop starts
+            super().before_run(run_namespace)
+            runner.before_run(run_namespace)
+
+    op = _Trigger(operation, clock=syn.clock, when="start", name=f"{name}_trigger")
+    op.runner = runner  # the network holds the operation, the operation the runner
+    syn.contained_objects.append(op)
+
+
 def _values(syn, name):
     return np.asarray(syn.variables[name].get_value(), dtype=float)
 
@@ -448,13 +667,15 @@ def _scalar(syn, name):
     return float(_values(syn, name).ravel()[0])
 
 
-def bring_up_to_date(synapses, time, rng=None, update=None):
+def bring_up_to_date(synapses, time, rng=None, update=None, link=None):
     """Bring every synapse of an event template exactly up to ``time`` and return ρ.
 
     In the event template ρ only changes at events; this applies the kernel (its numpy
     mirror, spec §6) over each synapse's last interval, from ``tlast`` to ``time``, with
-    the group's current parameter values. For clock-driven synapses ρ is always current
-    and is returned as it is.
+    the group's current parameter values. Synapses of a :func:`history_template` are
+    walked over the spikes their neurons fired since their last update (the numpy
+    version of the template's walk). For clock-driven synapses ρ is always current and
+    is returned as it is.
 
     Parameters
     ----------
@@ -468,16 +689,20 @@ def bring_up_to_date(synapses, time, rng=None, update=None):
     update : bool, optional
         Write ρ, the calcium and ``tlast`` back so that a later run continues from
         ``time`` (default: in runtime mode; a built standalone project cannot be changed).
+    link : HistoryLink, optional
+        For history-template synapses: the template's ``link``, whose buffers hold the
+        spikes (in ``cpp_standalone`` fill them first with ``SpikeHistory.load_spikes``).
 
     Returns
     -------
     ndarray (N,)
-        ρ at ``time``.
+        ρ at ``time`` (NaN for a history-template synapse that missed a spike).
 
     Raises
     ------
     ValueError
-        If ``time`` is earlier than a synapse's last update.
+        If ``time`` is earlier than a synapse's last update, or history-template synapses
+        come without their ``link``.
     """
     from brian2.devices.device import RuntimeDevice, get_device
 
@@ -485,6 +710,8 @@ def bring_up_to_date(synapses, time, rng=None, update=None):
         return _values(synapses, "rho").copy()
     n = len(synapses)
     t = np.broadcast_to(check_finite(to_si_array(time, "time", "time"), "time"), (n,))
+    if "frozen" in synapses.variables:
+        return _history_up_to_date(synapses, t, rng, update, link)
     tlast = _values(synapses, "tlast")
     L = t - tlast
     if np.any(L < -1e-12):
@@ -492,11 +719,7 @@ def bring_up_to_date(synapses, time, rng=None, update=None):
             f"time {t[np.argmin(L)]} s is before a synapse's last update at {tlast[np.argmin(L)]} s"
         )
     L = np.maximum(L, 0.0)
-    params = types.SimpleNamespace(
-        **{k: _scalar(synapses, k) for k in _SHARED if k not in ("bistable", "gating")}
-    )
-    params.bistable = bool(_scalar(synapses, "bistable"))
-    params.noise_gating = _GATING_NAMES[int(_scalar(synapses, "gating"))]
+    params = _kernel_params(synapses)
     split = "cpre" in synapses.variables
     if split:
         cpre, cpost = _values(synapses, "cpre"), _values(synapses, "cpost")
@@ -521,3 +744,41 @@ def bring_up_to_date(synapses, time, rng=None, update=None):
             synapses.variables["c"].set_value(c * decay)
         synapses.variables["tlast"].set_value(np.asarray(t, dtype=float))
     return rho
+
+
+def _kernel_params(synapses):
+    params = types.SimpleNamespace(
+        **{k: _scalar(synapses, k) for k in _SHARED if k not in ("bistable", "gating")}
+    )
+    params.bistable = bool(_scalar(synapses, "bistable"))
+    params.noise_gating = _GATING_NAMES[int(_scalar(synapses, "gating"))]
+    return params
+
+
+def _history_up_to_date(synapses, t, rng, update, link):
+    """:func:`bring_up_to_date` for history-template synapses (the walk, in numpy)."""
+    from brian2.devices.device import RuntimeDevice, get_device
+
+    from .spike_history import catch_up_numpy
+
+    if link is None:
+        raise ValueError("history-template synapses need their link (template.link)")
+    tlast = _values(synapses, "tlast")
+    if np.any(t - tlast < -1e-12):
+        k = int(np.argmin(t - tlast))
+        raise ValueError(f"time {t[k]} s is before a synapse's last update at {tlast[k]} s")
+    params = _kernel_params(synapses)
+    rho_t, *state = catch_up_numpy(
+        _values(synapses, "rho"), _values(synapses, "c"), tlast, np.maximum(t, tlast),
+        np.asarray(synapses.npre[:]), np.asarray(synapses.npost[:]),
+        np.asarray(synapses.i[:]), np.asarray(synapses.j[:]), link.pre.buffers,
+        link.post.buffers, params, _scalar(synapses, "D"), params.Cpre, params.Cpost,
+        rng=rng, plastic=_values(synapses, "frozen") == 0,
+    )  # fmt: skip
+    if update is None:
+        update = isinstance(get_device(), RuntimeDevice)
+    if update:
+        # the state the template keeps, so that a later run continues with the same rule
+        for name, value in zip(_HISTORY_STATE, state, strict=True):
+            synapses.variables[name].set_value(value)
+    return rho_t

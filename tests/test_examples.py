@@ -24,7 +24,7 @@ DOCS_DIR = ROOT / "docs"
 EXAMPLES = sorted(EXAMPLES_DIR.glob("plot_*.py"))
 
 #: Examples too slow for the default run (file names). Keep each example ≲ 20 s.
-LONG_EXAMPLES = frozenset()
+LONG_EXAMPLES = frozenset({"plot_network.py"})
 
 
 def _params():

@@ -1,0 +1,731 @@
+"""The CUBA network of Brian2's examples with Graupner–Brunel plasticity on its synapses.
+
+4000 leaky integrate-and-fire neurons (80 % excitatory) with current-based synapses
+(Vogels & Abbott 2005, Brian2's ``examples/CUBA.py``); the excitatory synapses onto
+excitatory neurons (or onto all neurons) are plastic, built from the same templates as a
+single synapse: the history template (``plasticity="event"``, exact and event-driven, no
+work on postsynaptic spikes), the clock template (``"clock"``, the literal equations) or
+none (``"none"``, the original static network).
+"""
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .parameters import get_parameters
+from .units import to_si
+
+__all__ = [
+    "PLASTICITY",
+    "PLASTIC_TARGETS",
+    "TARGETS",
+    "CUBA",
+    "cuba_network",
+    "CubaNetwork",
+    "NetworkResult",
+    "simulate_network",
+]
+
+#: Kinds of plasticity: the history template, the clock template, static synapses.
+PLASTICITY = ("event", "clock", "none")
+
+#: Which excitatory synapses learn: onto excitatory neurons only, or onto all neurons.
+PLASTIC_TARGETS = ("excitatory", "all")
+
+#: Code generation targets of :func:`simulate_network`.
+TARGETS = ("numpy", "cython", "cpp_standalone")
+
+#: The CUBA model's constants (SI units), from Brian2's ``examples/CUBA.py``.
+CUBA = {
+    "taum": 20e-3,
+    "taue": 5e-3,
+    "taui": 10e-3,
+    "Vt": -50e-3,
+    "Vr": -60e-3,
+    "El": -49e-3,
+    "we": 60 * 0.27 / 10 * 1e-3,  # 1.62 mV
+    "wi": -20 * 4.5 / 10 * 1e-3,  # -9 mV
+    "p": 0.02,
+    "refractory": 5e-3,
+    "fraction_excitatory": 0.8,
+}
+
+_EQUATIONS = """
+dv/dt = (ge + gi - (v - El))/taum : volt (unless refractory)
+dge/dt = -ge/taue : volt
+dgi/dt = -gi/taui : volt
+"""
+
+
+def _seconds(value, name):
+    """A duration: Quantity, :class:`~brian2_calcium.units.SI` or a bare number of seconds."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return float(value)
+    return to_si(value, name, "time")
+
+
+def _choice(name, value, allowed):
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def _connectivity(rng, sources, n_targets, p):
+    """Presynaptic and postsynaptic indices, sorted, each pair with probability p."""
+    pre, post = [], []
+    # row blocks keep the random matrix small for large networks
+    for start in range(0, len(sources), 500):
+        block = sources[start : start + 500]
+        hit = rng.random((len(block), n_targets)) < p
+        i, j = np.nonzero(hit)
+        pre.append(block[i])
+        post.append(j)
+    return np.concatenate(pre).astype(np.int32), np.concatenate(post).astype(np.int32)
+
+
+def _initial_rho(rng, n, p):
+    """ρ at t = 0: a fraction β DOWN (0) and the rest UP (1), exactly; ρ0 for flat sets."""
+    if not p.bistable:
+        return np.full(n, p.rho0)
+    rho = np.ones(n)
+    rho[rng.permutation(n)[: int(round(p.beta * n))]] = 0.0
+    return rho
+
+
+class CubaNetwork:
+    """The CUBA network, built in the current Brian2 device; see :func:`cuba_network`.
+
+    Attributes
+    ----------
+    network : brian2.Network
+    neurons : brian2.NeuronGroup
+    exc_synapses : brian2.Synapses
+        Synapses from excitatory neurons (the plastic ones and, for ``"event"``, the
+        static ones onto inhibitory neurons, marked ``frozen``).
+    exc_static : brian2.Synapses or None
+        Static excitatory synapses kept apart (``"clock"`` with excitatory targets).
+    inh_synapses : brian2.Synapses
+    spikes : brian2.SpikeMonitor
+    template : SynapseTemplate or None
+    plastic : ndarray of bool
+        Which of ``exc_synapses`` learn.
+    rho_initial : ndarray
+        ρ of the plastic synapses at t = 0.
+    sample : ndarray of int
+        Indices (into ``exc_synapses``) of the synapses whose ρ is recorded at their
+        presynaptic spikes.
+    w0, w1 : float
+        DOWN and UP weights (volt): the mean initial weight of the plastic synapses is
+        CUBA's 1.62 mV.
+    """
+
+    def __init__(self, n_neurons, plasticity, params, plastic_targets, seed, rho_samples, dt,
+                 plan):  # fmt: skip
+        import brian2 as b2
+        from brian2 import second
+
+        from .spike_history import HistoryLink, SpikeHistory, history_plan
+        from .templates import clock_template, history_template, make_synapses
+
+        self.n_neurons = int(n_neurons)
+        self.n_exc = int(round(CUBA["fraction_excitatory"] * self.n_neurons))
+        self.plasticity = plasticity
+        self.plastic_targets = plastic_targets
+        self.params = params
+        self.seed = int(seed)
+        self.dt = dt
+        self.duration = 0.0
+        self.run_time = 0.0
+        rng = np.random.default_rng([self.seed, 9])
+        c = {k: v * second if k.startswith("tau") else v * b2.volt for k, v in CUBA.items()
+             if k in ("taum", "taue", "taui", "Vt", "Vr", "El")}  # fmt: skip
+        namespace = dict(c)
+        model = _EQUATIONS
+        reset = "v = Vr"
+        self.history = self.link = None
+        probe = rho_samples > 0 and plasticity != "none"
+        if plasticity == "event":
+            if plan is None:
+                plan = history_plan(CUBA["refractory"], dt, params.D)
+            self.plan = plan
+            self.history = SpikeHistory(self.n_neurons, plan.slots)
+            model += self.history.model_code + "\n"
+            reset += "\n" + self.history.reset_code
+            namespace.update(self.history.namespace)
+        if probe:
+            model += "rho_probe : 1\n"
+            reset += "\nrho_probe = 0"
+        clock = b2.Clock(dt=dt * second, name="cuba_clock*")
+        self.neurons = b2.NeuronGroup(
+            self.n_neurons, model, threshold="v > Vt", reset=reset,
+            refractory=CUBA["refractory"] * second, method="exact", namespace=namespace,
+            clock=clock, name="cuba_neurons*",
+        )  # fmt: skip
+        vt, vr = CUBA["Vt"], CUBA["Vr"]
+        self.neurons.v = (vr + rng.random(self.n_neurons) * (vt - vr)) * b2.volt
+
+        exc = np.arange(self.n_exc)
+        inh = np.arange(self.n_exc, self.n_neurons)
+        ie, je = _connectivity(rng, exc, self.n_neurons, CUBA["p"])
+        ii, ji = _connectivity(rng, inh, self.n_neurons, CUBA["p"])
+        plastic = je < self.n_exc if plastic_targets == "excitatory" else np.ones(je.size, bool)
+        if plasticity == "none":
+            plastic = np.zeros(je.size, bool)
+        we, wi = CUBA["we"], CUBA["wi"]
+        rho0 = _initial_rho(rng, int(plastic.sum()), params)
+        # mean initial weight of the plastic synapses = CUBA's we: w = w0 (1 + ρ (b − 1))
+        self.w0 = we / float(np.mean(1.0 + rho0 * (params.b - 1.0))) if rho0.size else we
+        self.w1 = self.w0 * params.b
+        self.rho_initial = rho0
+        self.plastic = plastic
+        self.exc_static = None
+        objects = [self.neurons]
+        kwargs = {"clock": clock}
+        if plasticity == "none":
+            self.template = None
+            self.exc_synapses = b2.Synapses(
+                self.neurons, self.neurons, on_pre="ge_post += we",
+                namespace={"we": we * b2.volt}, name="cuba_exc*", **kwargs,
+            )  # fmt: skip
+            self.exc_synapses.connect(i=ie, j=je)
+        elif plasticity == "event":
+            self.link = HistoryLink(self.history, self.history, post_of=je)
+            self.template = history_template(
+                params, self.link, weight_target="ge", w0=self.w0 * b2.volt,
+                w1=self.w1 * b2.volt, plan=self.plan, probe=probe,
+            )  # fmt: skip
+            self.exc_synapses = make_synapses(
+                self.neurons, self.neurons, self.template, connect={"i": ie, "j": je},
+                name="cuba_exc*", **kwargs,
+            )  # fmt: skip
+            # The static excitatory synapses share the group (one pathway, as in CUBA):
+            # frozen, with the ρ whose weight is we.
+            rho = np.full(je.size, (we - self.w0) / (self.w1 - self.w0))
+            rho[plastic] = rho0
+            self.exc_synapses.rho = rho
+            self.exc_synapses.frozen = (~plastic).astype(np.int32)
+            self.exc_synapses.noise_seed = self.seed % 2**31
+        else:
+            self.template = clock_template(
+                params, weight_target="ge", w0=self.w0 * b2.volt, w1=self.w1 * b2.volt,
+                probe=probe,
+            )  # fmt: skip
+            self.exc_synapses = make_synapses(
+                self.neurons, self.neurons, self.template,
+                connect={"i": ie[plastic], "j": je[plastic]}, name="cuba_exc*", **kwargs,
+            )  # fmt: skip
+            self.exc_synapses.rho = rho0
+            if not plastic.all():
+                self.exc_static = b2.Synapses(
+                    self.neurons, self.neurons, on_pre="ge_post += we",
+                    namespace={"we": we * b2.volt}, name="cuba_exc_static*", **kwargs,
+                )  # fmt: skip
+                self.exc_static.connect(i=ie[~plastic], j=je[~plastic])
+                objects.append(self.exc_static)
+            self.plastic = np.ones(int(plastic.sum()), bool)
+        objects.append(self.exc_synapses)
+        self.inh_synapses = b2.Synapses(
+            self.neurons, self.neurons, on_pre="gi_post += wi",
+            namespace={"wi": wi * b2.volt}, name="cuba_inh*", **kwargs,
+        )  # fmt: skip
+        self.inh_synapses.connect(i=ii, j=ji)
+        objects.append(self.inh_synapses)
+
+        # presynaptic and postsynaptic neuron of each of exc_synapses, in their order
+        self._pre_of = ie if plasticity != "clock" else ie[plastic]
+        self._post_of = je if plasticity != "clock" else je[plastic]
+        self.sample = np.zeros(0, dtype=np.int64)
+        if probe:
+            self.sample = self._choose_sample(rng, rho_samples)
+            flags = np.zeros(len(self.plastic), dtype=np.int32)
+            flags[self.sample] = 1
+            self.exc_synapses.probe = flags
+        self.spikes = b2.SpikeMonitor(
+            self.neurons, variables=["rho_probe"] if probe else None,
+            when="after_synapses" if probe else "thresholds", name="cuba_spikes*",
+        )  # fmt: skip
+        objects.append(self.spikes)
+        self.network = b2.Network(*objects, name="cuba_network*")
+        self.n_synapses = int(ie.size + ii.size)
+
+    def _choose_sample(self, rng, k):
+        """Up to k plastic synapses with distinct presynaptic neurons (one probe each)."""
+        order = rng.permutation(np.flatnonzero(self.plastic))
+        _, first = np.unique(self._pre_of[order], return_index=True)
+        return np.sort(order[np.sort(first)][:k])
+
+    def run(self, duration, report=None):
+        """Run the network for ``duration`` (Quantity, or a number of seconds).
+
+        Returns the time the simulation loop took (s).
+
+        In ``cpp_standalone`` this only records the run; build the device afterwards.
+        """
+        import brian2 as b2
+        from brian2.devices.device import get_device
+
+        seconds = _seconds(duration, "duration")
+        if not seconds > 0:
+            raise ValueError(f"duration must be positive, got {seconds} s")
+        self.network.run(seconds * b2.second, report=report, namespace={})
+        self.duration += seconds
+        self.run_time = float(getattr(get_device(), "_last_run_time", np.nan) or np.nan)
+        return self.run_time
+
+    def result(self, rng=None, target="", timings=None):
+        """Read the monitors and bring every plastic synapse up to the end of the run.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator, optional
+            Normal draws of the read-out (default: seeded from the network's seed).
+        target : str
+            Recorded in the result.
+        timings : dict, optional
+            Recorded in the result (``build_s``, ``run_s``, ...); ``readout_s`` is added.
+
+        Returns
+        -------
+        NetworkResult
+
+        Raises
+        ------
+        RuntimeError
+            If a plastic synapse missed a spike (its ρ is NaN; cannot happen with the
+            default history plan).
+        """
+        import brian2 as b2
+        from brian2.devices.device import RuntimeDevice, get_device
+
+        from .templates import bring_up_to_date
+
+        start = time.perf_counter()
+        spike_i = np.asarray(self.spikes.i[:], dtype=np.int64)
+        spike_t = np.asarray(self.spikes.t_[:], dtype=float)
+        rho_final = np.zeros(0)
+        samples = {"synapse": self.sample, "pre": np.zeros(0, int), "post": np.zeros(0, int),
+                   "times": [], "rho": []}  # fmt: skip
+        if self.plasticity != "none":
+            if rng is None:
+                rng = np.random.default_rng([self.seed, 17])
+            if self.plasticity == "event":
+                if not isinstance(get_device(), RuntimeDevice):
+                    # the buffers stayed in the generated program: rebuild them
+                    self.history.load_spikes(spike_i, spike_t)
+                rho = bring_up_to_date(
+                    self.exc_synapses, self.duration * b2.second, rng=rng, update=False,
+                    link=self.link,
+                )  # fmt: skip
+            else:
+                rho = np.asarray(self.exc_synapses.rho[:], dtype=float)
+            rho_final = rho[self.plastic]
+            if np.isnan(rho_final).any():
+                raise RuntimeError(
+                    f"{int(np.isnan(rho_final).sum())} synapses missed a spike that had left "
+                    "the spike history; use a larger history plan"
+                )
+            if self.sample.size:
+                pre, post = self._pre_of[self.sample], self._post_of[self.sample]
+                probe = np.asarray(self.spikes.rho_probe[:], dtype=float)
+                samples.update(pre=pre, post=post)
+                samples["times"] = [spike_t[spike_i == k] for k in pre]
+                samples["rho"] = [probe[spike_i == k] for k in pre]
+        timings = dict(timings or {})
+        timings["readout_s"] = time.perf_counter() - start
+        return NetworkResult(
+            n_neurons=self.n_neurons, n_exc=self.n_exc, duration=self.duration, dt=self.dt,
+            plasticity=self.plasticity, plastic_targets=self.plastic_targets,
+            params=self.params.name, target=target, seed=self.seed, spike_i=spike_i,
+            spike_t=spike_t, rho_initial=self.rho_initial, rho_final=rho_final,
+            rho_star=self.params.rho_star, bistable=bool(self.params.bistable),
+            w0=self.w0, w1=self.w1, n_synapses=self.n_synapses, samples=samples,
+            timings=timings,
+        )  # fmt: skip
+
+
+def cuba_network(n_neurons=4000, plasticity="event", params="DP",
+                 plastic_targets="excitatory", seed=0, rho_samples=0, dt=None,
+                 history_plan=None):  # fmt: skip
+    """Build Brian2's CUBA network with Graupner–Brunel plasticity (in the current device).
+
+    The model of ``examples/CUBA.py``: leaky integrate-and-fire neurons (τm = 20 ms,
+    threshold −50 mV, reset −60 mV, rest −49 mV, refractory 5 ms, v uniform between reset
+    and threshold), 80 % excitatory; every pair is connected with probability 0.02; an
+    excitatory spike adds 1.62 mV to ``ge`` (τe = 5 ms), an inhibitory one −9 mV to ``gi``
+    (τi = 10 ms). With plasticity, the excitatory synapses onto excitatory neurons (or
+    onto all) carry ρ and transmit ``w0 + ρ (w1 − w0)``, w1 = b·w0, with w0 chosen so that
+    their mean initial weight is 1.62 mV; initially a fraction β of them is DOWN (ρ = 0)
+    and the rest UP (ρ = 1) (flat-potential sets: ρ0).
+
+    Parameters
+    ----------
+    n_neurons : int
+        Network size (4000 in CUBA).
+    plasticity : {"event", "clock", "none"}
+        ``"event"``: the history template (exact, event-driven; synapses are updated only
+        at their own presynaptic spikes). ``"clock"``: the clock template (the equations
+        integrated every step; slow). ``"none"``: static synapses, the original CUBA.
+    params : CalciumParameters or str
+        Parameter set (``"event"`` needs a linear calcium set).
+    plastic_targets : {"excitatory", "all"}
+        Plastic synapses: excitatory → excitatory, or excitatory → all neurons.
+    seed : int
+        Seeds the connectivity, the initial state (numpy) and the plasticity noise.
+    rho_samples : int
+        Number of plastic synapses (with distinct presynaptic neurons) whose ρ is recorded
+        at each of their presynaptic spikes.
+    dt : Quantity (time), optional
+        Time step (default 0.1 ms).
+    history_plan : HistoryPlan, optional
+        Ring-buffer size and sweep schedule of ``"event"`` (default:
+        :func:`~brian2_calcium.spike_history.history_plan` for the 5 ms refractory period).
+
+    Returns
+    -------
+    CubaNetwork
+
+    Raises
+    ------
+    ValueError
+        For an unknown option, fewer than 2 neurons or a negative ``rho_samples``.
+
+    Examples
+    --------
+    >>> import brian2 as b2
+    >>> b2.prefs.codegen.target = "numpy"
+    >>> net = cuba_network(200, plasticity="event", seed=1)
+    >>> int(net.plastic.sum()) > 0, round(net.w0 * 1e3, 2), round(net.w1 * 1e3, 2)
+    (True, 0.54, 2.7)
+    """
+    _choice("plasticity", plasticity, PLASTICITY)
+    _choice("plastic_targets", plastic_targets, PLASTIC_TARGETS)
+    n_neurons = int(n_neurons)
+    if n_neurons < 2:
+        raise ValueError(f"the network needs at least 2 neurons, got {n_neurons}")
+    if int(rho_samples) < 0:
+        raise ValueError(f"rho_samples must be >= 0, got {rho_samples}")
+    dt_s = 1e-4 if dt is None else _seconds(dt, "dt")
+    if not dt_s > 0:
+        raise ValueError(f"dt must be positive, got {dt_s} s")
+    p = get_parameters(params)
+    if plasticity == "event" and (p.nonlinearity != 1.0 or p.stp_U > 0 or p.rho_scales_cpre):
+        raise ValueError(
+            f"plasticity 'event' needs a linear calcium set without short-term depression; "
+            f"{p.name!r} is not one (use plasticity 'clock')"
+        )
+    return CubaNetwork(n_neurons, plasticity, p, plastic_targets, seed, int(rho_samples),
+                       dt_s, history_plan)  # fmt: skip
+
+
+@dataclass
+class NetworkResult:
+    """What a network run produced (SI units: seconds, volts, Hz).
+
+    Attributes
+    ----------
+    spike_i, spike_t : ndarray
+        Neuron and time of every spike.
+    rho_initial, rho_final : ndarray
+        ρ of each plastic synapse at t = 0 and at the end (brought up to date).
+    samples : dict
+        ``synapse``, ``pre``, ``post`` (arrays) and ``times``, ``rho`` (one array per
+        sampled synapse): ρ recorded at each presynaptic spike of the sampled synapses.
+    timings : dict
+        ``build_s`` (network construction and code generation), ``run_s`` (the simulation
+        loop), ``readout_s``, ``total_s``.
+    """
+
+    n_neurons: int
+    n_exc: int
+    duration: float
+    dt: float
+    plasticity: str
+    plastic_targets: str
+    params: str
+    target: str
+    seed: int
+    spike_i: np.ndarray
+    spike_t: np.ndarray
+    rho_initial: np.ndarray
+    rho_final: np.ndarray
+    rho_star: float
+    bistable: bool
+    w0: float
+    w1: float
+    n_synapses: int
+    samples: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def n_plastic(self):
+        """Number of plastic synapses."""
+        return int(self.rho_final.size)
+
+    def rates(self):
+        """Mean firing rates (Hz): ``all``, ``excitatory``, ``inhibitory``."""
+        counts = np.bincount(self.spike_i, minlength=self.n_neurons)
+        T = self.duration
+        return {
+            "all": float(counts.mean() / T),
+            "excitatory": float(counts[: self.n_exc].mean() / T),
+            "inhibitory": float(counts[self.n_exc :].mean() / T) if self.n_neurons > self.n_exc
+            else float("nan"),
+        }  # fmt: skip
+
+    def cv_isi(self, min_spikes=3):
+        """Mean coefficient of variation of the interspike intervals.
+
+        Over the neurons with at least ``min_spikes`` spikes (NaN if there are none).
+        """
+        order = np.lexsort((self.spike_t, self.spike_i))
+        i, t = self.spike_i[order], self.spike_t[order]
+        same = np.diff(i) == 0
+        isi, owner = np.diff(t)[same], i[1:][same]
+        n = np.bincount(owner, minlength=self.n_neurons)
+        keep = n >= max(min_spikes - 1, 2)
+        if not keep.any():
+            return float("nan")
+        s1 = np.bincount(owner, isi, self.n_neurons)[keep]
+        s2 = np.bincount(owner, isi**2, self.n_neurons)[keep]
+        m = s1 / n[keep]
+        var = s2 / n[keep] - m**2
+        return float(np.mean(np.sqrt(np.maximum(var, 0.0)) / m))
+
+    def population_rate(self, bin_size=1e-3):
+        """Population rate (Hz per neuron) in bins of ``bin_size`` seconds.
+
+        Returns
+        -------
+        t, rate : ndarray
+            Bin starts (s) and rates.
+        """
+        edges = np.arange(0.0, self.duration + bin_size / 2, bin_size)
+        counts, _ = np.histogram(self.spike_t, edges)
+        return edges[:-1], counts / (self.n_neurons * bin_size)
+
+    def transitions(self):
+        """UP↔DOWN transitions of the plastic synapses between t = 0 and the end.
+
+        A synapse is UP when ρ > ρ*. Returns ``down_to_up``, ``up_to_down``,
+        ``initially_down``, ``initially_up``.
+        """
+        up0 = self.rho_initial > self.rho_star
+        up1 = self.rho_final > self.rho_star
+        return {
+            "down_to_up": int(np.sum(~up0 & up1)),
+            "up_to_down": int(np.sum(up0 & ~up1)),
+            "initially_down": int(np.sum(~up0)),
+            "initially_up": int(np.sum(up0)),
+        }
+
+    def rho_summary(self, bins=20):
+        """Distribution of the final ρ: mean, std, quantiles, fraction UP, histogram."""
+        rho = self.rho_final
+        if rho.size == 0:
+            return {}
+        lo, hi = min(0.0, float(rho.min())), max(1.0, float(rho.max()))
+        counts, edges = np.histogram(rho, bins=bins, range=(lo, hi))
+        q = np.quantile(rho, [0.05, 0.25, 0.5, 0.75, 0.95])
+        return {
+            "mean": float(rho.mean()),
+            "std": float(rho.std()),
+            "min": float(rho.min()),
+            "max": float(rho.max()),
+            "quantiles": dict(
+                zip(("q05", "q25", "q50", "q75", "q95"), map(float, q), strict=True)
+            ),  # fmt: skip
+            "fraction_up": float(np.mean(rho > self.rho_star)),
+            "histogram": {"edges": [float(e) for e in edges], "counts": counts.tolist()},
+        }
+
+    def summary(self):
+        """Everything the command line writes as JSON (plain Python types; NaN → None)."""
+        return _json_safe(self._summary())
+
+    def _summary(self):
+        w = self.w0 + self.rho_final * (self.w1 - self.w0)
+        return {
+            "n_neurons": self.n_neurons,
+            "n_excitatory": self.n_exc,
+            "duration_s": self.duration,
+            "dt_s": self.dt,
+            "plasticity": self.plasticity,
+            "plastic_targets": self.plastic_targets,
+            "parameter_set": self.params,
+            "target": self.target,
+            "seed": self.seed,
+            "wall_time_s": {k: float(v) for k, v in self.timings.items()},
+            "n_spikes": int(self.spike_i.size),
+            "firing_rate_hz": self.rates(),
+            "cv_isi": self.cv_isi(),
+            "n_synapses": self.n_synapses,
+            "n_plastic_synapses": self.n_plastic,
+            "weights_mV": {
+                "w0": self.w0 * 1e3,
+                "w1": self.w1 * 1e3,
+                "mean_initial": float(
+                    np.mean(self.w0 + self.rho_initial * (self.w1 - self.w0)) * 1e3
+                )
+                if self.n_plastic
+                else None,
+                "mean_final": float(np.mean(w) * 1e3) if self.n_plastic else None,
+            },  # fmt: skip
+            "rho": self.rho_summary(),
+            "transitions": self.transitions() if self.n_plastic else {},
+        }
+
+    def plot(self, max_neurons=500, axes=None):
+        """Raster (first ``max_neurons`` neurons), population rate and ρ histogram.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        import matplotlib.pyplot as plt
+
+        if axes is None:
+            fig, axes = plt.subplots(
+                3, 1, figsize=(7, 7.5), gridspec_kw={"height_ratios": [3, 1, 2]}
+            )
+        else:
+            fig = axes[0].figure
+        show = self.spike_i < max_neurons
+        exc = self.spike_i < self.n_exc
+        for sel, color, label in ((show & exc, "C0", "excitatory"),
+                                  (show & ~exc, "C3", "inhibitory")):  # fmt: skip
+            axes[0].plot(self.spike_t[sel] * 1e3, self.spike_i[sel], ".", ms=1.5, color=color,
+                         label=label)  # fmt: skip
+        axes[0].set_ylabel("neuron")
+        axes[0].set_xlim(0, self.duration * 1e3)
+        r = self.rates()
+        axes[0].set_title(
+            f"CUBA, {self.n_neurons} neurons, plasticity '{self.plasticity}' ({self.params}): "
+            f"{r['all']:.1f} Hz, CV {self.cv_isi():.2f}",
+            fontsize="medium",
+        )
+        t, rate = self.population_rate(5e-3)
+        axes[1].plot(t * 1e3, rate, color="k", lw=0.8)
+        axes[1].set_xlim(0, self.duration * 1e3)
+        axes[1].set_xlabel("time (ms)")
+        axes[1].set_ylabel("rate (Hz)")
+        if self.n_plastic:
+            bins = np.linspace(min(-0.05, self.rho_final.min()), max(1.05, self.rho_final.max()),
+                               45)  # fmt: skip
+            axes[2].hist(self.rho_initial, bins, color="0.75", label="t = 0")
+            axes[2].hist(self.rho_final, bins, histtype="step", color="C2", lw=1.5,
+                         label=f"t = {self.duration:g} s")  # fmt: skip
+            axes[2].set_yscale("log")
+            axes[2].axvline(self.rho_star, ls="--", color="k", lw=0.8)
+            tr = self.transitions()
+            axes[2].set_title(
+                f"{self.n_plastic} plastic synapses: {tr['down_to_up']} DOWN→UP, "
+                f"{tr['up_to_down']} UP→DOWN", fontsize="medium",
+            )  # fmt: skip
+            axes[2].legend(frameon=False)
+        axes[2].set_xlabel("ρ")
+        axes[2].set_ylabel("synapses")
+        fig.tight_layout()
+        return fig
+
+
+def _json_safe(value):
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def simulate_network(duration=1.0, target="cython", directory=None, progress=None,
+                     **kwargs):  # fmt: skip
+    """Build, run and read the CUBA network on a code generation target.
+
+    Parameters
+    ----------
+    duration : Quantity (time) or float
+        Network time (a bare number is seconds).
+    target : {"numpy", "cython", "cpp_standalone"}
+        ``cpp_standalone`` builds in a fresh temporary directory (or ``directory``) and
+        restores the previous device afterwards.
+    directory : str, optional
+        cpp_standalone project directory to keep.
+    progress : bool, optional
+        Let Brian2 report progress on stderr (default: only on a terminal).
+    **kwargs
+        Passed to :func:`cuba_network` (``n_neurons``, ``plasticity``, ``params``,
+        ``plastic_targets``, ``seed``, ``rho_samples``, ``dt``, ``history_plan``).
+
+    Returns
+    -------
+    NetworkResult
+        With ``timings``: ``build_s`` (construction, code generation, compilation),
+        ``run_s`` (the simulation loop only), ``readout_s`` and ``total_s``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown target or option, or a non-positive duration.
+
+    Examples
+    --------
+    >>> res = simulate_network(0.05, target="numpy", n_neurons=200, plasticity="none")
+    >>> res.duration, res.n_plastic
+    (0.05, 0)
+    """
+    import sys
+
+    _choice("target", target, TARGETS)
+    seconds = _seconds(duration, "duration")
+    if not seconds > 0:
+        raise ValueError(f"duration must be positive, got {seconds} s")
+    show = sys.stderr.isatty() if progress is None else bool(progress)
+    report = "stderr" if show else None
+    seed = int(kwargs.get("seed", 0))
+    start = time.perf_counter()
+    if target == "cpp_standalone":
+        return _standalone(float(seconds), directory, report, seed, start, kwargs)
+    import brian2 as b2
+
+    previous = b2.prefs.codegen.target
+    b2.prefs.codegen.target = target
+    try:
+        b2.seed(seed % 2**32)
+        net = cuba_network(**kwargs)
+        net.run(float(seconds), report=report)
+        timings = {"run_s": net.run_time}
+        timings["build_s"] = time.perf_counter() - start - net.run_time
+        result = net.result(target=target, timings=timings)
+    finally:
+        b2.prefs.codegen.target = previous
+    result.timings["total_s"] = time.perf_counter() - start
+    return result
+
+
+def _standalone(seconds, directory, report, seed, start, kwargs):
+    import brian2 as b2
+    from brian2.devices.device import get_device, reset_device, set_device
+
+    keep = directory is not None
+    build_dir = directory if keep else tempfile.mkdtemp(prefix="brian2_calcium_net_")
+    set_device("cpp_standalone", build_on_run=False)
+    try:
+        device = get_device()
+        b2.seed(seed % 2**32)
+        net = cuba_network(**kwargs)
+        net.run(seconds, report=report)
+        device.build(directory=build_dir, run=True, with_output=report is not None)
+        run_s = float(device._last_run_time)
+        timings = {"run_s": run_s, "build_s": time.perf_counter() - start - run_s}
+        result = net.result(target="cpp_standalone", timings=timings)
+    finally:
+        get_device().reinit()
+        reset_device()
+        if not keep:
+            shutil.rmtree(build_dir, ignore_errors=True)
+    result.timings["total_s"] = time.perf_counter() - start
+    return result
