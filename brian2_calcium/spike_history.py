@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .brian2_functions import KERNEL_ARGUMENTS
 from .reference import GATING_CODES, advance_rho, kernel_header_text
 
 __all__ = [
@@ -262,16 +263,7 @@ CATCH_UP_ARGUMENTS = (
     "min_age",
     "i",
     "j",
-    "tau_ca",
-    "theta_d",
-    "theta_p",
-    "gamma_d",
-    "gamma_p",
-    "sigma",
-    "tau",
-    "rho_star",
-    "bistable",
-    "gating",
+    *KERNEL_ARGUMENTS[3:13],  # the model parameters, tau_ca ... gating, as in the kernel
     "D",
     "Cpre",
     "Cpost",
