@@ -1,22 +1,34 @@
-"""The C kernel (``kernel/gb_kernel.h``) as a Brian2 :class:`~brian2.core.functions.Function`.
+"""The C kernel (``kernel/gb_kernel.h``) as Brian2 ``Function`` objects.
 
-One implementation per code generation target, produced by small generator functions kept
-in :data:`IMPLEMENTATIONS` (the pattern of ``brian2/input/timedarray.py``), so that a device
-package can register its own target (e.g. ``cuda``) with :func:`register_implementation`.
+Three functions of the header: the ρ update ``gb_advance_rho`` (:func:`kernel_function`)
+and the presynaptic calcium jump's ``gb_tm_resources`` and ``gb_pre_jump`` (short-term
+depression and ρ scaling, spec §1.5; :func:`pre_jump_functions`). One implementation per
+code generation target, produced by small generator functions kept in
+:data:`FUNCTION_IMPLEMENTATIONS` (the pattern of ``brian2/input/timedarray.py``), so that
+a device package can register its own target (e.g. ``cuda``) with
+:func:`register_implementation`.
 """
 
+import functools
 import threading
 import types
+from dataclasses import dataclass
 
 import numpy as np
 
-from .reference import GATING_CODES, advance_rho, kernel_header_text
+from .reference import GATING_CODES, advance_rho, kernel_header_text, pre_jump, tm_resources
 
 __all__ = [
     "KERNEL_FUNCTION_NAME",
     "KERNEL_ARGUMENTS",
+    "TM_RESOURCES_NAME",
+    "TM_RESOURCES_ARGUMENTS",
+    "PRE_JUMP_NAME",
+    "PRE_JUMP_ARGUMENTS",
     "IMPLEMENTATIONS",
+    "FUNCTION_IMPLEMENTATIONS",
     "kernel_function",
+    "pre_jump_functions",
     "register_implementation",
     "kernel_call",
 ]
@@ -43,45 +55,24 @@ KERNEL_ARGUMENTS = (
     "xi_d",
 )
 
-# The C function every compiled target calls: the all-scalar entry point of the header.
-# (The header's own ``gb_advance_rho`` takes a struct, so the abstract name is mapped onto
-# ``gb_advance_rho_args`` through the implementation's ``name``.)
-_C_NAME = "gb_advance_rho_args"
+#: Name (in abstract code and in the header) of the Tsodyks–Markram resources function.
+TM_RESOURCES_NAME = "gb_tm_resources"
 
-_TIME_ARGS = ("L", "tau_ca", "tau")
-_INT_ARGS = ("bistable", "gating")
+#: Its arguments: resources at the last presynaptic event, U, time since it, τ_rec.
+TM_RESOURCES_ARGUMENTS = ("x_last", "U", "since", "tau_rec")
+
+#: Name (in abstract code and in the header) of the presynaptic calcium jump function.
+PRE_JUMP_NAME = "gb_pre_jump"
+
+#: Its arguments: Cpre, ρ, the ρ-scaling switch (0/1), U and the resources x.
+PRE_JUMP_ARGUMENTS = ("Cpre", "rho", "rho_scales_cpre", "U", "x")
+
 _GATING_NAMES = {code: name for name, code in GATING_CODES.items()}
 
 
-def _c_signature():
-    """``double rho, double c, ...`` with ``int`` for the switches (matches the header)."""
-    return ", ".join(f"{'int' if a in _INT_ARGS else 'double'} {a}" for a in KERNEL_ARGUMENTS)
-
-
-# -- per-target code generators ---------------------------------------------------------
-# Each returns the keyword arguments of ``Function.implementations.add_implementation``.
-# The compiled targets embed the header *text*: Brian2's Cython cache is keyed on the
-# generated code, and Brian2 drops per-function include directories for Cython, so an
-# ``#include`` would either go stale or not be found.
-
-
-def _generate_cpp_code():
-    """C++ (runtime ``cpp`` and ``cpp_standalone``): the header as support code."""
-    return {"code": {"support_code": kernel_header_text()}, "name": _C_NAME}
-
-
-def _generate_cython_code():
-    """Cython: the header as verbatim C inside ``cdef extern from *``, then its signature."""
-    header = kernel_header_text()
-    if '"""' in header:  # pragma: no cover - guards the verbatim block below
-        raise ValueError("the kernel header must not contain triple quotes")
-    code = (
-        'cdef extern from *:\n    """\n'
-        + header
-        + '\n    """\n'
-        + f"    double {_C_NAME}({_c_signature()}) nogil\n"
-    )
-    return {"code": code, "name": _C_NAME}
+def _first(x):
+    """A shared parameter as a Python float (Brian2 may pass it as a 1-element array)."""
+    return float(np.asarray(x).flat[0])
 
 
 def _numpy_advance_rho(
@@ -103,57 +94,157 @@ def _numpy_advance_rho(
 ):
     """Numpy target: the line-by-line mirror of the kernel, vectorised over synapses."""
     params = types.SimpleNamespace(
-        tau_ca=float(np.asarray(tau_ca).flat[0]),
-        theta_d=float(np.asarray(theta_d).flat[0]),
-        theta_p=float(np.asarray(theta_p).flat[0]),
-        gamma_d=float(np.asarray(gamma_d).flat[0]),
-        gamma_p=float(np.asarray(gamma_p).flat[0]),
-        sigma=float(np.asarray(sigma).flat[0]),
-        tau=float(np.asarray(tau).flat[0]),
-        rho_star=float(np.asarray(rho_star).flat[0]),
-        bistable=bool(int(np.asarray(bistable).flat[0])),
-        noise_gating=_GATING_NAMES[int(np.asarray(gating).flat[0])],
+        tau_ca=_first(tau_ca),
+        theta_d=_first(theta_d),
+        theta_p=_first(theta_p),
+        gamma_d=_first(gamma_d),
+        gamma_p=_first(gamma_p),
+        sigma=_first(sigma),
+        tau=_first(tau),
+        rho_star=_first(rho_star),
+        bistable=bool(int(_first(bistable))),
+        noise_gating=_GATING_NAMES[int(_first(gating))],
     )
     out = advance_rho(rho, c, L, params, xi_p, xi_d)
     return out if out.ndim else float(out)
 
 
-def _generate_numpy_code():
+def _numpy_tm_resources(x_last, U, since, tau_rec):
+    """Numpy target of ``gb_tm_resources`` (``since`` and ``tau_rec`` in seconds)."""
+    x_last, since = np.asarray(x_last, float), np.asarray(since, float)
+    out = np.asarray(tm_resources(x_last, _first(U), since, _first(tau_rec)))
+    return out if out.ndim else float(out)
+
+
+def _numpy_pre_jump(Cpre, rho, rho_scales_cpre, U, x):
+    """Numpy target of ``gb_pre_jump``."""
+    scales = bool(int(_first(rho_scales_cpre)))
+    rho, x = np.asarray(rho, float), np.asarray(x, float)
+    out = np.asarray(pre_jump(_first(Cpre), rho, scales, _first(U), x))
+    return out if out.ndim else float(out)
+
+
+@dataclass(frozen=True)
+class _HeaderFunction:
+    """A function of the header as Brian2 sees it: signature, units and numpy twin."""
+
+    c_name: str  # the header's name (the all-scalar entry point for the kernel)
+    arguments: tuple
+    int_args: tuple  # ``int`` in C, ``integer`` for Brian2; the others are double/float
+    time_args: tuple  # in seconds; the others are dimensionless
+    numpy: object  # implementation on unitless SI values (arrays or scalars)
+
+    def c_signature(self):
+        """``double rho, double c, ...`` with ``int`` for the switches (matches the header)."""
+        return ", ".join(f"{'int' if a in self.int_args else 'double'} {a}" for a in self.arguments)
+
+
+# Abstract-code name → the header function it calls. The header's own ``gb_advance_rho``
+# takes a struct, so the kernel's abstract name maps onto ``gb_advance_rho_args``.
+_FUNCTIONS = {
+    KERNEL_FUNCTION_NAME: _HeaderFunction(
+        c_name="gb_advance_rho_args",
+        arguments=KERNEL_ARGUMENTS,
+        int_args=("bistable", "gating"),
+        time_args=("L", "tau_ca", "tau"),
+        numpy=_numpy_advance_rho,
+    ),
+    TM_RESOURCES_NAME: _HeaderFunction(
+        c_name="gb_tm_resources",
+        arguments=TM_RESOURCES_ARGUMENTS,
+        int_args=(),
+        time_args=("since", "tau_rec"),
+        numpy=_numpy_tm_resources,
+    ),
+    PRE_JUMP_NAME: _HeaderFunction(
+        c_name="gb_pre_jump",
+        arguments=PRE_JUMP_ARGUMENTS,
+        int_args=("rho_scales_cpre",),
+        time_args=(),
+        numpy=_numpy_pre_jump,
+    ),
+}
+
+
+# -- per-target code generators ---------------------------------------------------------
+# Each returns the keyword arguments of ``Function.implementations.add_implementation``
+# for one function of the header (default: the kernel). The compiled targets embed the
+# header *text*: Brian2's Cython cache is keyed on the generated code, and Brian2 drops
+# per-function include directories for Cython, so an ``#include`` would either go stale or
+# not be found. A code object calling several of these functions gets the header several
+# times; its include guard keeps one copy.
+
+
+def _generate_cpp_code(function=KERNEL_FUNCTION_NAME):
+    """C++ (runtime ``cpp`` and ``cpp_standalone``): the header as support code."""
+    return {"code": {"support_code": kernel_header_text()}, "name": _FUNCTIONS[function].c_name}
+
+
+def _generate_cython_code(function=KERNEL_FUNCTION_NAME):
+    """Cython: the header as verbatim C inside ``cdef extern from *``, then its signature."""
+    spec = _FUNCTIONS[function]
+    header = kernel_header_text()
+    if '"""' in header:  # pragma: no cover - guards the verbatim block below
+        raise ValueError("the kernel header must not contain triple quotes")
+    code = (
+        'cdef extern from *:\n    """\n'
+        + header
+        + '\n    """\n'
+        + f"    double {spec.c_name}({spec.c_signature()}) nogil\n"
+    )
+    return {"code": code, "name": spec.c_name}
+
+
+def _generate_numpy_code(function=KERNEL_FUNCTION_NAME):
     """Numpy: a Python callable (Brian2 passes unitless SI arrays and scalars)."""
-    return {"code": _numpy_advance_rho}
+    return {"code": _FUNCTIONS[function].numpy}
 
 
-#: Target name → generator returning ``add_implementation`` keyword arguments.
-#: Extend with :func:`register_implementation` (e.g. a ``cuda`` target).
+#: Target name → generator (called without arguments) returning ``add_implementation``
+#: keyword arguments for the kernel ``gb_advance_rho``. Extend with
+#: :func:`register_implementation` (e.g. a ``cuda`` target).
 IMPLEMENTATIONS = {
     "numpy": _generate_numpy_code,
     "cython": _generate_cython_code,
     "cpp": _generate_cpp_code,
 }
 
+#: Function name → its target → generator mapping, as :data:`IMPLEMENTATIONS` (which is
+#: the kernel's entry) for the presynaptic jump's functions.
+FUNCTION_IMPLEMENTATIONS = {
+    KERNEL_FUNCTION_NAME: IMPLEMENTATIONS,
+    **{
+        name: {
+            target: functools.partial(generate, name)
+            for target, generate in IMPLEMENTATIONS.items()
+        }
+        for name in (TM_RESOURCES_NAME, PRE_JUMP_NAME)
+    },
+}
+
 _lock = threading.Lock()
-_function = None
+_function = None  # the kernel's Function, built on first use
+_jump_functions = None  # the presynaptic jump's Functions, built on first use
 
 
-def _python_advance_rho(*args):
-    """Direct (Python-side) call with Brian2 quantities; Brian2 checks the units."""
-    return _numpy_advance_rho(*(np.asarray(a, dtype=float) for a in args))
-
-
-def _build_function():
+def _build_function(name):
     from brian2 import Function, second
 
-    arg_units = [second if a in _TIME_ARGS else 1 for a in KERNEL_ARGUMENTS]
-    arg_types = ["integer" if a in _INT_ARGS else "float" for a in KERNEL_ARGUMENTS]
+    spec = _FUNCTIONS[name]
+
+    def python_call(*args):
+        """Direct (Python-side) call with Brian2 quantities; Brian2 checks the units."""
+        return spec.numpy(*(np.asarray(a, dtype=float) for a in args))
+
     func = Function(
-        _python_advance_rho,
-        arg_units=arg_units,
-        arg_names=list(KERNEL_ARGUMENTS),
+        python_call,
+        arg_units=[second if a in spec.time_args else 1 for a in spec.arguments],
+        arg_names=list(spec.arguments),
         return_unit=1,
-        arg_types=arg_types,
+        arg_types=["integer" if a in spec.int_args else "float" for a in spec.arguments],
         return_type="float",
     )
-    for target, generator in IMPLEMENTATIONS.items():
+    for target, generator in FUNCTION_IMPLEMENTATIONS[name].items():
         func.implementations.add_implementation(target, **generator())
     return func
 
@@ -184,12 +275,51 @@ def kernel_function():
     global _function
     with _lock:
         if _function is None:
-            _function = _build_function()
+            _function = _build_function(KERNEL_FUNCTION_NAME)
         return _function
 
 
-def register_implementation(target, generator):
-    """Add (or replace) the implementation for a code generation target.
+def pre_jump_functions():
+    """The presynaptic calcium jump's two functions, by their abstract-code names.
+
+    In abstract code, at a presynaptic calcium event (after ρ is brought up to date)::
+
+        xres = gb_tm_resources(xres, stp_U, t - tpre, tau_rec)
+        c += gb_pre_jump(Cpre, rho, rho_scales_cpre, stp_U, xres)
+
+    ``gb_tm_resources(x_last, U, since, tau_rec)`` returns the Tsodyks–Markram resources
+    x at this event from those at the previous one and the time ``since`` (a time, like
+    ``tau_rec``; x = 1 when ``since`` is huge, and always without depression, U = 0);
+    ``gb_pre_jump(Cpre, rho, rho_scales_cpre, U, x)`` returns the jump: ``Cpre``, times ρ
+    if ``rho_scales_cpre`` (an integer, 0/1), times U·x if U > 0 (spec §1.5). Both are
+    dimensionless and give exactly 1 and ``Cpre`` with the variants off.
+
+    Returns
+    -------
+    dict of str to brian2.Function
+        ``{"gb_tm_resources": …, "gb_pre_jump": …}`` (shared instances), with
+        implementations for every target in their :data:`FUNCTION_IMPLEMENTATIONS`.
+
+    Examples
+    --------
+    >>> from brian2 import ms, second
+    >>> f = pre_jump_functions()
+    >>> x = f["gb_tm_resources"](1.0, 0.5, 100*ms, 100*ms)  # 1 − 0.5/e
+    >>> round(float(x), 6), round(float(f["gb_pre_jump"](2.0, 0.5, 1, 0.5, x)), 6)
+    (0.81606, 0.40803)
+    """
+    global _jump_functions
+    with _lock:
+        if _jump_functions is None:
+            _jump_functions = {n: _build_function(n) for n in (TM_RESOURCES_NAME, PRE_JUMP_NAME)}
+        return dict(_jump_functions)
+
+
+def register_implementation(target, generator, function=KERNEL_FUNCTION_NAME):
+    """Add (or replace) the implementation of one header function for a target.
+
+    A device package registers all three (the kernel, ``gb_tm_resources`` and
+    ``gb_pre_jump``) if its users need the short-term depression or ρ-scaled variants.
 
     Parameters
     ----------
@@ -200,11 +330,20 @@ def register_implementation(target, generator):
         ``Function.implementations.add_implementation`` (``code``, optionally ``name``,
         ``namespace``, ``dependencies``);
         :func:`~brian2_calcium.reference.kernel_header_text` gives the C text.
+    function : str
+        Which function: :data:`KERNEL_FUNCTION_NAME` (default), :data:`TM_RESOURCES_NAME`
+        or :data:`PRE_JUMP_NAME`.
     """
-    IMPLEMENTATIONS[target] = generator
+    if function not in FUNCTION_IMPLEMENTATIONS:
+        raise ValueError(
+            f"function must be one of {', '.join(FUNCTION_IMPLEMENTATIONS)}, got {function!r}"
+        )
+    FUNCTION_IMPLEMENTATIONS[function][target] = generator
     with _lock:
-        if _function is not None:
-            _function.implementations.add_implementation(target, **generator())
+        jump = _jump_functions or {}
+        built = _function if function == KERNEL_FUNCTION_NAME else jump.get(function)
+        if built is not None:
+            built.implementations.add_implementation(target, **generator())
 
 
 def kernel_call(rho="rho", c="c", interval="t - tlast", xi_p="draw_p", xi_d="draw_d"):

@@ -92,20 +92,6 @@ def _check_engine(engine):
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
 
 
-def _check_engine_supports(engine, p):
-    """Refuse model variants an engine does not simulate (rather than ignore them)."""
-    if engine not in ("brian2", "brian2-clock") or not p.pre_jump_varies:
-        return
-    from . import templates
-
-    # The templates announce the variants they implement; until they do, refuse.
-    if not getattr(templates, "SUPPORTS_PRE_JUMP_VARIANTS", False):
-        raise NotImplementedError(
-            f"the Brian2 templates do not implement short-term depression or ρ-scaled "
-            f"presynaptic calcium yet (set {p.name!r}); use engine='fast' or 'reference'"
-        )
-
-
 def _check_count(n, name):
     if isinstance(n, bool) or not float(n).is_integer() or n < 1:
         raise ValueError(f"{name} must be a positive integer, got {n!r}")
@@ -160,7 +146,6 @@ def run_protocol(
 
     p = get_parameters(params)
     _check_engine(engine)
-    _check_engine_supports(engine, p)
     n = _check_count(n_synapses, "n_synapses")
     start = time.perf_counter()
     C = protocol.n_conditions

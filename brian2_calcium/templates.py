@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .brian2_functions import KERNEL_FUNCTION_NAME, kernel_call, kernel_function
+from .brian2_functions import (
+    KERNEL_FUNCTION_NAME,
+    PRE_JUMP_NAME,
+    TM_RESOURCES_NAME,
+    kernel_call,
+    kernel_function,
+    pre_jump_functions,
+)
 from .parameters import get_parameters
 from .reference import GATING_CODES, advance_rho
 from .units import check_finite, to_si_array
@@ -22,6 +29,7 @@ __all__ = [
     "SynapseTemplate",
     "MODES",
     "PATHWAY_ORDER",
+    "SUPPORTS_PRE_JUMP_VARIANTS",
     "synapse_template",
     "event_template",
     "clock_template",
@@ -42,6 +50,12 @@ MODES = ("event", "clock")
 #: an interval of length zero).
 PATHWAY_ORDER = {"transmission": -2, "calcium": -1, "post": 1}
 
+#: The event and clock templates implement the variants of the presynaptic calcium jump
+#: (spec §1.5: Tsodyks–Markram short-term depression, ``stp_U``/``tau_rec``, and ρ-scaled
+#: ``Cpre``, ``rho_scales_cpre``); the history template does not. ``run_protocol`` reads
+#: this to let ``engine="brian2"``/``"brian2-clock"`` simulate such sets.
+SUPPORTS_PRE_JUMP_VARIANTS = True
+
 # The history template's only pathway when it has no weight target (no transmission).
 _UPDATE_ORDER = {"update": -2}
 
@@ -61,6 +75,14 @@ _SHARED = {
     "Cpre": "1",
     "Cpost": "1",
 }
+# Shared parameters of the presynaptic jump's variants, declared only for sets that use
+# them (p.pre_jump_varies), so that the other sets keep the plain ``c += Cpre``.
+_PRE_JUMP_SHARED = {"stp_U": "1", "tau_rec": "second", "rho_scales_cpre": "integer"}
+# Per-synapse state of the short-term depression: the resources at the last presynaptic
+# calcium event and its time, which starts at "never" (the first event finds x = 1: the
+# recovery factor exp(-(t + 1e9 s)/tau_rec) is exactly 0).
+_PRE_JUMP_STATE = ("xres : 1", "tpre : second")
+_PRE_JUMP_NEVER = -1e9  # s
 _GATING_NAMES = {code: name for name, code in GATING_CODES.items()}
 
 # The weight, spelled out in the transmission code: Brian2's cython target evaluates a
@@ -104,6 +126,15 @@ class SynapseTemplate:
         Postsynaptic variable driven by ``w = w0 + ρ (w1 − w0)`` (e.g. ``"ge_post"``).
     split_calcium : bool
         Calcium kept as ``cpre + cpost`` (nonlinear model, spec §1.5) instead of ``c``.
+    pre_jump : bool
+        The presynaptic calcium jump varies (short-term depression and/or ρ-scaled
+        ``Cpre``, spec §1.5): shared ``stp_U``, ``tau_rec``, ``rho_scales_cpre`` and the
+        per-synapse resources ``xres`` and time ``tpre`` of the last presynaptic calcium
+        event.
+    initial : mapping of str to value
+        Per-synapse variables that do not start at 0, with their initial values
+        (``xres = 1``, ``tpre = -1e9 s``: no presynaptic event yet); set with the
+        parameters.
     regularly : mapping of str to (str, Quantity)
         Operations run over all synapses every so often (``run_regularly``: name →
         code and interval); the history template's sweep that keeps its buffers safe.
@@ -121,12 +152,15 @@ class SynapseTemplate:
     parameters: dict = field(default_factory=dict)
     weight_target: str | None = None
     split_calcium: bool = False
+    pre_jump: bool = False
+    initial: dict = field(default_factory=dict)
     regularly: dict = field(default_factory=dict)
     link: object = None
 
     def __post_init__(self):
         # Frozen means frozen: the mappings are read-only views of private copies.
-        for name in ("on_pre", "on_post", "delay", "namespace", "parameters", "regularly"):
+        names = ("on_pre", "on_post", "delay", "namespace", "parameters", "initial", "regularly")
+        for name in names:
             object.__setattr__(self, name, types.MappingProxyType(dict(getattr(self, name))))
 
     @property
@@ -137,10 +171,12 @@ class SynapseTemplate:
     def set_parameters(self, synapses):
         """Set the shared parameters of connected ``synapses`` to this template's values.
 
-        Brian2 allows writing synaptic variables, shared ones included, only after
-        ``connect``; :func:`make_synapses` calls this when it connects.
+        Also puts the per-synapse variables of :attr:`initial` to their initial values,
+        so call it once, right after connecting (not after a run). Brian2 allows writing
+        synaptic variables, shared ones included, only after ``connect``;
+        :func:`make_synapses` calls this when it connects.
         """
-        for key, value in self.parameters.items():
+        for key, value in {**self.parameters, **self.initial}.items():
             setattr(synapses, key, value)
 
     def synapses_kwargs(self):
@@ -203,7 +239,7 @@ def _target_name(weight_target):
     return weight_target if weight_target.endswith("_post") else weight_target + "_post"
 
 
-def _shared_values(p, split_calcium):
+def _shared_values(p, split_calcium, pre_jump=False):
     from brian2 import second
 
     values = {
@@ -222,11 +258,16 @@ def _shared_values(p, split_calcium):
     }
     if split_calcium:
         values["eta"] = p.eta
+    if pre_jump:
+        values.update(
+            stp_U=p.stp_U, tau_rec=p.tau_rec * second, rho_scales_cpre=int(p.rho_scales_cpre)
+        )
     return values
 
 
-def _declarations(split_calcium, weight_unit):
-    lines = [f"{name} : {unit} (constant, shared)" for name, unit in _SHARED.items()]
+def _declarations(split_calcium, weight_unit, pre_jump=False):
+    shared = {**_SHARED, **_PRE_JUMP_SHARED} if pre_jump else _SHARED
+    lines = [f"{name} : {unit} (constant, shared)" for name, unit in shared.items()]
     if split_calcium:
         lines.append("eta : 1 (constant, shared)")
     if weight_unit is not None:
@@ -245,12 +286,17 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
     Both templates have the same pathways and parameters: ``calcium`` (presynaptic,
     delayed by D) adds ``Cpre``; ``post`` adds ``Cpost`` (``Cpost + eta*cpre`` in the
     nonlinear model); ``transmission`` (presynaptic, undelayed, only with a
-    ``weight_target``) adds ``w = w0 + ρ (w1 − w0)`` to the target variable. In the
-    **event** template every pathway first brings the synapse up to date with the exact
-    kernel (spec §6: ρ from the time ``tlast`` of its last update, calcium decayed), so ρ
-    only changes at events; read it with :func:`bring_up_to_date`. The **clock** template
-    integrates the literal GB2012 equations every time step (heun), with the noise
-    σ√τ·√(Θ[c−θd] + Θ[c−θp])·ξ.
+    ``weight_target``) adds ``w = w0 + ρ (w1 − w0)`` to the target variable. For sets
+    whose presynaptic jump varies (``params.pre_jump_varies``: short-term depression,
+    ρ-scaled ``Cpre``; spec §1.5, Deperrois & Graupner 2020) ``calcium`` first updates
+    the Tsodyks–Markram resources ``xres`` (1 at the first event) and adds
+    ``gb_pre_jump(Cpre, rho, rho_scales_cpre, stp_U, xres)``, i.e. ``Cpre``, times ρ at
+    the event if ``rho_scales_cpre``, times ``stp_U*xres`` if ``stp_U > 0``, as the fast
+    path does. In the **event** template every pathway first brings the synapse up to
+    date with the exact kernel (spec §6: ρ from the time ``tlast`` of its last update,
+    calcium decayed), so ρ only changes at events; read it with
+    :func:`bring_up_to_date`. The **clock** template integrates the literal GB2012
+    equations every time step (heun), with the noise σ√τ·√(Θ[c−θd] + Θ[c−θp])·ξ.
 
     Parameters
     ----------
@@ -290,7 +336,8 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
     -----
     Every model parameter (``tau_ca``, ``theta_d``, ``theta_p``, ``gamma_d``,
     ``gamma_p``, ``sigma``, ``tau``, ``rho_star``, ``bistable``, ``gating``, ``Cpre``,
-    ``Cpost``, ``eta``, ``w0``, ``w1``) is a (constant, shared) synaptic variable, so a
+    ``Cpost``, ``eta``, ``w0``, ``w1``; ``stp_U``, ``tau_rec``, ``rho_scales_cpre`` for
+    sets whose presynaptic jump varies) is a (constant, shared) synaptic variable, so a
     ``cpp_standalone`` build can be rerun with other values through ``run_args``; D is
     the ``calcium`` pathway's delay, rounded by Brian2 to a multiple of dt, and needs a
     rebuild. In the clock template Brian2 applies the calcium jumps of a time step after
@@ -318,17 +365,24 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
     target = _target_name(weight_target)
     if probe and target is None:
         raise ValueError("probe needs a weight_target (it records at transmission)")
-    values = _shared_values(p, split_calcium)
+    pre_jump = p.pre_jump_varies
+    values = _shared_values(p, split_calcium, pre_jump)
     weight_unit = None
     if target is not None:
         values["w0"], values["w1"] = _weights(p, w0, w1)
         weight_unit = _unit_string(values["w0"])
     build = _event_code if mode == "event" else _clock_code
-    model, on_pre, on_post = build(split_calcium, target, stop_time)
+    model, on_pre, on_post = build(split_calcium, target, stop_time, pre_jump)
+    namespace = {KERNEL_FUNCTION_NAME: kernel_function()} if mode == "event" else {}
+    initial = {}
+    if pre_jump:
+        model += list(_PRE_JUMP_STATE)
+        namespace.update(pre_jump_functions())
+        initial = {"xres": 1.0, "tpre": _PRE_JUMP_NEVER * second}
     if probe:
         model.append(_PROBE_DECLARATION)
         on_pre["transmission"] += "\n" + _PROBE.format(rho="rho")
-    model = "\n".join(model + _declarations(split_calcium, weight_unit))
+    model = "\n".join(model + _declarations(split_calcium, weight_unit, pre_jump))
     return SynapseTemplate(
         mode=mode,
         model=model,
@@ -336,10 +390,12 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
         on_post=on_post,
         delay={"calcium": p.D * second},
         method="heun" if mode == "clock" else None,
-        namespace={KERNEL_FUNCTION_NAME: kernel_function()} if mode == "event" else {},
+        namespace=namespace,
         parameters=values,
         weight_target=target,
         split_calcium=bool(split_calcium),
+        pre_jump=pre_jump,
+        initial=initial,
     )
 
 
@@ -381,7 +437,8 @@ def history_template(params, link, weight_target=None, w0=None, w1=None, plan=No
     Parameters
     ----------
     params : CalciumParameters or str
-        A linear calcium set (``nonlinearity == 1``).
+        A linear calcium set (``nonlinearity == 1``) with fixed presynaptic calcium jumps
+        (no short-term depression, ``Cpre`` not scaled by ρ).
     link : HistoryLink
         Histories of the presynaptic and postsynaptic group.
     weight_target : str, optional
@@ -409,6 +466,11 @@ def history_template(params, link, weight_target=None, w0=None, w1=None, plan=No
     ValueError
         For a nonlinear calcium set, a bad ``weight_target`` or a plan the histories are
         too short for.
+    NotImplementedError
+        For a set whose presynaptic calcium jump varies (``params.pre_jump_varies``:
+        short-term depression or ρ-scaled ``Cpre``, the Deperrois & Graupner 2020 sets):
+        the walk over the spike histories adds fixed jumps. Use the event or clock
+        template (:func:`synapse_template`) for those.
 
     Notes
     -----
@@ -427,10 +489,10 @@ def history_template(params, link, weight_target=None, w0=None, w1=None, plan=No
             f"the history template needs a linear calcium set; {p.name!r} has "
             f"nonlinearity {p.nonlinearity:g} (use the event template)"
         )
-    if p.stp_U > 0 or p.rho_scales_cpre:
-        raise ValueError(
-            f"the history template has fixed calcium jumps; {p.name!r} uses short-term "
-            "depression or rho-scaled Cpre"
+    if p.pre_jump_varies:
+        raise NotImplementedError(
+            f"the history template adds fixed presynaptic calcium jumps; {p.name!r} uses "
+            "short-term depression or rho-scaled Cpre (use the event or clock template)"
         )
     if not isinstance(link, HistoryLink):
         raise TypeError(f"link must be a HistoryLink, got {type(link).__name__}")
@@ -499,7 +561,7 @@ _HISTORY_PARAMS = (
 )  # fmt: skip
 
 
-def _event_code(split, target, stop_time):
+def _event_code(split, target, stop_time, pre_jump):
     c = "cpre + cpost" if split else "c"
     # Two temporaries: Brian2 refuses two randn() calls in one expression.
     advance = [
@@ -521,13 +583,29 @@ def _event_code(split, target, stop_time):
     on_pre = {}
     if target is not None:
         on_pre["transmission"] = "\n".join(advance + [f"{target} += {_WEIGHT}"])
-    on_pre["calcium"] = "\n".join(advance + ["cpre += Cpre" if split else "c += Cpre"])
+    on_pre["calcium"] = "\n".join(advance + _calcium_jump(split, pre_jump))
     post_jump = "cpost += Cpost + eta*cpre" if split else "c += Cpost"
     on_post = {"post": "\n".join(advance + [post_jump])}
     return model, on_pre, on_post
 
 
-def _clock_code(split, target, stop_time):
+def _calcium_jump(split, pre_jump):
+    """The ``calcium`` pathway's lines once ρ is at the event: the presynaptic jump.
+
+    With the variable jump (spec §1.5) the fast path's order: the resources first, then
+    the jump, which uses them and ρ at the event.
+    """
+    c = "cpre" if split else "c"
+    if not pre_jump:
+        return [f"{c} += Cpre"]
+    return [
+        f"xres = {TM_RESOURCES_NAME}(xres, stp_U, t - tpre, tau_rec)",
+        "tpre = t",
+        f"{c} += {PRE_JUMP_NAME}(Cpre, rho, rho_scales_cpre, stp_U, xres)",
+    ]
+
+
+def _clock_code(split, target, stop_time, pre_jump):
     # spec §1.2–1.3, literally: τ dρ/dt = −ρ(1−ρ)(ρ*−ρ) + γp(1−ρ)Θ[c−θp] − γd ρ Θ[c−θd]
     # + σ√τ √(Θ[c−θd] + Θ[c−θp]) η; the gating code switches the noise terms (0/1/2).
     drift = (
@@ -557,7 +635,7 @@ def _clock_code(split, target, stop_time):
     on_pre = {}
     if target is not None:
         on_pre["transmission"] = f"{target} += {_WEIGHT}"
-    on_pre["calcium"] = "cpre += Cpre" if split else "c += Cpre"
+    on_pre["calcium"] = "\n".join(_calcium_jump(split, pre_jump))
     on_post = {"post": "cpost += Cpost + eta*cpre" if split else "c += Cpost"}
     return model, on_pre, on_post
 
@@ -584,12 +662,12 @@ def make_synapses(source, target, template, connect=None, name=None, **kwargs):
         With the pathway order of :data:`PATHWAY_ORDER`, ρ = 0, ``tlast = 0`` (event
         template: the first interval starts at t = 0; for synapses added to a network
         that has already run, set ``tlast`` to the current time) and, if ``connect``
-        was given, the shared parameters set (otherwise call
-        ``template.set_parameters(synapses)`` after connecting: Brian2 refuses writes to
-        synaptic variables before ``connect``). The template's ``regularly`` operations
-        (the history template's sweep) are attached to it; a history-template synapse
-        added to a network that has already run also needs ``npre`` and ``npost`` set to
-        its neurons' spike counts.
+        was given, the shared parameters and the template's ``initial`` values set
+        (otherwise call ``template.set_parameters(synapses)`` after connecting: Brian2
+        refuses writes to synaptic variables before ``connect``). The template's
+        ``regularly`` operations (the history template's sweep) are attached to it; a
+        history-template synapse added to a network that has already run also needs
+        ``npre`` and ``npost`` set to its neurons' spike counts.
 
     Examples
     --------

@@ -208,15 +208,17 @@ def test_noisy_fast_path_and_mirror_agree_statistically():
         assert abs(a - b) < 4 * se + 1e-12, (col, a, b, se)
 
 
-def test_brian2_engines_refuse_variants_the_templates_do_not_implement():
-    # rather than silently simulating another model
+@pytest.mark.parametrize("name", DG20)
+def test_history_template_refuses_a_variable_presynaptic_jump(name):
+    # The event and clock templates implement the variants (tests/test_templates_variants.py);
+    # the network's history template walks fixed jumps: it refuses rather than simulating
+    # another model.
     from brian2_calcium import templates
 
-    if getattr(templates, "SUPPORTS_PRE_JUMP_VARIANTS", False):
-        pytest.skip("the Brian2 templates implement short-term depression and ρ scaling")
-    with pytest.raises(NotImplementedError, match="short-term depression"):
-        run_protocol(pairs([10] * ms, 20 * Hz, 5), "deperrois2020_visual", n_synapses=1,
-                     engine="brian2")  # fmt: skip
+    assert templates.SUPPORTS_PRE_JUMP_VARIANTS
+    for p in (get_parameters(name), get_parameters(name).replace(stp_U=0.0)):
+        with pytest.raises(NotImplementedError, match="short-term depression or rho-scaled"):
+            templates.history_template(p, link=None)
 
 
 # ------------------------------------------------------------------------------------------
