@@ -8,7 +8,11 @@ extensions = [
         "brian2_calcium._fastpath",
         sources=["brian2_calcium/_fastpath.pyx"],
         include_dirs=["brian2_calcium/kernel"],
-        depends=["brian2_calcium/kernel/gb_kernel.h", "brian2_calcium/kernel/gb_rng.h"],
+        depends=[
+            "brian2_calcium/kernel/gb_kernel.h",
+            "brian2_calcium/kernel/gb_rng.h",
+            "brian2_calcium/kernel/gb_ziggurat.h",
+        ],
         extra_compile_args=["-O3", "-fno-math-errno"],
     )
 ]

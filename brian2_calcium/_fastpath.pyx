@@ -28,6 +28,8 @@ cdef extern from "gb_kernel.h" nogil:
     void gb_params_prepare(gb_params *p)
     double gb_advance_rho(double rho, double c, double L, const gb_params *p,
                           double xi_p, double xi_d)
+    double gb_advance_rho_deferred(double rho, double *pending, double c, double L,
+                                   const gb_params *p, double xi_p, double xi_d)
     double gb_cubic_flow(double rho, double t, const gb_params *p)
     double gb_tm_resources(double x_last, double U, double since, double tau_rec)
     double gb_pre_jump(double Cpre, double rho, int rho_scales_cpre, double U, double x)
@@ -48,16 +50,16 @@ cdef gb_params _params(tuple kernel_params):
     return p
 
 
-cdef inline double _step(double rho, double c, double L, const gb_params *p, bint noisy,
-                         gb_rng *rng) noexcept nogil:
-    """Advance rho over L, drawing normals only for segments that exist."""
+cdef inline double _step(double rho, double *pending, double c, double L,
+                         const gb_params *p, bint noisy, gb_rng *rng) noexcept nogil:
+    """Advance the deferred rho over L, drawing normals only for segments that exist."""
     cdef double xi_p = 0.0, xi_d = 0.0
     if noisy and L > 0.0:
         if c > p.theta_p:
             xi_p = gb_rng_normal(rng)
         if c > p.theta_d:
             xi_d = gb_rng_normal(rng)
-    return gb_advance_rho(rho, c, L, p, xi_p, xi_d)
+    return gb_advance_rho_deferred(rho, pending, c, L, p, xi_p, xi_d)
 
 
 cdef void _run_synapse(Py_ssize_t i, const double *pre_times, const long long *pre_offsets,
@@ -74,7 +76,9 @@ cdef void _run_synapse(Py_ssize_t i, const double *pre_times, const long long *p
     cdef Py_ssize_t a = pre_offsets[j], a_end = pre_offsets[j + 1]
     cdef Py_ssize_t b = post_offsets[j], b_end = post_offsets[j + 1]
     cdef Py_ssize_t k = 0
-    cdef double rho = rho0[i], c_pre = 0.0, c_post = 0.0, t_last = 0.0
+    # rho is deferred: `pending` seconds of cubic flow are still owed (gb_kernel.h); they
+    # are applied only where the efficacy is read.
+    cdef double rho = rho0[i], pending = 0.0, c_pre = 0.0, c_post = 0.0, t_last = 0.0
     # Short-term depression: resources at the last presynaptic calcium event and its time
     # (-inf before the first event, which therefore finds x = 1).
     cdef double x_res = 1.0, t_pre_last = -INFINITY
@@ -89,7 +93,9 @@ cdef void _run_synapse(Py_ssize_t i, const double *pre_times, const long long *p
         # Read-outs due before the next event (or before the end).
         while k < n_read and readout_times[k] <= t and readout_times[k] <= t_end[i]:
             L = readout_times[k] - t_last
-            rho = _step(rho, c_pre + c_post, L, p, noisy, &rng)
+            rho = _step(rho, &pending, c_pre + c_post, L, p, noisy, &rng)
+            rho = gb_cubic_flow(rho, pending, p)
+            pending = 0.0
             decay = exp(-L / p.tau_ca)
             c_pre = c_pre * decay
             c_post = c_post * decay
@@ -100,12 +106,14 @@ cdef void _run_synapse(Py_ssize_t i, const double *pre_times, const long long *p
         if t == inf or t > t_end[i]:
             break
         L = t - t_last
-        rho = _step(rho, c_pre + c_post, L, p, noisy, &rng)
+        rho = _step(rho, &pending, c_pre + c_post, L, p, noisy, &rng)
         decay = exp(-L / p.tau_ca)
         c_pre = c_pre * decay
         c_post = c_post * decay
         if is_pre:
-            # spec §1.5: the jump uses ρ brought up to date at this event
+            if rho_scales_cpre:  # spec §1.5: the jump uses ρ brought up to date here
+                rho = gb_cubic_flow(rho, pending, p)
+                pending = 0.0
             if stp_U > 0.0:
                 x_res = gb_tm_resources(x_res, stp_U, t - t_pre_last, tau_rec)
                 t_pre_last = t
@@ -116,8 +124,8 @@ cdef void _run_synapse(Py_ssize_t i, const double *pre_times, const long long *p
             b = b + 1
         t_last = t
     if t_end[i] > t_last:
-        rho = _step(rho, c_pre + c_post, t_end[i] - t_last, p, noisy, &rng)
-    rho_out[i] = rho
+        rho = _step(rho, &pending, c_pre + c_post, t_end[i] - t_last, p, noisy, &rng)
+    rho_out[i] = gb_cubic_flow(rho, pending, p)
 
 
 def simulate(const double[::1] pre_times, const long long[::1] pre_offsets,

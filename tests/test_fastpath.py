@@ -212,6 +212,26 @@ def test_spikes_after_t_end_are_ignored():
 # Calcium and deterministic behaviour
 
 
+def test_readouts_below_threshold_do_not_change_the_trajectory():
+    # Between events the kernel defers the cubic flow (flows compose exactly) and a
+    # read-out applies it. Read-outs where c < θd draw nothing, so with or without them
+    # the same draws give the same ρ (read-outs above threshold split a noisy segment and
+    # draw for each part: same law, another path).
+    p = get_parameters("DP")
+    rng = np.random.default_rng(5)
+    starts = np.arange(10.0)  # pairs once a second, read-outs 0.6 s after each
+    pre = [(starts + rng.uniform(0, 0.05, 10)) * second for _ in range(50)]
+    post = [(starts + rng.uniform(0, 0.05, 10)) * second for _ in range(50)]
+    rho0 = rng.uniform(0, 1, 50)
+    plain = simulate_synapses(p, pre, post, rho0, 10 * second, seed=3)
+    t_read = (starts + 0.6) * second
+    read, _, c_at = simulate_synapses(p, pre, post, rho0, 10 * second, seed=3,
+                                      readout_times=t_read)  # fmt: skip
+    assert np.all(c_at < p.theta_d)
+    np.testing.assert_allclose(read, plain, rtol=0, atol=1e-12)
+    assert np.max(np.abs(plain - rho0)) > 0.05  # the synapses did move
+
+
 def test_recorded_calcium_is_the_sum_of_delayed_exponentials():
     p = get_parameters("DP")
     pre, post = np.array([0.0, 0.03, 0.2]), np.array([0.01, 0.05])

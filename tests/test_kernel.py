@@ -476,6 +476,43 @@ def test_normal_draws_of_the_fast_path_are_standard_normal():
     assert np.max(np.abs(corr)) < 5 / np.sqrt(1000)  # independent streams
 
 
+def test_normal_draws_follow_the_normal_law_in_the_bulk_and_in_the_ziggurat_tail():
+    # The ziggurat samples the base layer's overflow from the tail beyond r = 3.654...
+    # separately: check the whole law (KS) and the tail frequency (binomial 5 SE).
+    from scipy.stats import kstest, norm
+
+    draws = np.concatenate([_fastpath.normals(7, s, 500_000) for s in range(4)])
+    assert kstest(draws, "norm").pvalue > 1e-3
+    for x in (2.0, 3.0, 3.6541528853610084, 4.0, 4.5):
+        p = 2 * norm.sf(x)
+        observed = np.mean(np.abs(draws) > x)
+        assert abs(observed - p) < 5 * np.sqrt(p * (1 - p) / draws.size) + 1e-12, x
+    assert abs(np.mean(draws > 0) - 0.5) < 5 * np.sqrt(0.25 / draws.size)  # sign bit
+
+
+def test_ziggurat_tables_are_the_ones_the_generator_writes(tmp_path, monkeypatch):
+    # gb_ziggurat.h is generated; a hand edit (or a stale copy) would bias every draw.
+    import runpy
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    script = root / "tools" / "make_ziggurat_tables.py"
+    if not script.exists():
+        pytest.skip("tools/ not shipped with this copy")
+    module = runpy.run_path(str(script))
+    monkeypatch.setitem(module["main"].__globals__, "HEADER", tmp_path / "gb_ziggurat.h")
+    module["main"]()
+    shipped = root / "brian2_calcium" / "kernel" / "gb_ziggurat.h"
+    assert (tmp_path / "gb_ziggurat.h").read_text() == shipped.read_text()
+    # each layer has the same area v: x_i (f(x_{i+1}) - f(x_i)) for the rectangles
+    r, width, inner, heights = module["tables"]()
+    x = np.array(width[1:] + [0.0])
+    f = np.array(heights)
+    areas = x[:-1] * (f[2:] - f[1:-1])
+    v = r * np.exp(-0.5 * r * r) + np.sqrt(np.pi / 2) * __import__("math").erfc(r / np.sqrt(2))
+    np.testing.assert_allclose(areas, v, rtol=1e-9)
+
+
 def test_noise_gating_d_leaves_the_mean_and_halves_the_variance_above_theta_p():
     # Direct check on the interval update with fixed draws: ρ is linear in ξ.
     p_dp = get_parameters("P").replace(bistable=False)

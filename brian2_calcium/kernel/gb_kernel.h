@@ -133,20 +133,26 @@ static inline double gb_linear_cubic(double rho, double t, double rate, double m
 }
 
 /* Advance rho over an interval of length L (s) that starts with calcium c (the value just
- * after the last event).  xi_p and xi_d are independent standard normal draws for the
- * segment above theta_p and the segment between the thresholds; they are ignored where
- * that segment is empty or the noise is off, so a caller may pass 0 there.  p must have
- * been prepared with gb_params_prepare(). */
-static inline double gb_advance_rho(double rho, double c, double L, const gb_params *p,
-                                    double xi_p, double xi_d)
+ * after the last event), leaving the cubic flow of the interval's end in *pending.
+ * rho is "deferred": the state is rho carried by *pending seconds (s) of cubic flow still
+ * to apply, on entry and on return; gb_cubic_flow(rho, *pending, p) is the efficacy.
+ * Flows of the cubic term compose exactly, so a caller that does not need the efficacy at
+ * an event carries *pending over to the next interval: a sub-threshold interval then
+ * costs nothing, and a supra-threshold one saves its closing flow.  xi_p and xi_d are
+ * independent standard normal draws for the segment above theta_p and the segment between
+ * the thresholds; they are ignored where that segment is empty or the noise is off, so a
+ * caller may pass 0 there.  p must have been prepared with gb_params_prepare(). */
+static inline double gb_advance_rho_deferred(double rho, double *pending, double c, double L,
+                                             const gb_params *p, double xi_p, double xi_d)
 {
     double t_p = 0.0, t_d = 0.0, t_above, log_c;
-    double pending = 0.0; /* cubic time not yet applied (Strang splitting) */
     int noisy = (p->gating != GB_GATING_NONE) && p->sigma > 0.0;
     double rate, mean, em, var;
 
-    if (!(c > p->theta_d)) /* sub-threshold all along: the cubic flow only */
-        return gb_cubic_flow(rho, L, p);
+    if (!(c > p->theta_d)) { /* sub-threshold all along: the cubic flow only */
+        *pending += L;
+        return rho;
+    }
     /* calcium decays monotonically: time above theta_p, then between the thresholds */
     log_c = log(c);
     t_above = p->tau_ca * (log_c - p->log_theta_d);
@@ -162,7 +168,7 @@ static inline double gb_advance_rho(double rho, double c, double L, const gb_par
     if (t_p > 0.0) { /* spec 6.3: OU step above theta_p (both rates act) */
         rate = p->gamma_p + p->gamma_d;
         mean = rate > 0.0 ? p->gamma_p / rate : 0.0;
-        rho = gb_linear_cubic(rho, t_p, rate, mean, p, &pending, &em);
+        rho = gb_linear_cubic(rho, t_p, rate, mean, p, pending, &em);
         if (noisy) {
             /* variance sigma^2 (1 - decay^2)/(gamma_p + gamma_d), halved for gating "d" */
             var = p->sigma * p->sigma
@@ -173,14 +179,25 @@ static inline double gb_advance_rho(double rho, double c, double L, const gb_par
         }
     }
     if (t_d > 0.0) { /* spec 6.3: OU step between the thresholds (depression only) */
-        rho = gb_linear_cubic(rho, t_d, p->gamma_d, 0.0, p, &pending, &em);
+        rho = gb_linear_cubic(rho, t_d, p->gamma_d, 0.0, p, pending, &em);
         if (noisy) {
             var = p->sigma * p->sigma
                   * (p->gamma_d > 0.0 ? -em * (2.0 + em) / (2.0 * p->gamma_d) : t_d / p->tau);
             rho += sqrt(var) * xi_d;
         }
     }
-    return gb_cubic_flow(rho, pending + (L - t_above), p); /* spec 6.3: sub-threshold */
+    *pending += L - t_above; /* spec 6.3: sub-threshold */
+    return rho;
+}
+
+/* Advance rho over an interval of length L (s) that starts with calcium c (the value just
+ * after the last event): gb_advance_rho_deferred with nothing pending, flushed at the end. */
+static inline double gb_advance_rho(double rho, double c, double L, const gb_params *p,
+                                    double xi_p, double xi_d)
+{
+    double pending = 0.0; /* cubic time not yet applied (Strang splitting) */
+    rho = gb_advance_rho_deferred(rho, &pending, c, L, p, xi_p, xi_d);
+    return gb_cubic_flow(rho, pending, p);
 }
 
 /* Tsodyks-Markram depression of the presynaptic calcium (spec 1.5, Deperrois & Graupner

@@ -3,7 +3,8 @@
  *
  * xoshiro256++ (Blackman & Vigna) seeded through splitmix64 from (seed, stream), so that
  * every synapse has its own stream: results do not depend on how synapses are batched,
- * ordered or threaded.  Normal draws by the Marsaglia polar method.
+ * ordered or threaded.  Normal draws by the ziggurat method (Marsaglia & Tsang 2000): one
+ * 64-bit draw, a multiplication and a table look-up for 99 % of them.
  */
 #ifndef GB_RNG_H
 #define GB_RNG_H
@@ -11,10 +12,10 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "gb_ziggurat.h"
+
 typedef struct {
     uint64_t s[4];
-    double spare;
-    int has_spare;
 } gb_rng;
 
 static inline uint64_t gb_splitmix64(uint64_t *x)
@@ -31,8 +32,6 @@ static inline void gb_rng_seed(gb_rng *r, uint64_t seed, uint64_t stream)
     int i;
     for (i = 0; i < 4; i++)
         r->s[i] = gb_splitmix64(&x);
-    r->has_spare = 0;
-    r->spare = 0.0;
 }
 
 static inline uint64_t gb_rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
@@ -51,28 +50,37 @@ static inline uint64_t gb_rng_next(gb_rng *r)
     return result;
 }
 
-/* Uniform on (-1, 1). */
-static inline double gb_rng_symmetric(gb_rng *r)
+/* Uniform on (0, 1]: safe to take the logarithm of. */
+static inline double gb_rng_open01(gb_rng *r)
 {
-    return (double)(gb_rng_next(r) >> 11) * (2.0 / 9007199254740992.0) - 1.0;
+    return (double)((gb_rng_next(r) >> 11) + 1) * (1.0 / 9007199254740992.0);
 }
 
+/* Standard normal by the ziggurat of gb_ziggurat.h: bits 0-7 pick a layer, bit 8 the sign,
+ * bits 11-63 the position in the layer; points inside the next layer's edge are accepted
+ * at once, the base layer's overflow samples the tail beyond r, the rest is a wedge test. */
 static inline double gb_rng_normal(gb_rng *r)
 {
-    double u, v, s, f;
-    if (r->has_spare) {
-        r->has_spare = 0;
-        return r->spare;
+    for (;;) {
+        uint64_t bits = gb_rng_next(r);
+        int i = (int)(bits & 0xff);
+        double sign = (bits & 0x100) ? -1.0 : 1.0;
+        double u = (double)(bits >> 11) * (1.0 / 9007199254740992.0);
+        double x = u * gb_zig_w[i];
+        if (u < gb_zig_k[i])
+            return sign * x;
+        if (i == 0) { /* the tail beyond r (Marsaglia 1964) */
+            double a, b;
+            do {
+                a = -log(gb_rng_open01(r)) / GB_ZIG_R;
+                b = -log(gb_rng_open01(r));
+            } while (b + b < a * a);
+            return sign * (GB_ZIG_R + a);
+        }
+        if (gb_zig_f[i] + (1.0 - gb_rng_open01(r)) * (gb_zig_f[i + 1] - gb_zig_f[i])
+            < exp(-0.5 * x * x))
+            return sign * x;
     }
-    do {
-        u = gb_rng_symmetric(r);
-        v = gb_rng_symmetric(r);
-        s = u * u + v * v;
-    } while (s >= 1.0 || s == 0.0);
-    f = sqrt(-2.0 * log(s) / s);
-    r->spare = v * f;
-    r->has_spare = 1;
-    return u * f;
 }
 
 #endif /* GB_RNG_H */
