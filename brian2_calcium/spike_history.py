@@ -96,9 +96,11 @@ static inline uint64_t gb_history_stream(double t, int64_t syn)
     return gb_splitmix64(&bits) ^ (uint64_t)syn;
 }
 
-static inline double gb_history_step(double rho, double c, double L, const gb_params *p,
-                                     int noisy, gb_rng *rng, int *seeded, uint64_t seed,
-                                     uint64_t stream)
+/* Advance the deferred rho (gb_advance_rho_deferred: *pending seconds of cubic flow still
+ * owed) over L, drawing normals only for the segments that exist. */
+static inline double gb_history_step(double rho, double *pending, double c, double L,
+                                     const gb_params *p, int noisy, gb_rng *rng, int *seeded,
+                                     uint64_t seed, uint64_t stream)
 {
     double xi_p = 0.0, xi_d = 0.0;
     if (noisy && L > 0.0 && c > p->theta_d) {
@@ -110,7 +112,7 @@ static inline double gb_history_step(double rho, double c, double L, const gb_pa
             xi_p = gb_rng_normal(rng);
         xi_d = gb_rng_normal(rng);
     }
-    return gb_advance_rho(rho, c, L, p, xi_p, xi_d);
+    return gb_advance_rho_deferred(rho, pending, c, L, p, xi_p, xi_d);
 }
 
 static inline void gb_history_keep(double rho, double c, double tlast, int32_t npre,
@@ -147,7 +149,7 @@ static inline double gb_history_catch_up(
     int noisy, seeded = 0;
     gb_rng rng;
     uint64_t stream = 0;
-    double L, e, jump, ta, tb, rho_t, c_t;
+    double L, e, jump, ta, tb, rho_last, pending = 0.0, pending_last, c_t;
 
     gb_history_keep(rho, c, tlast, npre, npost);
     if (t - tlast < min_age)
@@ -189,18 +191,22 @@ static inline double gb_history_catch_up(
             b++;
         }
         L = e - tlast;
-        rho = gb_history_step(rho, c, L, p, noisy, &rng, &seeded, seed, stream);
+        rho = gb_history_step(rho, &pending, c, L, p, noisy, &rng, &seeded, seed, stream);
         c = c * exp(-L / p->tau_ca) + jump;
         tlast = e;
     }
+    /* rho stays deferred between events (no efficacy is read there); it is flushed at t */
+    rho_last = rho;
+    pending_last = pending;
     L = t - tlast;
-    rho_t = gb_history_step(rho, c, L, p, noisy, &rng, &seeded, seed, stream);
+    rho = gb_history_step(rho, &pending, c, L, p, noisy, &rng, &seeded, seed, stream);
+    rho = gb_cubic_flow(rho, pending, p);
     c_t = c * exp(-L / p->tau_ca);
     if (noisy || !(c_t > p->theta_d))
-        gb_history_keep(rho_t, c_t, t, a, b);
+        gb_history_keep(rho, c_t, t, a, b);
     else
-        gb_history_keep(rho, c, tlast, a, b);
-    return rho_t;
+        gb_history_keep(gb_cubic_flow(rho_last, pending_last, p), c, tlast, a, b);
+    return rho;
 }
 
 /* The same with every parameter a scalar argument (what the Brian2 Function calls). */
@@ -278,9 +284,12 @@ MAX_SLOTS = 512
 
 
 def _rng_header_text():
+    """``gb_rng.h`` with its ziggurat tables inlined (generated code has no include path)."""
     from .reference import KERNEL_HEADER
 
-    return KERNEL_HEADER.with_name("gb_rng.h").read_text()
+    tables = KERNEL_HEADER.with_name("gb_ziggurat.h").read_text()
+    text = KERNEL_HEADER.with_name("gb_rng.h").read_text()
+    return text.replace('#include "gb_ziggurat.h"', tables)
 
 
 def _c_text():
