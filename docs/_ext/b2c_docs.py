@@ -78,10 +78,15 @@ _COLUMNS = [
     ("b", ":math:`b`", 1),
     ("rho0", ":math:`\\rho_0`", 1),
     ("nonlinearity", ":math:`\\nu`", 1),
+    ("stp_U", ":math:`U` (STD)", 1),
+    ("tau_rec", ":math:`\\tau_\\mathrm{rec}` (ms)", 1e3),
+    ("rho_scales_cpre", ":math:`C_\\mathrm{pre}\\propto\\rho`", 1),
 ]
 # Read-out parameters that only one kind of set uses (spec §1.4): shown as "—" otherwise.
 _BISTABLE_ONLY = {"beta", "b"}
 _FLAT_ONLY = {"rho0"}
+# Short-term depression (spec §1.5, DG20): its recovery time only means something with U > 0.
+_DEPRESSION_ONLY = {"tau_rec"}
 
 
 def rst_escape(text):
@@ -97,7 +102,12 @@ def _number(value):
 def _cell(p, field, scale):
     if (field in _BISTABLE_ONLY and not p.bistable) or (field in _FLAT_ONLY and p.bistable):
         return "—"
-    return _number(getattr(p, field) * scale)
+    if field in _DEPRESSION_ONLY and not p.stp_U > 0:
+        return "—"
+    value = getattr(p, field)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return _number(value * scale)
 
 
 def parameter_table_lines():
