@@ -30,6 +30,11 @@ cdef extern from "gb_kernel.h" nogil:
                           double xi_p, double xi_d)
     double gb_advance_rho_deferred(double rho, double *pending, double c, double L,
                                    const gb_params *p, double xi_p, double xi_d)
+    ctypedef struct gb_interval:
+        pass
+    void gb_interval_plan(double c, double L, const gb_params *p, gb_interval *s)
+    double gb_interval_apply(double rho, double *pending, double L, const gb_interval *s,
+                             const gb_params *p, double xi_p, double xi_d)
     double gb_cubic_flow(double rho, double t, const gb_params *p)
     double gb_tm_resources(double x_last, double U, double since, double tau_rec)
     double gb_pre_jump(double Cpre, double rho, int rho_scales_cpre, double U, double x)
@@ -50,16 +55,25 @@ cdef gb_params _params(tuple kernel_params):
     return p
 
 
-cdef inline double _step(double rho, double *pending, double c, double L,
-                         const gb_params *p, bint noisy, gb_rng *rng) noexcept nogil:
-    """Advance the deferred rho over L, drawing normals only for segments that exist."""
+cdef inline double _draws_and_apply(double rho, double *pending, double c, double L,
+                                    const gb_interval *plan, const gb_params *p, bint noisy,
+                                    gb_rng *rng) noexcept nogil:
+    """Apply an interval's plan, drawing normals only for segments that exist."""
     cdef double xi_p = 0.0, xi_d = 0.0
     if noisy and L > 0.0:
         if c > p.theta_p:
             xi_p = gb_rng_normal(rng)
         if c > p.theta_d:
             xi_d = gb_rng_normal(rng)
-    return gb_advance_rho_deferred(rho, pending, c, L, p, xi_p, xi_d)
+    return gb_interval_apply(rho, pending, L, plan, p, xi_p, xi_d)
+
+
+cdef inline double _step(double rho, double *pending, double c, double L,
+                         const gb_params *p, bint noisy, gb_rng *rng) noexcept nogil:
+    """Advance the deferred rho over L (a fresh plan)."""
+    cdef gb_interval plan
+    gb_interval_plan(c, L, p, &plan)
+    return _draws_and_apply(rho, pending, c, L, &plan, p, noisy, rng)
 
 
 cdef void _run_synapse(Py_ssize_t i, const double *pre_times, const long long *pre_offsets,
@@ -82,8 +96,18 @@ cdef void _run_synapse(Py_ssize_t i, const double *pre_times, const long long *p
     # Short-term depression: resources at the last presynaptic calcium event and its time
     # (-inf before the first event, which therefore finds x = 1).
     cdef double x_res = 1.0, t_pre_last = -INFINITY
-    cdef double t, t_pre, t_post, L, decay, inf = INFINITY
+    cdef double t, t_pre, t_post, L, c, decay, inf = INFINITY
     cdef bint is_pre
+    # The plans of the last interval that followed a pre (0) and a post (1) event, with
+    # their calcium, length and decay: periodic protocols repeat them exactly, and then the
+    # logarithms and exponentials of an interval are not computed again.
+    cdef gb_interval plans[2]
+    cdef double plan_c[2]
+    cdef double plan_L[2]
+    cdef double plan_decay[2]
+    cdef int kind = 0  # of the event that opened the current interval
+    plan_c[0] = plan_c[1] = -1.0  # calcium is never negative: no plan yet
+    plan_L[0] = plan_L[1] = -1.0
     gb_rng_seed(&rng, seed, stream_offset + i)
     while True:
         t_pre = pre_times[a] + D if a < a_end else inf
@@ -106,10 +130,17 @@ cdef void _run_synapse(Py_ssize_t i, const double *pre_times, const long long *p
         if t == inf or t > t_end[i]:
             break
         L = t - t_last
-        rho = _step(rho, &pending, c_pre + c_post, L, p, noisy, &rng)
-        decay = exp(-L / p.tau_ca)
+        c = c_pre + c_post
+        if c != plan_c[kind] or L != plan_L[kind]:
+            gb_interval_plan(c, L, p, &plans[kind])
+            plan_c[kind] = c
+            plan_L[kind] = L
+            plan_decay[kind] = exp(-L / p.tau_ca)
+        rho = _draws_and_apply(rho, &pending, c, L, &plans[kind], p, noisy, &rng)
+        decay = plan_decay[kind]
         c_pre = c_pre * decay
         c_post = c_post * decay
+        kind = 0 if is_pre else 1
         if is_pre:
             if rho_scales_cpre:  # spec §1.5: the jump uses ρ brought up to date here
                 rho = gb_cubic_flow(rho, pending, p)

@@ -95,9 +95,9 @@ def cubic_flow(rho, t, params):
 
 
 def _linear_cubic(rho, t, rate, mean, params, pending, active):
-    """``gb_linear_cubic`` where ``active``: Strang-split linear drift and cubic flow,
-    in substeps where rate·t/τ > 0.1. Returns ρ, the pending cubic time and the decay
-    over the whole segment minus 1."""
+    """``gb_plan_segment`` + ``gb_apply_segment`` where ``active``: Strang-split linear
+    drift and cubic flow, in substeps where rate·t/τ > 0.1. Returns ρ, the pending cubic
+    time and the decay over the whole segment minus 1."""
     x = rate * t / params.tau
     n = np.ones(rho.shape, dtype=np.int64)
     if params.bistable:

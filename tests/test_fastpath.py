@@ -232,6 +232,36 @@ def test_readouts_below_threshold_do_not_change_the_trajectory():
     assert np.max(np.abs(plain - rho0)) > 0.05  # the synapses did move
 
 
+@pytest.mark.parametrize("rate_hz", [1, 20, 50])
+def test_event_loop_equals_the_kernel_step_by_step_with_the_same_draws(rate_hz):
+    # The compiled loop defers the cubic flow and reuses the plan of a repeated interval
+    # (same calcium, same length: periodic protocols); replayed here interval by interval
+    # with gb_advance_rho and the synapse's own normal stream, the result must agree.
+    from brian2_calcium import _fastpath
+    from brian2_calcium.reference import kernel_arguments
+
+    p = get_parameters("DP")
+    period = 1.0 / rate_hz
+    pre = np.arange(40) * period + 0.2
+    post = pre + 0.010
+    t_end = pre[-1] + 1.0
+    rho0, seed = 0.45, 11
+    got = simulate_synapses(p, [pre * second], [post * second], [rho0], t_end * second,
+                            seed=seed)  # fmt: skip
+    draws = iter(_fastpath.normals(seed, 0, 1000))
+    events = sorted([(t + p.D, 0) for t in pre] + [(t, 1) for t in post])
+    rho, c, t_last, args = rho0, 0.0, 0.0, kernel_arguments(p)
+    for t, kind in events + [(t_end, None)]:
+        L = t - t_last
+        xi_p = next(draws) if L > 0 and c > p.theta_p else 0.0
+        xi_d = next(draws) if L > 0 and c > p.theta_d else 0.0
+        rho = _fastpath.advance_rho(np.array([rho]), np.array([c]), np.array([L]), args,
+                                    np.array([xi_p]), np.array([xi_d]))[0]  # fmt: skip
+        c = c * np.exp(-L / p.tau_ca) + {0: p.Cpre, 1: p.Cpost, None: 0.0}[kind]
+        t_last = t
+    assert got[0] == pytest.approx(rho, abs=1e-12)
+
+
 def test_recorded_calcium_is_the_sum_of_delayed_exponentials():
     p = get_parameters("DP")
     pre, post = np.array([0.0, 0.03, 0.2]), np.array([0.01, 0.05])

@@ -106,29 +106,112 @@ static inline double gb_cubic_flow(double rho, double t, const gb_params *p)
     return 0.5 + (u > 0.0 ? r : -r);
 }
 
-/* Deterministic part of a supra-threshold segment of duration t: the linear drift
- * tau drho/dt = -rate (rho - mean), solved exactly, and the cubic flow, composed by Strang
- * splitting.  Half a step of cubic flow is left in *pending for the caller to merge with
- * the next segment's.  Where the linear decay over t is strong (rate t / tau > 0.1) the
- * segment is cut into substeps so the splitting error stays far below 1e-6 in rho.
- * *em_total receives exp(-rate t / tau) - 1, the decay over the whole segment minus 1. */
-static inline double gb_linear_cubic(double rho, double t, double rate, double mean,
-                                     const gb_params *p, double *pending, double *em_total)
+/* What the calcium does to rho over one interval, independent of rho: the plan of
+ * gb_interval_plan(), applied by gb_interval_apply().  A caller whose intervals repeat
+ * (periodic protocols: same c, same L) may keep a plan and apply it again. */
+typedef struct {
+    double t_above;    /* time above theta_d (s); L - t_above is sub-threshold */
+    double t_p, t_d;   /* segment above theta_p, segment between the thresholds (s) */
+    double h_p, h_d;   /* their substep lengths (s) */
+    int n_p, n_d;      /* their substep counts (0: no segment) */
+    double em_p, em_d; /* linear decay over a substep, minus 1 */
+    double mean_p;     /* fixed point of the linear drift above theta_p */
+    double sd_p, sd_d; /* noise standard deviation of each whole segment (0 without noise) */
+} gb_interval;
+
+/* Substeps of a supra-threshold segment of duration t with linear rate `rate`: where the
+ * linear decay over t is strong (rate t / tau > 0.1) the segment is cut so that the
+ * splitting error of the cubic term stays far below 1e-6 in rho. */
+static inline int gb_substeps(double t, double rate, const gb_params *p)
 {
-    int n = 1, k;
-    double h, em;
-    if (p->bistable) {
-        double x = rate * t / p->tau;
-        n = x > 0.1 ? (x < 1e4 ? 1 + (int)(x / 0.1) : 100001) : 1;
+    double x;
+    if (!p->bistable)
+        return 1;
+    x = rate * t / p->tau;
+    return x > 0.1 ? (x < 1e4 ? 1 + (int)(x / 0.1) : 100001) : 1;
+}
+
+/* Plan one supra-threshold segment: substeps, their decay and the segment's noise SD
+ * (variance var_scale * sigma^2 (1 - decay^2) / (2 rate), or var_scale sigma^2 t / tau
+ * for rate 0). */
+static inline void gb_plan_segment(double t, double rate, double var_scale, int noisy,
+                                   const gb_params *p, int *n, double *h, double *em,
+                                   double *sd)
+{
+    double em_total, var;
+    *n = gb_substeps(t, rate, p);
+    *h = t / *n;
+    *em = expm1(-rate * *h / p->tau);
+    *sd = 0.0;
+    if (noisy) {
+        em_total = *n == 1 ? *em : expm1(-rate * t / p->tau);
+        var = p->sigma * p->sigma
+              * (rate > 0.0 ? -em_total * (2.0 + em_total) / (2.0 * rate) : t / p->tau);
+        *sd = sqrt(var * var_scale);
     }
-    h = t / n;
-    em = expm1(-rate * h / p->tau); /* decay over a substep, minus 1 */
+}
+
+/* Plan an interval of length L (s) that starts with calcium c (just after the last event).
+ * Calcium decays monotonically: time above theta_p, then between the thresholds (spec 6.2). */
+static inline void gb_interval_plan(double c, double L, const gb_params *p, gb_interval *s)
+{
+    int noisy = (p->gating != GB_GATING_NONE) && p->sigma > 0.0;
+    double log_c, rate;
+    s->t_above = s->t_p = s->t_d = 0.0;
+    s->n_p = s->n_d = 0;
+    if (!(c > p->theta_d)) /* sub-threshold all along: the cubic flow only */
+        return;
+    log_c = log(c);
+    s->t_above = p->tau_ca * (log_c - p->log_theta_d);
+    if (s->t_above > L)
+        s->t_above = L;
+    if (c > p->theta_p) {
+        s->t_p = p->tau_ca * (log_c - p->log_theta_p);
+        if (s->t_p > L)
+            s->t_p = L;
+    }
+    s->t_d = s->t_above - s->t_p;
+    if (s->t_p > 0.0) { /* spec 6.3: above theta_p both rates act, noise 2 sigma^2 ("dp") */
+        rate = p->gamma_p + p->gamma_d;
+        s->mean_p = rate > 0.0 ? p->gamma_p / rate : 0.0;
+        gb_plan_segment(s->t_p, rate, p->gating == GB_GATING_DP ? 2.0 : 1.0, noisy, p,
+                        &s->n_p, &s->h_p, &s->em_p, &s->sd_p);
+    }
+    if (s->t_d > 0.0) /* spec 6.3: between the thresholds depression only */
+        gb_plan_segment(s->t_d, p->gamma_d, 1.0, noisy, p, &s->n_d, &s->h_d, &s->em_d,
+                        &s->sd_d);
+}
+
+/* One planned supra-threshold segment: the linear drift tau drho/dt = -rate (rho - mean),
+ * solved exactly, and the cubic flow, composed by Strang splitting on each substep; half a
+ * substep of cubic flow is left in *pending for the next segment's to merge with. */
+static inline double gb_apply_segment(double rho, double *pending, int n, double h,
+                                      double em, double mean, const gb_params *p)
+{
+    int k;
     for (k = 0; k < n; k++) {
         rho = gb_cubic_flow(rho, *pending + 0.5 * h, p);
         rho += (rho - mean) * em;
         *pending = 0.5 * h;
     }
-    *em_total = n == 1 ? em : expm1(-rate * t / p->tau);
+    return rho;
+}
+
+/* Apply a plan to the deferred rho (see gb_advance_rho_deferred) with the segments' normal
+ * draws xi_p, xi_d (ignored for segments that do not exist). */
+static inline double gb_interval_apply(double rho, double *pending, double L,
+                                       const gb_interval *s, const gb_params *p, double xi_p,
+                                       double xi_d)
+{
+    if (s->n_p) {
+        rho = gb_apply_segment(rho, pending, s->n_p, s->h_p, s->em_p, s->mean_p, p);
+        rho += s->sd_p * xi_p;
+    }
+    if (s->n_d) {
+        rho = gb_apply_segment(rho, pending, s->n_d, s->h_d, s->em_d, 0.0, p);
+        rho += s->sd_d * xi_d;
+    }
+    *pending += L - s->t_above; /* spec 6.3: sub-threshold */
     return rho;
 }
 
@@ -145,49 +228,9 @@ static inline double gb_linear_cubic(double rho, double t, double rate, double m
 static inline double gb_advance_rho_deferred(double rho, double *pending, double c, double L,
                                              const gb_params *p, double xi_p, double xi_d)
 {
-    double t_p = 0.0, t_d = 0.0, t_above, log_c;
-    int noisy = (p->gating != GB_GATING_NONE) && p->sigma > 0.0;
-    double rate, mean, em, var;
-
-    if (!(c > p->theta_d)) { /* sub-threshold all along: the cubic flow only */
-        *pending += L;
-        return rho;
-    }
-    /* calcium decays monotonically: time above theta_p, then between the thresholds */
-    log_c = log(c);
-    t_above = p->tau_ca * (log_c - p->log_theta_d);
-    if (t_above > L)
-        t_above = L;
-    if (c > p->theta_p) {
-        t_p = p->tau_ca * (log_c - p->log_theta_p);
-        if (t_p > L)
-            t_p = L;
-    }
-    t_d = t_above - t_p;
-
-    if (t_p > 0.0) { /* spec 6.3: OU step above theta_p (both rates act) */
-        rate = p->gamma_p + p->gamma_d;
-        mean = rate > 0.0 ? p->gamma_p / rate : 0.0;
-        rho = gb_linear_cubic(rho, t_p, rate, mean, p, pending, &em);
-        if (noisy) {
-            /* variance sigma^2 (1 - decay^2)/(gamma_p + gamma_d), halved for gating "d" */
-            var = p->sigma * p->sigma
-                  * (rate > 0.0 ? -em * (2.0 + em) / (2.0 * rate) : t_p / p->tau);
-            if (p->gating == GB_GATING_DP)
-                var *= 2.0;
-            rho += sqrt(var) * xi_p;
-        }
-    }
-    if (t_d > 0.0) { /* spec 6.3: OU step between the thresholds (depression only) */
-        rho = gb_linear_cubic(rho, t_d, p->gamma_d, 0.0, p, pending, &em);
-        if (noisy) {
-            var = p->sigma * p->sigma
-                  * (p->gamma_d > 0.0 ? -em * (2.0 + em) / (2.0 * p->gamma_d) : t_d / p->tau);
-            rho += sqrt(var) * xi_d;
-        }
-    }
-    *pending += L - t_above; /* spec 6.3: sub-threshold */
-    return rho;
+    gb_interval s;
+    gb_interval_plan(c, L, p, &s);
+    return gb_interval_apply(rho, pending, L, &s, p, xi_p, xi_d);
 }
 
 /* Advance rho over an interval of length L (s) that starts with calcium c (the value just
