@@ -1,0 +1,116 @@
+/*
+ * history_walk_harness.c -- the network's plastic pathway without Brian2 around it.
+ *
+ * Built by bench_history_walk.py, which writes "history_walk.h" (the C text the
+ * spike-history template embeds: kernel, random streams, walk). CUBA-like setting: 4000
+ * neurons (3200 excitatory), 2 % connectivity, Poisson firing at 5.4 Hz with a 5 ms
+ * refractory period on a 0.1 ms grid, DP parameters. Each step, every synapse of each
+ * excitatory neuron that fired is caught up and transmits (E->I synapses are frozen, as
+ * in the network), then the step's spikes enter the histories. Prints nanoseconds per
+ * synaptic event. -DSTATIC transmits a fixed weight instead (the static network's work).
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "history_walk.h"
+
+#define N 4000
+#define NE 3200
+#define SLOTS 512
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+static uint64_t lcg_state = 12345;
+static double uniform(void)
+{
+    lcg_state = lcg_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (double)(lcg_state >> 11) * (1.0 / 9007199254740992.0);
+}
+
+int main(int argc, char **argv)
+{
+    const double rate = 5.4, dt = 1e-4, refractory = 0.005;
+    const double T = argc > 1 ? atof(argv[1]) : 2.0;
+    const int steps = (int)(T / dt);
+    int64_t n_syn = 0, k, s, tot = 0, n_events = 0;
+    int i, j, st;
+    int32_t *pre = malloc(sizeof(int32_t) * NE * 160), *post = malloc(sizeof(int32_t) * NE * 160);
+    int64_t *first = malloc(sizeof(int64_t) * (NE + 1));
+    double *last = malloc(sizeof(double) * N), check = 0.0, t0, elapsed;
+    int32_t *spikes = malloc(sizeof(int32_t) * (size_t)(N * T * rate * 2 + 1000));
+    int64_t *step_start = malloc(sizeof(int64_t) * (steps + 1));
+
+    for (i = 0; i < NE; i++) { /* fixed-probability connectivity, sorted by source */
+        first[i] = n_syn;
+        for (j = 0; j < N; j++)
+            if (uniform() < 0.02) {
+                pre[n_syn] = i;
+                post[n_syn] = j;
+                n_syn++;
+            }
+    }
+    first[NE] = n_syn;
+    double *rho = malloc(sizeof(double) * n_syn), *c = calloc(n_syn, sizeof(double));
+    double *tlast = calloc(n_syn, sizeof(double)), *ge = calloc(N, sizeof(double));
+    int32_t *npre = calloc(n_syn, sizeof(int32_t)), *npost = calloc(n_syn, sizeof(int32_t));
+    int32_t *frozen = malloc(sizeof(int32_t) * n_syn);
+    double *recent = calloc(4 * N, sizeof(double)), *ring = calloc((size_t)N * SLOTS, sizeof(double));
+    for (s = 0; s < n_syn; s++) {
+        rho[s] = uniform() < 0.5 ? 0.0 : 1.0;
+        frozen[s] = post[s] >= NE;
+    }
+    for (i = 0; i < N; i++)
+        last[i] = -1.0;
+    for (st = 0; st < steps; st++) { /* the spikes, drawn before the clock starts */
+        step_start[st] = tot;
+        for (i = 0; i < N; i++)
+            if (st * dt - last[i] > refractory && uniform() < rate * dt * 1.03) {
+                spikes[tot++] = i;
+                last[i] = st * dt;
+            }
+    }
+    step_start[steps] = tot;
+
+    t0 = now();
+    for (st = 0; st < steps; st++) {
+        const double t = st * dt;
+        for (k = step_start[st]; k < step_start[st + 1]; k++) {
+            i = spikes[k];
+            if (i >= NE)
+                continue;
+            for (s = first[i]; s < first[i + 1]; s++) {
+#ifdef STATIC
+                ge[post[s]] += 1.62e-3;
+#else
+                double r = gb_history_catch_up_args(
+                    rho[s], c[s], tlast[s], t, npre[s], npost[s], 1 - frozen[s], 0.0, recent,
+                    ring, SLOTS, i, recent, ring, SLOTS, post[s], 0.02, 1.0, 1.3, 200.0,
+                    321.808, 2.8284, 150.0, 0.5, 1, GB_GATING_DP, 0.0137, 1.0, 2.0, 7, s);
+                rho[s] = gb_history_last[0];
+                c[s] = gb_history_last[1];
+                tlast[s] = gb_history_last[2];
+                npre[s] = (int32_t)gb_history_last[3];
+                npost[s] = (int32_t)gb_history_last[4];
+                ge[post[s]] += r;
+#endif
+                n_events++;
+            }
+        }
+        for (k = step_start[st]; k < step_start[st + 1]; k++)
+            gb_history_record(recent, ring, SLOTS, spikes[k], t);
+    }
+    elapsed = now() - t0;
+    for (i = 0; i < N; i++)
+        check += ge[i];
+    printf("%lld synapses, %lld synaptic events in %.3f s: %.1f ns per event (check %g)\n",
+           (long long)n_syn, (long long)n_events, elapsed, 1e9 * elapsed / n_events, check);
+    return 0;
+}
