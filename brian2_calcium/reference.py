@@ -26,6 +26,10 @@ KERNEL_HEADER = Path(__file__).with_name("kernel") / "gb_kernel.h"
 #: ``CalciumParameters.noise_gating`` → the kernel's ``GB_GATING_*`` code.
 GATING_CODES = {"none": 0, "d": 1, "d+p": 2}
 
+#: The kernel's ``GB_SPLIT_ERROR``: bound on the leading splitting error x² t/τ of a
+#: supra-threshold substep (x = rate t/τ), which sets the number of substeps.
+SPLIT_ERROR = 7e-7
+
 
 def kernel_header_text():
     """The text of ``gb_kernel.h``, for code generation targets that embed it."""
@@ -100,8 +104,9 @@ def _linear_cubic(rho, t, rate, mean, params, pending, active):
     time and the decay over the whole segment minus 1."""
     x = rate * t / params.tau
     n = np.ones(rho.shape, dtype=np.int64)
-    if params.bistable:
-        n = np.where(x > 0.1, np.where(x < 1e4, 1 + np.floor(x / 0.1), 100001), 1).astype(np.int64)
+    if params.bistable:  # gb_substeps
+        m = np.maximum(x / 0.1, x * np.sqrt(t / (params.tau * SPLIT_ERROR)))
+        n = np.where(m > 1.0, np.where(m < 1e5, 1 + np.floor(m), 100001), 1).astype(np.int64)
     h = t / n
     em = np.expm1(-rate * h / params.tau)
     for k in range(int(n[active].max()) if np.any(active) else 0):

@@ -102,10 +102,9 @@ def deterministic_params(draw):
     Calcium is normalised so that θd = 1 (as in every published set; scaling Cpre, Cpost,
     θd and θp together leaves the model unchanged). The kernel applies the cubic flow by
     Strang splitting around the supra-threshold linear steps; its error over a segment of
-    length t grows like t³ ((γp + γd)/τ)²/τ, so the envelope matters: every published set
-    has (γp + γd)/τ ≤ 7/s and τ ≥ 33 s, and we draw up to 7.5/s and τ ≥ 30 s (see
-    ``test_noiseless_kernel_error_outside_the_published_envelope`` for what happens
-    beyond).
+    length t grows like t³ ((γp + γd)/τ)²/τ, which the kernel bounds by substeps
+    (``GB_SPLIT_ERROR``). Every published set has (γp + γd)/τ ≤ 7/s and τ ≥ 33 s; we draw
+    up to 7.5/s and τ ≥ 30 s.
     """
     gamma_d = draw(st.floats(10.0, 1000.0))
     gamma_p = draw(st.floats(10.0, 1000.0))
@@ -195,6 +194,22 @@ def interval(draw, p):
     )
     L = draw(st.one_of(st.floats(0.0, 0.1), st.floats(0.0, 50.0), st.just(0.0)))
     return c, L
+
+
+def test_single_interval_at_the_corner_of_the_envelope():
+    # Found by hypothesis: τ = 30 s with both rates and ρ = −0.3 needed the splitting
+    # error bound (one Strang step of 22 ms was 1.02e-6 off).
+    p = get_parameters("DP").replace(
+        tau_ca=46.875 * ms, Cpre=1.0, Cpost=1.0, theta_d=1.0, theta_p=1.25, gamma_d=10.0,
+        gamma_p=74.0, sigma=0.0, tau=30 * second, rho_star=0.5, D=0 * ms,
+    )  # fmt: skip
+    _check_single_interval(p, 2.0, 0.0625)
+
+
+def test_split_error_bound_is_the_same_in_c_and_numpy():
+    text = reference.kernel_header_text()
+    value = float(text.split("#define GB_SPLIT_ERROR")[1].split()[0])
+    assert value == reference.SPLIT_ERROR
 
 
 def _check_single_interval(p, c, L):

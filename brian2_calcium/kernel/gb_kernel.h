@@ -119,16 +119,26 @@ typedef struct {
     double sd_p, sd_d; /* noise standard deviation of each whole segment (0 without noise) */
 } gb_interval;
 
-/* Substeps of a supra-threshold segment of duration t with linear rate `rate`: where the
- * linear decay over t is strong (rate t / tau > 0.1) the segment is cut so that the
- * splitting error of the cubic term stays far below 1e-6 in rho. */
+/* Leading error of one Strang step of length t (linear rate `rate`, spec 6.4): about
+ * x^2 t / tau with x = rate t / tau, times at most ~0.4 for rho within [-0.3, 1.4]. */
+#define GB_SPLIT_ERROR 7e-7
+
+/* Substeps of a supra-threshold segment of duration t with linear rate `rate`: enough for
+ * the splitting error of the cubic term, x^2 t / (tau n^2) over n substeps, to stay below
+ * GB_SPLIT_ERROR (far below 1e-6 in rho), and for the linear decay of each substep to stay
+ * below rate t / (tau n) = 0.1. The published sets need one substep in almost every
+ * segment; fast drifts and short tau get more. */
 static inline int gb_substeps(double t, double rate, const gb_params *p)
 {
-    double x;
+    double x, m, m_split;
     if (!p->bistable)
         return 1;
     x = rate * t / p->tau;
-    return x > 0.1 ? (x < 1e4 ? 1 + (int)(x / 0.1) : 100001) : 1;
+    m = x / 0.1;
+    m_split = x * sqrt(t / (p->tau * GB_SPLIT_ERROR));
+    if (m_split > m)
+        m = m_split;
+    return m > 1.0 ? (m < 1e5 ? 1 + (int)m : 100001) : 1;
 }
 
 /* Plan one supra-threshold segment: substeps, their decay and the segment's noise SD
