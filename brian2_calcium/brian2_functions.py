@@ -75,6 +75,25 @@ def _first(x):
     return float(np.asarray(x).flat[0])
 
 
+def kernel_parameters(tau_ca, theta_d, theta_p, gamma_d, gamma_p, sigma, tau, rho_star,
+                      bistable, gating):  # fmt: skip
+    """The kernel's parameter arguments (as a numpy Function receives them: SI values,
+    possibly 1-element arrays; ``gating`` a ``GB_GATING_*`` code) as the namespace the
+    numpy mirror takes (:func:`~brian2_calcium.reference.advance_rho`)."""
+    return types.SimpleNamespace(
+        tau_ca=_first(tau_ca),
+        theta_d=_first(theta_d),
+        theta_p=_first(theta_p),
+        gamma_d=_first(gamma_d),
+        gamma_p=_first(gamma_p),
+        sigma=_first(sigma),
+        tau=_first(tau),
+        rho_star=_first(rho_star),
+        bistable=bool(int(_first(bistable))),
+        noise_gating=_GATING_NAMES[int(_first(gating))],
+    )
+
+
 def _numpy_advance_rho(
     rho,
     c,
@@ -93,18 +112,8 @@ def _numpy_advance_rho(
     xi_d,
 ):
     """Numpy target: the line-by-line mirror of the kernel, vectorised over synapses."""
-    params = types.SimpleNamespace(
-        tau_ca=_first(tau_ca),
-        theta_d=_first(theta_d),
-        theta_p=_first(theta_p),
-        gamma_d=_first(gamma_d),
-        gamma_p=_first(gamma_p),
-        sigma=_first(sigma),
-        tau=_first(tau),
-        rho_star=_first(rho_star),
-        bistable=bool(int(_first(bistable))),
-        noise_gating=_GATING_NAMES[int(_first(gating))],
-    )
+    params = kernel_parameters(tau_ca, theta_d, theta_p, gamma_d, gamma_p, sigma, tau,
+                               rho_star, bistable, gating)  # fmt: skip
     out = advance_rho(rho, c, L, params, xi_p, xi_d)
     return out if out.ndim else float(out)
 

@@ -12,13 +12,12 @@ targets, and a numpy version of the same rule for the numpy target and the read-
 import itertools
 import logging
 import threading
-import types
 from dataclasses import dataclass
 
 import numpy as np
 
-from .brian2_functions import KERNEL_ARGUMENTS
-from .reference import GATING_CODES, advance_rho, kernel_header_text
+from .brian2_functions import KERNEL_ARGUMENTS, kernel_parameters
+from .reference import advance_rho, kernel_header_text
 
 __all__ = [
     "SpikeHistory",
@@ -277,7 +276,6 @@ CATCH_UP_ARGUMENTS = (
 )
 _TIME_ARGS = ("tlast", "t", "min_age", "tau_ca", "tau", "D")
 _INT_ARGS = ("npre", "npost", "plastic", "i", "j", "bistable", "gating", "noise_seed")
-_GATING_NAMES = {code: name for name, code in GATING_CODES.items()}
 
 #: Largest ring buffer :func:`history_plan` proposes (spike times per neuron).
 MAX_SLOTS = 512
@@ -361,25 +359,6 @@ def history_plan(refractory, dt, D, flush_interval=1.0, max_age=1.0, max_slots=M
 
 
 # -- numpy: the same rule, vectorised over synapses ----------------------------------------
-
-
-def _params_namespace(tau_ca, theta_d, theta_p, gamma_d, gamma_p, sigma, tau, rho_star,
-                      bistable, gating):  # fmt: skip
-    def first(x):
-        return float(np.asarray(x).flat[0])
-
-    return types.SimpleNamespace(
-        tau_ca=first(tau_ca),
-        theta_d=first(theta_d),
-        theta_p=first(theta_p),
-        gamma_d=first(gamma_d),
-        gamma_p=first(gamma_p),
-        sigma=first(sigma),
-        tau=first(tau),
-        rho_star=first(rho_star),
-        bistable=bool(int(first(bistable))),
-        noise_gating=_GATING_NAMES[int(first(gating))],
-    )
 
 
 def catch_up_numpy(rho, c, tlast, t, npre, npost, i, j, pre, post, params, D, Cpre, Cpost,
@@ -884,7 +863,7 @@ class _NumpyCatchUp:
     def catch_up(self, rho, c, tlast, t, npre, npost, plastic, min_age, i, j, tau_ca,
                  theta_d, theta_p, gamma_d, gamma_p, sigma, tau, rho_star, bistable, gating,
                  D, Cpre, Cpost, noise_seed, _vectorisation_idx=None):  # fmt: skip
-        params = _params_namespace(tau_ca, theta_d, theta_p, gamma_d, gamma_p, sigma, tau,
+        params = kernel_parameters(tau_ca, theta_d, theta_p, gamma_d, gamma_p, sigma, tau,
                                    rho_star, bistable, gating)  # fmt: skip
 
         def first(x):
