@@ -22,6 +22,21 @@ def _has_simulation(df):
     return "n_synapses" in df and np.any(np.asarray(df["n_synapses"]) > 0)
 
 
+def _curve(ax, x, df, color, label):
+    """The analytic curve of a table (``S_analytic``, if any) as a line and its simulated
+    points (``S`` ± ``S_se``, if simulated) as error bars. Returns whether either was drawn."""
+    order = np.argsort(x)
+    theory = "S_analytic" in df and np.any(np.isfinite(df["S_analytic"]))
+    if theory:
+        s = np.asarray(df["S_analytic"])[order]
+        ax.plot(x[order], s, color=color, lw=1.5, label=f"{label} theory")
+    simulated = _has_simulation(df)
+    if simulated:
+        ax.errorbar(x, df["S"], yerr=df.get("S_se"), fmt="o", ms=3, color=color, ecolor=color,
+                    elinewidth=0.8, capsize=0, label=f"{label} simulation")  # fmt: skip
+    return theory or simulated
+
+
 def plot_stdp_curve(df, ax=None, label=None, color="C0"):
     """Plot an STDP curve table (from :func:`~brian2_calcium.experiments.stdp_curve`).
 
@@ -42,29 +57,8 @@ def plot_stdp_curve(df, ax=None, label=None, color="C0"):
     ax = _axes(ax)
     label = label or df.attrs.get("parameter_set", "")
     x = np.asarray(df["delta_t_ms"])
-    order = np.argsort(x)
-    if "S_analytic" in df and np.any(np.isfinite(df["S_analytic"])):
-        ax.plot(
-            x[order],
-            np.asarray(df["S_analytic"])[order],
-            color=color,
-            lw=1.5,
-            label=f"{label} theory",
-        )
-    if _has_simulation(df):
-        ax.errorbar(
-            x,
-            df["S"],
-            yerr=df.get("S_se"),
-            fmt="o",
-            ms=3,
-            color=color,
-            ecolor=color,
-            elinewidth=0.8,
-            capsize=0,
-            label=f"{label} simulation",
-        )
-    elif not ("S_analytic" in df and np.any(np.isfinite(df["S_analytic"]))):
+    if not _curve(ax, x, df, color, label):
+        order = np.argsort(x)
         ax.plot(x[order], np.asarray(df["S"])[order], color=color, label=label)
     ax.axhline(1.0, color="0.5", ls="--", lw=0.8)
     ax.axvline(0.0, color="0.8", lw=0.6)
@@ -125,26 +119,7 @@ def plot_frequency_curve(df, ax=None, data=None):
     ax = _axes(ax)
     for k, (dt, group) in enumerate(df.groupby("delta_t_ms", sort=True)):
         color = f"C{k}"
-        group = group.sort_values("frequency_hz")
-        if np.any(np.isfinite(group["S_analytic"])):
-            ax.plot(
-                group["frequency_hz"],
-                group["S_analytic"],
-                color=color,
-                lw=1.5,
-                label=f"Δt = {dt:+g} ms theory",
-            )
-        if _has_simulation(group):
-            ax.errorbar(
-                group["frequency_hz"],
-                group["S"],
-                yerr=group["S_se"],
-                fmt="o",
-                ms=3,
-                color=color,
-                elinewidth=0.8,
-                label=f"Δt = {dt:+g} ms simulation",
-            )
+        _curve(ax, np.asarray(group["frequency_hz"]), group, color, f"Δt = {dt:+g} ms")
         if data is not None:
             d = data[np.isclose(data["delta_t_ms"], dt)]
             if len(d):
