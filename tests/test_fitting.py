@@ -66,26 +66,9 @@ def test_fit_recovers_the_parameter_that_generated_the_data():
 
 def test_fast_engine_fit_uses_common_random_numbers():
     data = sjostrom2001_regular().iloc[:4]
-    a = fit(
-        data,
-        free=["theta_p"],
-        engine="fast",
-        n_synapses=40,
-        maxiter=2,
-        popsize=4,
-        local=False,
-        seed=5,
-    )
-    b = fit(
-        data,
-        free=["theta_p"],
-        engine="fast",
-        n_synapses=40,
-        maxiter=2,
-        popsize=4,
-        local=False,
-        seed=5,
-    )
+    options = dict(free=["theta_p"], engine="fast", n_synapses=40, maxiter=2, popsize=4,
+                   local=False, seed=5)  # fmt: skip
+    a, b = fit(data, **options), fit(data, **options)
     assert a.loss == b.loss and a.params == b.params
     assert a.loss <= a.start_loss
 
