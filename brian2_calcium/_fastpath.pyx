@@ -40,6 +40,10 @@ cdef extern from "gb_kernel.h" nogil:
     double gb_pre_jump(double Cpre, double rho, int rho_scales_cpre, double U, double x)
 
 
+cdef extern from "gb_walk.h" nogil:
+    bint gb_pre_first(double t_arrival, double t_post)
+
+
 cdef extern from "gb_rng.h" nogil:
     ctypedef struct gb_rng:
         pass
@@ -112,7 +116,7 @@ cdef void _run_synapse(Py_ssize_t i, const double *pre_times, const long long *p
     while True:
         t_pre = pre_times[a] + D if a < a_end else inf
         t_post = post_times[b] if b < b_end else inf
-        is_pre = t_pre <= t_post
+        is_pre = gb_pre_first(t_pre, t_post)  # ties: presynaptic calcium first (gb_walk.h)
         t = t_pre if is_pre else t_post
         # Read-outs due before the next event (or before the end).
         while k < n_read and readout_times[k] <= t and readout_times[k] <= t_end[i]:
@@ -130,6 +134,9 @@ cdef void _run_synapse(Py_ssize_t i, const double *pre_times, const long long *p
         if t == inf or t > t_end[i]:
             break
         L = t - t_last
+        if L < 0.0:  # a tie taken in the other order (gb_walk.h): an empty interval
+            L = 0.0
+            t = t_last
         c = c_pre + c_post
         if c != plan_c[kind] or L != plan_L[kind]:
             gb_interval_plan(c, L, p, &plans[kind])

@@ -11,6 +11,7 @@ import numpy as np
 __all__ = [
     "KERNEL_HEADER",
     "GATING_CODES",
+    "TIE_WINDOW",
     "kernel_arguments",
     "kernel_header_text",
     "cubic_flow",
@@ -25,6 +26,10 @@ KERNEL_HEADER = Path(__file__).with_name("kernel") / "gb_kernel.h"
 
 #: ``CalciumParameters.noise_gating`` → the kernel's ``GB_GATING_*`` code.
 GATING_CODES = {"none": 0, "d": 1, "d+p": 2}
+
+#: ``GB_TIE_WINDOW`` of ``gb_walk.h`` (s): a presynaptic calcium arrival and a postsynaptic
+#: spike closer than this are simultaneous, and the presynaptic calcium comes first.
+TIE_WINDOW = 1e-9
 
 #: The kernel's ``GB_SPLIT_ERROR``: bound on the leading splitting error x² t/τ of a
 #: supra-threshold substep (x = rate t/τ), which sets the number of substeps.
@@ -221,7 +226,8 @@ def simulate(params, pre, post, rho0, t_end, rng, train_of_synapse=None):
     for j in range(times.shape[1]):
         t = times[:, j]
         live = t <= t_end
-        L = np.where(live, t - t_last, 0.0)
+        # a tie taken in the other order (TIE_WINDOW) leaves an empty interval
+        L = np.where(live, np.maximum(t - t_last, 0.0), 0.0)
         xi = rng.standard_normal((2, n))
         rho = np.where(live, advance_rho(rho, c_pre + c_post, L, p, xi[0], xi[1]), rho)
         decay = np.exp(-L / p.tau_ca)
@@ -237,21 +243,26 @@ def simulate(params, pre, post, rho0, t_end, rng, train_of_synapse=None):
             t_pre_last = np.where(pre_now, t, t_pre_last)
         jump = pre_jump(p.Cpre, rho, p.rho_scales_cpre, p.stp_U, x_res)
         c_pre = np.where(pre_now, c_pre + jump, c_pre)
-        t_last = np.where(live, t, t_last)
+        t_last = np.where(live, np.maximum(t, t_last), t_last)
     L = np.maximum(t_end - t_last, 0.0)
     xi = rng.standard_normal((2, n))
     return advance_rho(rho, c_pre + c_post, L, p, xi[0], xi[1])
 
 
 def _merged_events(p, pre, post, trains):
-    """Per synapse, calcium event times (pre + D first at ties), padded with +inf."""
+    """Per synapse, calcium event times, padded with +inf.
+
+    Ties (``gb_walk.h``): a presynaptic calcium arrival comes first if it is no later than
+    the postsynaptic spike plus :data:`TIE_WINDOW`; sorting the postsynaptic spikes by
+    their time plus the window merges the two trains in that order.
+    """
     rows = []
     for k in trains:
         tp = pre.train(k) + p.D
         tq = post.train(k)
         t = np.concatenate([tp, tq])
         kind = np.concatenate([np.zeros(tp.size), np.ones(tq.size)])
-        order = np.lexsort((kind, t))
+        order = np.lexsort((kind, np.concatenate([tp, tq + TIE_WINDOW])))
         rows.append((t[order], kind[order] == 0))
     width = max((r[0].size for r in rows), default=0)
     times = np.full((len(rows), width), np.inf)
