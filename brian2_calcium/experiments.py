@@ -19,6 +19,7 @@ from .analytic import (
     change_in_strength,
     change_in_strength_se,
 )
+from .keywords import strict_keywords
 from .parameters import get_parameters
 from .protocols import MAX_SPIKES, PoissonPairs, background_activity, frequency_pairs, pairs
 from .units import SI, check_finite, to_si_array
@@ -29,6 +30,7 @@ __all__ = [
     "stdp_curve",
     "frequency_curve",
     "memory_time_curve",
+    "engine_options",
     "DEFAULT_DELTA_T_MS",
     "DEFAULT_FREQUENCIES_HZ",
 ]
@@ -47,13 +49,13 @@ DEFAULT_FREQUENCIES_HZ = np.array([1.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 35.0,
 _SETTLE_TAU_CA = 10.0
 
 
-def _run_fast(p, pre, post, trains, rho0, t_end, seed, progress, **_):
+def _run_fast(p, pre, post, trains, rho0, t_end, seed, progress, **options):
     from .fastpath import _simulate
 
-    return _simulate(p, pre, post, rho0, t_end, seed, trains, None, progress)
+    return _simulate(p, pre, post, rho0, t_end, seed, trains, None, progress, **options)
 
 
-def _run_reference(p, pre, post, trains, rho0, t_end, seed, progress, **_):
+def _run_reference(p, pre, post, trains, rho0, t_end, seed, progress):
     from .reference import simulate
 
     return simulate(p, pre, post, rho0, t_end, np.random.default_rng(seed), trains)
@@ -87,6 +89,67 @@ _SIMULATORS = {
 }
 
 
+# What each engine runner fills in itself; every other parameter of the engine function is
+# an option the user may pass (``**engine_options``).
+_FAST_SUPPLIED = {"params", "pre", "post", "rho0", "t_end", "seed", "train_of_synapse",
+                  "readout_times", "progress"}  # fmt: skip
+_BRIAN2_SUPPLIED = {"params", "pre", "post", "train_of_synapse", "rho0", "t_end", "seed",
+                    "mode", "progress"}  # fmt: skip
+
+
+def engine_options(engine):
+    """The keyword options an engine takes through ``**engine_options``.
+
+    Read from the signature of the function that runs the engine
+    (:func:`brian2_calcium.brian2_engine.simulate_brian2` for the Brian2 engines, the
+    fast path's simulation function for ``"fast"``), so the list follows those modules.
+
+    Parameters
+    ----------
+    engine : str
+        One of :data:`ENGINES`.
+
+    Returns
+    -------
+    tuple of str
+
+    Raises
+    ------
+    ValueError
+        For an unknown engine.
+
+    Examples
+    --------
+    >>> engine_options("fast")
+    ('threads',)
+    >>> engine_options("analytic")
+    ()
+    """
+    import inspect
+
+    _check_engine(engine)
+    if engine == "fast":
+        from .fastpath import _simulate as function
+
+        supplied = _FAST_SUPPLIED
+    elif engine.startswith("brian2"):
+        from .brian2_engine import simulate_brian2 as function
+
+        supplied = _BRIAN2_SUPPLIED
+    else:
+        return ()
+    return tuple(n for n in inspect.signature(function).parameters if n not in supplied)
+
+
+def _engine_options_of_call(arguments):
+    """``options`` hook of :func:`~brian2_calcium.keywords.strict_keywords`: the engine's."""
+    engine = arguments.get("engine")
+    accepted = engine_options(engine)
+    if accepted:
+        return accepted, f"(engine {engine!r} takes the options {', '.join(accepted)})"
+    return accepted, f"(engine {engine!r} takes no options)"
+
+
 def _check_engine(engine):
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
@@ -98,6 +161,7 @@ def _check_count(n, name):
     return int(n)
 
 
+@strict_keywords(options=_engine_options_of_call)
 def run_protocol(
     protocol, params, n_synapses=100, engine="fast", seed=0, progress=None, **engine_options
 ):
@@ -250,6 +314,7 @@ def _analytic(protocol, p):
     return _predict(p, alpha_d, alpha_p, protocol.duration)
 
 
+@strict_keywords(options=_engine_options_of_call)
 def stdp_curve(
     params="DP",
     delta_t=None,
@@ -296,6 +361,7 @@ def stdp_curve(
     return run_protocol(proto, params, n_synapses, engine, seed, progress, **engine_options)
 
 
+@strict_keywords(options=_engine_options_of_call)
 def frequency_curve(
     params="cortical_slices",
     frequency=None,
@@ -334,6 +400,7 @@ def frequency_curve(
     return run_protocol(proto, params, n_synapses, engine, seed, progress, **engine_options)
 
 
+@strict_keywords
 def memory_time_curve(
     params,
     rates,

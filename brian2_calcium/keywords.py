@@ -146,6 +146,9 @@ def strict_keywords(function=None, *, options=None):
         accepted = set(accepted)
         for name in unknown:
             if name not in accepted:
-                raise unexpected_keyword(qualname, name, named | accepted, context)
+                # A near miss of a named parameter needs no word on the options.
+                near = difflib.get_close_matches(name, sorted(named | accepted), n=1, cutoff=0.6)
+                said = "" if near and near[0] in named else context
+                raise unexpected_keyword(qualname, name, named | accepted, said)
 
     return wrapper
