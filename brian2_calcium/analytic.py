@@ -8,6 +8,7 @@ functions whose names start with ``_`` work in SI floats and serve the engines a
 import numpy as np
 from scipy.special import erfc
 
+from .keywords import strict_keywords
 from .parameters import get_parameters
 from .units import to_si_array
 
@@ -199,6 +200,7 @@ def _burst_pattern(delta_t, period, burst_interval=BURST_INTERVAL_S, n_post=2):
     return np.zeros(delta_t.shape + (1,)), delta_t[..., None] + offsets, period
 
 
+@strict_keywords
 def time_above_threshold_periodic(params, pre_times, post_times, period):
     """Fractions of time above θd and θp for a periodic pre/post spike pattern.
 
@@ -232,6 +234,7 @@ def time_above_threshold_periodic(params, pre_times, post_times, period):
     return _pattern_alphas(p, np.atleast_1d(pre), np.atleast_1d(post), T)
 
 
+@strict_keywords
 def time_above_threshold_pairs(params, delta_t, frequency, method="periodic"):
     """Fractions of time above θd and θp for regular pre–post pairs (steady state).
 
@@ -276,6 +279,7 @@ def time_above_threshold_pairs(params, delta_t, frequency, method="periodic"):
     raise ValueError(f"method must be 'periodic' or 'closed_form', got {method!r}")
 
 
+@strict_keywords
 def time_above_threshold_burst(params, delta_t, frequency, burst_interval=None, n_post=2):
     """Fractions of time above threshold for a pre spike paired with a postsynaptic burst.
 
@@ -529,6 +533,7 @@ def _tm_resources(x_last, U, since, tau_rec):
     return 1.0 - (1.0 - (x_last - U * x_last)) * np.exp(-since / tau_rec)
 
 
+@strict_keywords
 def time_above_threshold_poisson(
     params,
     rate_pre,
@@ -642,6 +647,7 @@ def _memory_time(p, alpha_d, alpha_p):
         return np.where(gamma_total > 0, p.tau / gamma_total, np.inf)
 
 
+@strict_keywords
 def memory_time(params, alpha_d, alpha_p):
     """Memory time τ_mem = τ/(γp αp + γd αd) under ongoing activity (Higgins et al. 2014).
 
@@ -671,6 +677,7 @@ def memory_time(params, alpha_d, alpha_p):
     return _memory_time(get_parameters(params), alpha_d, alpha_p) * second
 
 
+@strict_keywords
 def rho_bar(params, alpha_d, alpha_p):
     """Asymptotic mean efficacy ρ̄ = γp αp / (γp αp + γd αd) (spec §3.2).
 
@@ -735,6 +742,7 @@ def _gaussian_tail(distance, spread):
     return 0.5 * erfc(z)
 
 
+@strict_keywords
 def transition_probabilities(params, alpha_d, alpha_p, duration):
     """UP/DOWN transition probabilities from the diffusion approximation (spec §3.2).
 
@@ -763,6 +771,7 @@ def transition_probabilities(params, alpha_d, alpha_p, duration):
     return _transition_probabilities(p, alpha_d, alpha_p, T)
 
 
+@strict_keywords
 def change_in_strength(U, D, beta=0.5, b=5.0):
     """Change in synaptic strength S (mean weight after / before, spec §1.4).
 
@@ -784,6 +793,7 @@ def change_in_strength(U, D, beta=0.5, b=5.0):
     return 1 + (b - 1) * (beta * U - (1 - beta) * D) / (beta + (1 - beta) * b)
 
 
+@strict_keywords
 def change_in_strength_se(U, D, n_synapses, beta=0.5, b=5.0):
     """Monte-Carlo standard error of S with ``n_synapses`` started in each state (§1.4)."""
     U, D = np.asarray(U, float), np.asarray(D, float)
@@ -799,6 +809,7 @@ def _flat_potential_mean(p, alpha_d, alpha_p, duration, rho0):
     return rho_bar + (rho0 - rho_bar) * np.exp(-np.asarray(duration) * gamma_total / p.tau)
 
 
+@strict_keywords
 def flat_potential_mean(params, alpha_d, alpha_p, duration, rho0=None):
     """Mean efficacy ρ(T) of the flat-potential model (no cubic term, spec §3.3).
 
@@ -847,6 +858,7 @@ def _predict(p, alpha_d, alpha_p, duration):
     return Prediction(alpha_d=alpha_d, alpha_p=alpha_p, U=U, D=D, rho_mean=rho_mean, S=S)
 
 
+@strict_keywords
 def predict(params, alpha_d, alpha_p, duration):
     """Analytic read-out of a protocol from its fractions of time above threshold.
 
@@ -861,6 +873,7 @@ def predict(params, alpha_d, alpha_p, duration):
     return _predict(p, alpha_d, alpha_p, to_si_array(duration, "duration", "time"))
 
 
+@strict_keywords
 def predict_pairs(params, delta_t, frequency, n_pairs):
     """Analytic prediction for ``n_pairs`` regular pre–post pairs (GB2012 Figs 2 and 4).
 
@@ -890,6 +903,7 @@ def predict_pairs(params, delta_t, frequency, n_pairs):
     return _predict(p, alpha_d, alpha_p, _n_events(n_pairs, "n_pairs") / f)
 
 
+@strict_keywords
 def predict_burst(params, delta_t, frequency, n_bursts, burst_interval=None, n_post=2):
     """Analytic prediction for a pre spike + postsynaptic burst protocol (GB2012 Fig. 3)."""
     p = get_parameters(params)

@@ -7,6 +7,8 @@ the numbers are copied here.
 
 import numpy as np
 
+from .keywords import strict_keywords
+
 __all__ = ["sjostrom2001_regular", "sjostrom2001_stochastic"]
 
 # experimental_data/sjoestroem_regular_all.dat: frequency (Hz), Δt (ms), change − 1, SEM.
@@ -28,6 +30,7 @@ _SJOSTROM_REGULAR = [
 _SJOSTROM_STOCHASTIC = [(1, -0.25, 0.10), (20, -0.15, 0.05), (35, 0.0, 0.10), (50, 0.35, 0.15)]
 
 
+@strict_keywords
 def sjostrom2001_regular():
     """Sjöström, Turrigiano & Nelson 2001 (Neuron 32:1149), L5 visual cortex, regular pairs.
 
@@ -48,6 +51,7 @@ def sjostrom2001_regular():
     )
 
 
+@strict_keywords
 def sjostrom2001_stochastic():
     """Sjöström et al. 2001 stochastic protocol: 75 pairings, lag uniform in ±15 ms.
 

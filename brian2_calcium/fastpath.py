@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from .keywords import strict_keywords
 from .parameters import get_parameters
 from .progress import ProgressBar
 from .protocols import SpikeTrains
@@ -34,6 +35,7 @@ def _compiled():
     return _fastpath
 
 
+@strict_keywords
 def default_threads():
     """Threads used by the fast path by default: the CPUs this process may run on."""
     try:
@@ -116,6 +118,7 @@ def _simulate(
     return rho, rho_at, c_at
 
 
+@strict_keywords
 def simulate_synapses(
     params,
     pre,
@@ -165,6 +168,11 @@ def simulate_synapses(
     rho_at, c_at : ndarray (N, R)
         ρ and calcium at ``readout_times`` (only if requested).
 
+    Raises
+    ------
+    ValueError
+        If ``t_end`` is negative or not finite, or the trains do not match the synapses.
+
     Examples
     --------
     >>> from brian2 import ms, second
@@ -182,6 +190,8 @@ def simulate_synapses(
     t_end = np.broadcast_to(
         check_finite(to_si_array(t_end, "t_end", "time"), "t_end"), (n,)
     ).astype(float)
+    if np.any(t_end < 0):  # the synapses start at t = 0: a negative end would be a no-op
+        raise ValueError(f"t_end must be >= 0 s, got {t_end.min()} s")
     if train_of_synapse is None:
         if len(pre) != n or len(post) != n:
             raise ValueError(

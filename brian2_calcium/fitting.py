@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .analytic import _pair_pattern, _pattern_alphas, _predict
+from .keywords import strict_keywords
 from .parameters import CalciumParameters, get_parameters
 from .progress import ProgressBar
 from .units import to_si
@@ -101,6 +102,7 @@ class FitResult:
         return ax
 
 
+@strict_keywords
 def model_change(params, frequency_hz, delta_t_ms, n_pairs):
     """Analytic change in strength for regular pairs (arrays in Hz and ms; SI-free helper).
 
@@ -159,6 +161,7 @@ def _bounds(free, start):
     return out
 
 
+@strict_keywords
 def fit(
     data,
     start="cortical_slices",

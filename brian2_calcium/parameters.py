@@ -9,6 +9,7 @@ import difflib
 import math
 from dataclasses import MISSING, dataclass, field, fields
 
+from .keywords import strict_keywords
 from .units import to_si
 
 __all__ = ["CalciumParameters", "parameter_sets", "get_parameters", "NOISE_GATINGS"]
@@ -450,6 +451,7 @@ _REGISTRY = _build_registry()
 _ALIASES = {"dpdprime": "DPD'", "dprime": "D'"}
 
 
+@strict_keywords
 def parameter_sets():
     """All published parameter sets, by name.
 
@@ -466,6 +468,7 @@ def parameter_sets():
     return dict(_REGISTRY)
 
 
+@strict_keywords
 def get_parameters(name):
     """Look up a published parameter set by name (case-insensitive).
 

@@ -7,6 +7,8 @@ matplotlib ``Axes``.
 
 import numpy as np
 
+from .keywords import strict_keywords
+
 __all__ = ["plot_stdp_curve", "plot_frequency_curve", "plot_stdp_curves"]
 
 
@@ -37,6 +39,7 @@ def _curve(ax, x, df, color, label):
     return theory or simulated
 
 
+@strict_keywords
 def plot_stdp_curve(df, ax=None, label=None, color="C0"):
     """Plot an STDP curve table (from :func:`~brian2_calcium.experiments.stdp_curve`).
 
@@ -68,6 +71,7 @@ def plot_stdp_curve(df, ax=None, label=None, color="C0"):
     return ax
 
 
+@strict_keywords
 def plot_stdp_curves(tables, ncols=3, sharey=False):
     """Several STDP curves in a grid of panels (e.g. the six sets of GB2012 Fig. 2).
 
@@ -101,6 +105,7 @@ def plot_stdp_curves(tables, ncols=3, sharey=False):
     return fig
 
 
+@strict_keywords
 def plot_frequency_curve(df, ax=None, data=None):
     """Plot change in strength vs pairing frequency, one colour per Δt (GB2012 Fig. 4).
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .keywords import strict_keywords
 from .units import check_finite, to_si_array
 
 __all__ = [
@@ -298,6 +299,7 @@ def _check_within_period(delta_t, period, what="delta_t"):
         )
 
 
+@strict_keywords
 def pairs(delta_t, frequency, n_pairs):
     """Regular pre–post pairs: pre at k/f, post at k/f + Δt (GB2012 Figs 2 and 4).
 
@@ -338,6 +340,7 @@ def pairs(delta_t, frequency, n_pairs):
     )
 
 
+@strict_keywords
 def frequency_pairs(frequency, delta_t, n_pairs=75):
     """Sjöström 2001 frequency protocol: ``n_pairs`` pairs at each frequency (GB2012 Fig. 4).
 
@@ -349,6 +352,7 @@ def frequency_pairs(frequency, delta_t, n_pairs=75):
     return replace(proto, conditions=conditions)
 
 
+@strict_keywords
 def burst_pairs(delta_t, frequency, n_bursts, burst_interval=None, n_post=2):
     """One pre spike and a postsynaptic burst per period (GB2012 Fig. 3, spec §3.1d).
 
@@ -384,6 +388,7 @@ def burst_pairs(delta_t, frequency, n_bursts, burst_interval=None, n_post=2):
     )
 
 
+@strict_keywords
 def triplets(delta_t1, delta_t2, frequency, n_triplets, kind="pre-post-pre"):
     """Spike triplets (Wang et al. 2005 style), repeated at ``frequency``.
 
@@ -432,6 +437,7 @@ def triplets(delta_t1, delta_t2, frequency, n_triplets, kind="pre-post-pre"):
     )
 
 
+@strict_keywords
 def quadruplets(delta_t, T_gap, frequency, n_quadruplets):
     """Quadruplets (Wang et al. 2005): a post–pre pair, then a pre–post pair ``T_gap`` later.
 
@@ -469,6 +475,7 @@ def quadruplets(delta_t, T_gap, frequency, n_quadruplets):
     )
 
 
+@strict_keywords
 def jittered_pairs(frequency, n_pairs=75, lag_range=None):
     """Stochastic Sjöström protocol: pairs with a lag uniform in ``lag_range`` (±15 ms).
 
@@ -498,6 +505,7 @@ def jittered_pairs(frequency, n_pairs=75, lag_range=None):
     )
 
 
+@strict_keywords
 def poisson_pairs(rate_pre, rate_post, duration, p=0.0, delta_t=None):
     """Irregular (Poisson) pre and post firing with a fraction ``p`` of paired spikes.
 
@@ -547,6 +555,7 @@ def poisson_pairs(rate_pre, rate_post, duration, p=0.0, delta_t=None):
     )
 
 
+@strict_keywords
 def background_activity(rate, duration):
     """Background activity (Higgins et al. 2014): independent Poisson pre and post firing.
 

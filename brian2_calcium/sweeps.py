@@ -7,12 +7,14 @@ runs serially, on a process pool or on a Dask cluster (``client.get_executor()``
 
 import numpy as np
 
-from .experiments import run_protocol
+from .experiments import _engine_options_of_call, run_protocol
+from .keywords import strict_keywords
 from .parameters import get_parameters
 
 __all__ = ["sweep"]
 
 
+@strict_keywords(options=_engine_options_of_call)
 def sweep(
     parameter_sets,
     protocols,

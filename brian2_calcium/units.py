@@ -6,6 +6,8 @@ Brian2 to make it), so the fast command-line path never pays for ``import brian2
 
 import numpy as np
 
+from .keywords import strict_keywords
+
 __all__ = ["SI", "to_si", "to_si_array", "check_finite"]
 
 
@@ -52,6 +54,7 @@ def _example(kind):
     return {"time": "20*ms", "frequency": "1*Hz", "voltage": "1.62*mV"}.get(kind, "a number")
 
 
+@strict_keywords
 def to_si_array(value, name, kind=None):
     """Convert *value* to a float array in SI units, checking its dimension.
 
@@ -102,6 +105,7 @@ def to_si_array(value, name, kind=None):
     return arr
 
 
+@strict_keywords
 def to_si(value, name, kind=None):
     """Scalar version of :func:`to_si_array`; returns a Python float."""
     arr = to_si_array(value, name, kind)
@@ -110,6 +114,7 @@ def to_si(value, name, kind=None):
     return float(arr)
 
 
+@strict_keywords
 def check_finite(value, name):
     """Raise ``ValueError`` if *value* (scalar or array) contains NaN or infinity."""
     arr = np.asarray(value, dtype=float)
