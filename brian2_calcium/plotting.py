@@ -2,14 +2,18 @@
 
 Simulated points carry error bars (±1 SE) over the analytic curve; a dashed line marks
 no change. Functions take the tables of :mod:`brian2_calcium.experiments` and return the
-matplotlib ``Axes``.
+matplotlib ``Axes``. :func:`finish_figure` ends a script: it saves the figure as a PNG
+and shows it when a display is there.
 """
+
+import sys
+from pathlib import Path
 
 import numpy as np
 
 from .keywords import strict_keywords
 
-__all__ = ["plot_stdp_curve", "plot_frequency_curve", "plot_stdp_curves"]
+__all__ = ["plot_stdp_curve", "plot_frequency_curve", "plot_stdp_curves", "finish_figure"]
 
 
 def _axes(ax):
@@ -143,3 +147,114 @@ def plot_frequency_curve(df, ax=None, data=None):
     ax.set_ylabel("change in synaptic strength")
     ax.legend(frameon=False, fontsize="small")
     return ax
+
+
+def _script_output_dir(argv):
+    """The folder given by ``--out DIR`` (or ``--out=DIR``) in a script's arguments, or
+    ``None``. Any other argument is an error: a script that takes no other options must
+    not ignore a misspelled one."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog=Path(argv[0]).name,
+        description="Run the example; save its figures as PNG files.",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default=None,
+        help="folder for the PNG files (default: next to the script)",
+    )
+    return parser.parse_args(argv[1:]).out
+
+
+def _ours(module_name):
+    return module_name == __package__ or module_name.startswith(__package__ + ".")
+
+
+def _caller_globals():
+    """The globals of the code that called :func:`finish_figure` (its script or cell):
+    the first frame outside this package (decorators of ours may sit in between)."""
+    frame = sys._getframe(1)
+    while frame is not None and _ours(frame.f_globals.get("__name__", "")):
+        frame = frame.f_back
+    return frame.f_globals if frame is not None else {}
+
+
+def _is_interactive(fig):
+    """Whether ``fig`` lives on a canvas that can show a window (not Agg, PDF, SVG…)."""
+    # Non-interactive canvases (Agg and the file backends, also the Jupyter inline
+    # backend, which displays figures by itself) need no GUI framework.
+    return getattr(type(fig.canvas), "required_interactive_framework", None) is not None
+
+
+@strict_keywords
+def finish_figure(fig, name, out=None):
+    """Save ``fig`` as ``<name>.png`` and show it when a display is there.
+
+    Call it at the end of a script instead of ``plt.show()``. Where the PNG goes:
+
+    - into ``out`` if given;
+    - else, when the calling file was run as a script (``python plot_x.py``), next to
+      that script, or into the folder given on its command line as ``--out DIR`` (any
+      other command-line argument is an error, with the usage on stderr);
+    - else (a notebook or an interactive session) into the current folder.
+
+    Under sphinx-gallery (the documentation build) nothing is saved: the gallery
+    collects the open figure itself, as it does without this call.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure to save.
+    name : str
+        File name without the ``.png`` suffix, e.g. ``"gb2012_fig2"``.
+    out : str or os.PathLike, optional
+        Folder for the PNG (created if missing).
+
+    Returns
+    -------
+    pathlib.Path or None
+        The PNG written, or ``None`` under sphinx-gallery.
+
+    Raises
+    ------
+    TypeError
+        If ``fig`` is not a matplotlib figure or ``name`` is not a string.
+    ValueError
+        If ``name`` is empty or contains a path separator.
+    """
+    from matplotlib.figure import Figure
+
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string, got {type(name).__name__}")
+    if not name or Path(name).name != name:
+        raise ValueError(f"name must be a plain file name without folders, got {name!r}")
+    caller = _caller_globals()
+    script = caller.get("__file__")
+    if script is None and "sphinx_gallery" in sys.modules and caller.get("__name__") == "__main__":
+        # sphinx-gallery runs examples without __file__ and scrapes open figures itself.
+        return None
+    if out is None and script is not None:
+        script = Path(script).resolve()
+        run_as_script = (
+            caller.get("__name__") == "__main__"
+            and sys.argv
+            and (Path(sys.argv[0]).resolve() == script)
+        )
+        if run_as_script:
+            out = _script_output_dir(sys.argv)
+        if out is None:
+            out = script.parent
+    folder = Path(out if out is not None else ".")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    fig.savefig(path, dpi=120)
+    print(f"figure saved to {path}")
+    if _is_interactive(fig):
+        import matplotlib.pyplot as plt
+
+        plt.show()
+    return path

@@ -21,6 +21,7 @@ import numpy as np
 from brian2 import second
 
 import brian2_calcium as bc
+from brian2_calcium.plotting import finish_figure
 from brian2_calcium.templates import bring_up_to_date
 
 b2.prefs.codegen.target = "cython"
@@ -62,4 +63,4 @@ axes[2].set_xlabel("time (s)")
 axes[2].set_ylabel("synapses that crossed ρ*")
 axes[2].legend(frameon=False)
 fig.suptitle("CUBA, 4000 neurons, DP: the ρ distribution over 10 s")
-plt.show()
+finish_figure(fig, "network_rho_evolution")

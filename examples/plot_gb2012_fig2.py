@@ -18,6 +18,7 @@ import numpy as np
 from brian2 import Hz, ms
 
 import brian2_calcium as bc
+from brian2_calcium.plotting import finish_figure
 
 sets = ["DP", "DPD", "DPD'", "P", "D", "D'"]
 fine = np.linspace(-100, 100, 801) * ms
@@ -53,6 +54,7 @@ for ax in axes[1]:
 for ax in axes[:, 0]:
     ax.set_ylabel("change in synaptic strength")
 axes[0, 0].legend(frameon=False, fontsize="small")
+finish_figure(fig, "gb2012_fig2")
 
 # %%
 # The simulated points scatter around the theory, most of them within two standard

@@ -22,6 +22,7 @@ import numpy as np
 from brian2 import Hz, ms
 
 import brian2_calcium as bc
+from brian2_calcium.plotting import finish_figure
 
 params = bc.get_parameters("hippocampal_slices")
 delta_t = np.linspace(-100, 100, 801) * ms
@@ -45,6 +46,7 @@ ax.set_xlabel("Δt = t_post − t_pre (ms; to the last post spike)")
 ax.set_ylabel("change in synaptic strength")
 ax.set_title("hippocampal slices (GB2012 SI Table S2)")
 ax.legend(frameon=False, fontsize="small")
+finish_figure(fig, "gb2012_fig3")
 
 # %%
 # A second postsynaptic spike adds calcium: for −3 ms ≲ Δt ≲ 27 ms the calcium now

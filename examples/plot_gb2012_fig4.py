@@ -13,24 +13,19 @@ theory (:func:`brian2_calcium.frequency_curve` with ``engine="analytic"``). Poin
 exact stochastic simulation with the fast engine, 300 synapses per initial state.
 """
 
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 from brian2 import Hz, ms
 
 import brian2_calcium as bc
-from brian2_calcium.plotting import plot_frequency_curve
+from brian2_calcium.datasets import sjostrom2001_regular
+from brian2_calcium.plotting import finish_figure, plot_frequency_curve
 
 params = bc.get_parameters("cortical_slices")
 
-# Columns: frequency (Hz), Δt (ms), relative change − 1, SEM. Paths are relative to
-# the examples folder (run the script from there).
-raw = np.loadtxt(Path("data") / "sjoestroem2001_regular.dat")
-data = pd.DataFrame(
-    {"frequency_hz": raw[:, 0], "delta_t_ms": raw[:, 1], "S": 1 + raw[:, 2], "S_sem": raw[:, 3]}
-)
+# Columns frequency_hz, delta_t_ms, n_pairs, S (relative change, 1 = none), S_sem.
+data = sjostrom2001_regular()
 
 frequencies = np.concatenate([[0.1], np.arange(0.5, 50.01, 0.25)]) * Hz
 theory = bc.frequency_curve(params, frequency=frequencies, engine="analytic")
@@ -50,6 +45,7 @@ for k, (dt, group) in enumerate(simulation.groupby("delta_t_ms", sort=True)):
     )
 ax_f.legend(frameon=False, fontsize="x-small")
 ax_f.set_title("75 pairs, Δt = ±10 ms")
+finish_figure(fig, "gb2012_fig4")
 
 for _, row in simulation.iterrows():
     print(
@@ -78,3 +74,4 @@ ax_t.set_xlabel("Δt = t_post − t_pre (ms)")
 ax_t.set_ylabel("change in synaptic strength")
 ax_t.set_title("STDP curves at different pairing frequencies")
 ax_t.legend(frameon=False, fontsize="small")
+finish_figure(fig, "gb2012_fig4_stdp_by_frequency")

@@ -25,6 +25,7 @@ import numpy as np
 from brian2 import Hz, ms, second
 
 import brian2_calcium as bc
+from brian2_calcium.plotting import finish_figure
 
 params = bc.get_parameters("graupner2016_linear")
 T = 10 * second
@@ -77,6 +78,7 @@ ax_dt.set_xlabel("Δt (ms)")
 ax_dt.set_ylabel("change in synaptic strength ρ(T)/ρ0")
 ax_dt.set_title("10 Hz, T = 10 s")
 ax_dt.legend(frameon=False, fontsize="small")
+finish_figure(fig, "graupner2016_irregular")
 
 print("ν (Hz)  Δt (ms)   S simulated        S theory")
 for _, row in sim.iterrows():

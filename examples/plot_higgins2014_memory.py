@@ -23,6 +23,7 @@ import numpy as np
 from brian2 import Hz
 
 import brian2_calcium as bc
+from brian2_calcium.plotting import finish_figure
 
 rates = np.logspace(-1, np.log10(30), 25) * Hz
 sets = {"in vitro (2.5 mM Ca)": ("higgins2014_in_vitro", "C0"),
@@ -61,6 +62,7 @@ ax_rho.axhline(gamma.gamma_p / (gamma.gamma_p + gamma.gamma_d), color="0.5", ls=
 ax_rho.set_xlabel("background rate ν (Hz)")
 ax_rho.set_ylabel("asymptotic efficacy ρ̄")
 ax_rho.set_ylim(0, 0.75)
+finish_figure(fig, "higgins2014_memory")
 
 # %%
 # Lowering the calcium to in vivo levels lengthens the memory by orders of magnitude:

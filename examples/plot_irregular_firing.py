@@ -23,6 +23,7 @@ import numpy as np
 from brian2 import Hz, ms, second
 
 import brian2_calcium as bc
+from brian2_calcium.plotting import finish_figure
 
 params = bc.get_parameters("graupner2016_linear")
 duration = 10 * second
@@ -59,6 +60,7 @@ ax.set_xlabel("firing rate of pre- and postsynaptic neuron (Hz)")
 ax.set_ylabel("change in synaptic strength ⟨ρ(T)⟩/ρ0")
 ax.set_title("graupner2016_linear, T = 10 s")
 ax.legend(frameon=False, fontsize="small")
+finish_figure(fig, "irregular_firing")
 
 for _, row in irregular.iterrows():
     print(f"rate {row.rate_pre_hz:5.1f} Hz: S = {row.S:.4f} ± {row.S_se:.4f}")

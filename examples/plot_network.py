@@ -22,6 +22,7 @@ import numpy as np
 from brian2 import second
 
 import brian2_calcium as bc
+from brian2_calcium.plotting import finish_figure
 
 result = bc.simulate_network(1 * second, target="cython", n_neurons=4000, plasticity="event",
                              params="DP", seed=0, rho_samples=20)  # fmt: skip
@@ -32,7 +33,7 @@ print(
     f"simulation {result.timings['run_s']:.2f} s"
 )
 print("transitions:", result.transitions())
-result.plot()
+finish_figure(result.plot(), "network_activity")
 
 # %%
 # ρ of twenty synapses, recorded at each of their presynaptic spikes
@@ -49,5 +50,5 @@ ax.set_xlabel("time (ms)")
 ax.set_ylabel("ρ at presynaptic spikes")
 ax.set_ylim(-0.05, 1.05)
 ax.set_title("sampled synapses (DP, seed 0)")
-plt.show()
+finish_figure(fig, "network")
 print("ρ drift over 1 s (mean |Δρ|):", np.mean(np.abs(result.rho_final - result.rho_initial)))

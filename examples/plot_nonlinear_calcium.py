@@ -22,6 +22,7 @@ import numpy as np
 from brian2 import Hz, ms
 
 import brian2_calcium as bc
+from brian2_calcium.plotting import finish_figure
 
 models = {
     "linear (ν = 1)": bc.get_parameters("graupner2016_linear"),
@@ -65,6 +66,7 @@ for ax, f in zip(curve_axes, [1, 20, 40], strict=True):
     ax.set_xlabel("Δt (ms)")
 curve_axes[0].set_ylabel("change in synaptic strength ρ(T)/ρ0")
 curve_axes[0].legend(frameon=False, fontsize="small")
+finish_figure(fig, "nonlinear_calcium")
 
 for f in (1, 20, 40):
     row = [bc.predict_pairs(p, [10, -10] * ms, f * Hz, 75).S for p in models.values()]

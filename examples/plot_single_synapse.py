@@ -18,6 +18,7 @@ import numpy as np
 from brian2 import Hz, ms, second
 
 import brian2_calcium as bc
+from brian2_calcium.plotting import finish_figure
 
 params = bc.get_parameters("DP")
 print(params.describe())
@@ -64,6 +65,7 @@ axes[0, 0].set_ylabel("calcium c")
 axes[1, 0].set_ylabel("ρ without noise")
 axes[2, 0].set_ylabel(f"ρ, σ = {params.sigma:g}\n({n_noisy} synapses)")
 axes[0, 0].legend(frameon=False, fontsize="small")
+finish_figure(fig, "single_synapse_pairs")
 
 # %%
 # With Δt = +10 ms the presynaptic calcium (arriving D = 13.7 ms after the pre spike)
@@ -113,6 +115,7 @@ for ax, mask, scale, unit in [
 ax_during.set_ylabel("efficacy ρ")
 ax_during.set_title("60 pairs at 1 Hz, Δt = +10 ms")
 ax_after.set_title("afterwards (blue: started DOWN, red: UP)")
+finish_figure(fig, "single_synapse_transitions")
 
 # %%
 # The fraction of synapses that switched estimates the transition probabilities

@@ -1,7 +1,8 @@
 """The gallery examples in ``examples/`` run to the end, as the docs build runs them.
 
 Every ``examples/plot_*.py`` runs in a fresh interpreter (non-interactive matplotlib,
-working directory ``examples/`` as under sphinx-gallery) and must exit with status 0.
+working directory ``examples/`` as under sphinx-gallery) with ``--out DIR`` and must exit
+with status 0, leaving in ``DIR`` the PNG of each of its ``finish_figure`` calls.
 Examples listed in ``LONG_EXAMPLES`` carry ``@pytest.mark.long``; all others run in the
 default test run (each takes a few seconds, most of it importing Brian2). The Python
 code blocks of the documentation pages (``docs/*.rst``) must run too.
@@ -48,25 +49,77 @@ def test_example_has_gallery_header(path):
     )
 
 
-@pytest.mark.parametrize("path", list(_params()))
-def test_example_runs(path):
+def _script_env():
     env = dict(os.environ, MPLBACKEND="Agg")
     # The same brian2_calcium as this test process: if that is the checkout (built in
     # place, e.g. under `python -m pytest`), the subprocess needs it on its path too.
     if Path(brian2_calcium.__file__).resolve().parents[1] == ROOT:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def _run_script(args, cwd, timeout=300):
     result = subprocess.run(
-        [sys.executable, path.name],
-        cwd=EXAMPLES_DIR,
-        env=env,
+        [sys.executable, *map(str, args)],
+        cwd=cwd,
+        env=_script_env(),
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
     )
-    assert result.returncode == 0, (
-        f"{path.name} exited with {result.returncode}\n"
+    return result
+
+
+def _explain(result):
+    return (
+        f"exit status {result.returncode}\n"
         f"--- stdout ---\n{result.stdout[-3000:]}\n--- stderr ---\n{result.stderr[-3000:]}"
     )
+
+
+def _figure_names(path):
+    """The PNG names an example promises: the literal names of its ``finish_figure`` calls."""
+    return re.findall(
+        r"finish_figure\([^\n]*?,\s*\"([\w.-]+)\"\)", path.read_text(encoding="utf-8")
+    )
+
+
+@pytest.mark.parametrize("path", list(_params()))
+def test_example_saves_its_figures_into_out(path, tmp_path):
+    names = _figure_names(path)
+    assert names, f"{path.name} never calls finish_figure(fig, name)"
+    out = tmp_path / "figures"
+    result = _run_script([path.name, "--out", out], cwd=EXAMPLES_DIR)
+    assert result.returncode == 0, f"{path.name}: {_explain(result)}"
+    for name in names:
+        png = out / f"{name}.png"
+        assert png.is_file(), f"{path.name} did not leave {png.name}\n{_explain(result)}"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{png} is not a PNG file"
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{n}.png" for n in names)
+
+
+def test_example_run_from_elsewhere_saves_next_to_itself(tmp_path):
+    # A copy of a quick example (analytic theory only), run from another folder without
+    # --out: the PNG lands beside the script, not in the working directory.
+    script = tmp_path / "scripts" / "plot_gb2012_fig3.py"
+    script.parent.mkdir()
+    script.write_text((EXAMPLES_DIR / script.name).read_text(encoding="utf-8"), encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = _run_script([script], cwd=elsewhere)
+    assert result.returncode == 0, _explain(result)
+    assert (script.parent / "gb2012_fig3.png").is_file()
+    assert list(elsewhere.iterdir()) == []
+    assert "figure saved to" in result.stdout
+
+
+def test_example_rejects_an_unknown_option(tmp_path):
+    script = tmp_path / "plot_gb2012_fig3.py"
+    script.write_text((EXAMPLES_DIR / script.name).read_text(encoding="utf-8"), encoding="utf-8")
+    result = _run_script([script, "--output", tmp_path / "x"], cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--output" in result.stderr and "--out" in result.stderr
+    assert not list(tmp_path.glob("*.png"))
 
 
 def _code_blocks(page):
