@@ -83,15 +83,21 @@ def cubic_flow(rho, t, params):
     if a == 0.5:
         u = rho - 0.5
         v = u * u
-        em1 = _expm1(t / (2.0 * params.tau))
-        r = np.sqrt(v * (em1 + 1.0) / (4.0 * v * em1 + 1.0))
+        # gb_cubic_flow: divided by em1 where em1 > 1, so that em1 = inf (exp overflows
+        # beyond ~1420 τ) gives the limit; the branch not taken may be inf/inf or 0/0.
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            em1 = _expm1(t / (2.0 * params.tau))
+            w = 1.0 / em1
+            r_small = np.sqrt(v * (em1 + 1.0) / (4.0 * v * em1 + 1.0))
+            r_large = np.sqrt(v * (1.0 + w) / (4.0 * v + w))
+        r = np.where(em1 > 1.0, r_large, r_small)
         new = 0.5 + np.where(u > 0, r, -r)
         return np.where(active & (v != 0), new, rho)
     out = rho.copy()
     for i in np.flatnonzero(active & (rho != 0) & (rho != 1) & (rho != a)):
         target = _log_invariant(rho[i], a) + a * (1 - a) * t[i] / params.tau
         lo, hi = rho[i], (0.0 if rho[i] < a else 1.0)
-        for _ in range(200):
+        for _ in range(1200):  # as gb_cubic_flow_general: down through the subnormals
             mid = 0.5 * (lo + hi)
             if mid in (lo, hi):
                 break

@@ -305,6 +305,77 @@ def test_cubic_flow_keeps_fixed_points(rho_star):
     assert np.array_equal(reference.cubic_flow(fixed, 1e3, p), fixed)
 
 
+def _stable_limit(rho, rho_star):
+    """Where the cubic flow takes ρ as t → ∞: the stable state on ρ's side of ρ*."""
+    return np.where(rho > rho_star, 1.0, np.where(rho < rho_star, 0.0, rho_star))
+
+
+@given(
+    rho_star=rho_star_strategy,
+    tau=st.floats(1.0, 1000.0),
+    rho=st.lists(
+        st.one_of(st.sampled_from([-2.0, -1e-300, 0.0, 0.5, 1.0, 3.0]), st.floats(-2.0, 3.0)),
+        min_size=8,
+        max_size=8,
+    ),
+    log10_t=st.lists(st.floats(-3.0, 12.0), min_size=2, max_size=2),
+)
+def test_cubic_flow_over_intervals_up_to_1e12_s_is_finite_and_heads_for_the_limit(
+    rho_star, tau, rho, log10_t
+):
+    # exp(t/2τ) overflows beyond ~1420 τ: the flow must still be finite, never overshoot
+    # the stable state it relaxes to, move on monotonically with t, and equal the limit
+    # exactly at 1e12 s (ρ* itself stays). Compiled kernel and mirror agree throughout.
+    p = get_parameters("DP").replace(rho_star=rho_star, tau=SI(tau))
+    rho = np.array(rho)
+    rho[rho == 0.5] = rho_star
+    limit = _stable_limit(rho, rho_star)
+    t_short, t_long = sorted(10.0**x for x in log10_t)
+    flows = {}
+    for t in (t_short, t_long, 1e12):
+        fast = _fastpath.cubic_flow(rho, t, kernel_arguments(p))
+        np.testing.assert_allclose(fast, reference.cubic_flow(rho, t, p), rtol=1e-12, atol=1e-12)
+        assert np.all(np.isfinite(fast)), (t, rho[~np.isfinite(fast)])
+        # between where it started and the limit, both included
+        assert np.all(np.minimum(rho, limit) <= fast) and np.all(fast <= np.maximum(rho, limit))
+        flows[t] = fast
+    # flows compose: the longer interval is between the shorter one's ρ and the limit
+    lo, hi = np.minimum(flows[t_short], limit), np.maximum(flows[t_short], limit)
+    assert np.all(lo <= flows[t_long]) and np.all(flows[t_long] <= hi)
+    assert np.array_equal(flows[1e12], limit)
+
+
+def test_simulate_synapses_over_1e12_s_ends_at_the_stable_state_on_rhos_side():
+    # After the last spike the calcium falls below θd for good and the noise stops: from
+    # then on only the cubic flow acts, so ρ(1e12 s) is 0 or 1 according to the side of
+    # ρ* that ρ is on once the calcium is sub-threshold (read out at 10 s, noise on).
+    n = 400
+    rng = np.random.default_rng(5)
+    for name in ("DP", "hippocampal_slices", "cortical_slices"):
+        p = get_parameters(name)
+        pre = SpikeTrains.from_list([np.arange(60.0)])
+        post = SpikeTrains.from_list([np.arange(60.0) + 0.01])  # Δt = 10 ms, ~half switch
+        rho0 = rng.uniform(0.0, 1.0, n)
+        trains = np.zeros(n, dtype=np.int64)
+        t_read = 70.0
+        assert p.Cpre + p.Cpost < p.theta_d * np.exp(10.0 / p.tau_ca)  # sub-threshold by 70 s
+        rho_end, rho_at, _ = simulate_synapses(
+            p, pre, post, rho0, 1e12 * second, seed=2, train_of_synapse=trains,
+            readout_times=[t_read] * second,
+        )  # fmt: skip
+        assert np.all(np.isfinite(rho_end))
+        np.testing.assert_array_equal(rho_end, _stable_limit(rho_at[:, 0], p.rho_star))
+        assert 0.05 < np.mean(rho_end) < 0.95, name  # both sides are exercised
+        # without noise the mirror gives the same end state
+        quiet = p.replace(sigma=0)
+        fast = simulate_synapses(quiet, pre, post, rho0, 1e12 * second, train_of_synapse=trains)
+        mirror = reference.simulate(
+            quiet, pre, post, rho0, np.full(n, 1e12), np.random.default_rng(0), trains
+        )
+        np.testing.assert_array_equal(fast, mirror)
+        assert set(np.unique(fast)) <= {0.0, 1.0}
+
+
 def test_flat_potential_has_no_sub_threshold_flow():
     p = get_parameters("graupner2016_linear")
     rho = np.array([-0.2, 0.3, 0.7, 1.2])
@@ -341,7 +412,8 @@ def intervals(draw, p, n=24):
     special_c = st.sampled_from([0.0, p.theta_d, p.theta_p])
     rho = draw(st.lists(st.one_of(special_rho, st.floats(-1.0, 2.0)), min_size=n, max_size=n))
     c = draw(st.lists(st.one_of(special_c, st.floats(0.0, 8.0)), min_size=n, max_size=n))
-    L = draw(st.lists(st.one_of(st.just(0.0), st.floats(0.0, 0.3), st.floats(0.0, 60.0)),
+    L = draw(st.lists(st.one_of(st.just(0.0), st.floats(0.0, 0.3), st.floats(0.0, 60.0),
+                                st.floats(60.0, 1e12)),  # long: the cubic flow's limit
                       min_size=n, max_size=n))  # fmt: skip
     xi = draw(st.lists(st.floats(-6.0, 6.0), min_size=2 * n, max_size=2 * n))
     xi = np.array(xi).reshape(2, n)

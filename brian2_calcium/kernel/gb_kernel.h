@@ -65,7 +65,10 @@ static inline double gb_cubic_log_invariant(double rho, double a)
 }
 
 /* Exact flow of tau drho/dt = -rho (1 - rho) (rho* - rho) for rho* != 1/2, by bisection
- * between rho and the stable fixed point it relaxes to. */
+ * between rho and the stable fixed point it relaxes to.  Bisection on doubles ends when
+ * mid repeats lo or hi; towards 0 it may have to halve down through the subnormals (about
+ * 1075 halvings from rho ~ 1), so the cap is above that: a long interval whose solution
+ * underflows then ends exactly at the stable point 0 (or 1), the flow's limit. */
 static inline double gb_cubic_flow_general(double rho, double t, double tau, double a)
 {
     double target, lo, hi, mid;
@@ -75,7 +78,7 @@ static inline double gb_cubic_flow_general(double rho, double t, double tau, dou
     target = gb_cubic_log_invariant(rho, a) + a * (1.0 - a) * t / tau;
     lo = rho;
     hi = rho < a ? 0.0 : 1.0; /* the stable point the flow approaches */
-    for (i = 0; i < 200; i++) {
+    for (i = 0; i < 1200; i++) {
         mid = 0.5 * (lo + hi);
         if (mid == lo || mid == hi)
             break;
@@ -90,7 +93,7 @@ static inline double gb_cubic_flow_general(double rho, double t, double tau, dou
 /* Exact flow of the cubic term alone over a duration t (s). */
 static inline double gb_cubic_flow(double rho, double t, const gb_params *p)
 {
-    double u, v, em1, r;
+    double u, v, em1, w, r;
     if (!p->bistable || !(t > 0.0))
         return rho;
     if (p->rho_star != 0.5)
@@ -102,7 +105,14 @@ static inline double gb_cubic_flow(double rho, double t, const gb_params *p)
     if (v == 0.0)
         return rho;
     em1 = gb_expm1(t / (2.0 * p->tau));
-    r = sqrt(v * (em1 + 1.0) / (4.0 * v * em1 + 1.0));
+    if (em1 > 1.0) {
+        /* The same divided by em1, which stays finite when exp overflows (t beyond
+         * ~1420 tau): em1 = inf gives w = 0 and r = 1/2 exactly, the limit 0 or 1. */
+        w = 1.0 / em1;
+        r = sqrt(v * (1.0 + w) / (4.0 * v + w));
+    } else {
+        r = sqrt(v * (em1 + 1.0) / (4.0 * v * em1 + 1.0));
+    }
     return 0.5 + (u > 0.0 ? r : -r);
 }
 
