@@ -7,9 +7,10 @@ runs serially, on a process pool or on a Dask cluster (``client.get_executor()``
 
 import numpy as np
 
-from .experiments import _engine_options_of_call, run_protocol
+from .experiments import ENGINES, _engine_options_of_call, run_protocol
 from .keywords import strict_keywords
-from .parameters import get_parameters
+from .parameters import CalciumParameters, get_parameters
+from .protocols import Protocol
 
 __all__ = ["sweep"]
 
@@ -28,8 +29,9 @@ def sweep(
 
     Parameters
     ----------
-    parameter_sets : iterable of CalciumParameters or str
-    protocols : dict of str to Protocol, or iterable of Protocol
+    parameter_sets : CalciumParameters or str, or an iterable of them
+        One set or several (a single name is one set, not its letters).
+    protocols : Protocol, dict of str to Protocol, or iterable of Protocol
         Protocols by label (default label: the protocol's name and position).
     n_synapses, engine, **engine_options
         See :func:`~brian2_calcium.experiments.run_protocol`.
@@ -45,6 +47,15 @@ def sweep(
         The stacked tables with ``parameter_set`` and ``protocol`` columns in front, in
         grid order (parameter set major), whatever order the tasks finished in.
 
+    Raises
+    ------
+    ValueError
+        For an unknown ``engine``, or if ``parameter_sets`` or ``protocols`` is empty.
+    TypeError
+        If an entry of ``protocols`` is not a Protocol.
+    KeyError
+        For an unknown parameter set name.
+
     Examples
     --------
     >>> from brian2 import ms, Hz
@@ -55,9 +66,27 @@ def sweep(
     """
     import pandas as pd
 
+    # Checked here rather than in the tasks, so that nothing is sent to an executor (or
+    # silently gives an empty table) when the grid itself is wrong.
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if isinstance(parameter_sets, str | CalciumParameters):
+        parameter_sets = [parameter_sets]
     sets = [get_parameters(p) for p in parameter_sets]
+    if not sets:
+        raise ValueError("parameter_sets is empty: give at least one parameter set")
+    if isinstance(protocols, Protocol):
+        protocols = [protocols]
+    labelled = protocols if isinstance(protocols, dict) else dict(enumerate(protocols))
+    if not labelled:
+        raise ValueError("protocols is empty: give at least one protocol")
+    for label, proto in labelled.items():
+        if not isinstance(proto, Protocol):
+            raise TypeError(
+                f"protocols must hold Protocol objects, got {type(proto).__name__} at {label!r}"
+            )
     if not isinstance(protocols, dict):
-        protocols = {f"{k}: {proto.name}": proto for k, proto in enumerate(protocols)}
+        protocols = {f"{k}: {proto.name}": proto for k, proto in labelled.items()}
     tasks = [(p, label, proto) for p in sets for label, proto in protocols.items()]
     seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(len(tasks))]
     args = [

@@ -43,6 +43,30 @@ P = bc.get_parameters("DP")
         (lambda: bc.transition_probabilities(P, 0.1, 0.1, 60), TypeError, "duration"),
         (lambda: bc.stdp_curve(P, engine="gpu"), ValueError, "engine must be one of"),
         (lambda: bc.stdp_curve(P, n_synapses=-3), ValueError, "n_synapses"),
+        (
+            lambda: bc.simulate_synapses(
+                P, [[0.1] * second], [[0.2] * second], rho0=[0.3], t_end=-1 * second
+            ),
+            ValueError,
+            "t_end must be >= 0 s, got -1.0 s",
+        ),
+        (
+            lambda: bc.simulate_synapses(
+                P,
+                [[0.1] * second] * 2,
+                [[0.2] * second] * 2,
+                rho0=[0.3, 0.3],
+                t_end=[1, -1e-3] * second,
+            ),
+            ValueError,
+            "t_end must be >= 0 s",
+        ),
+        (lambda: bc.sweep(["DP"], [], engine="analytic"), ValueError, "protocols is empty"),
+        (
+            lambda: bc.sweep(["DP"], [bc.pairs(10 * ms, 1 * Hz, 60)], engine="gpu"),
+            ValueError,
+            "engine must be one of",
+        ),
     ],
 )
 def test_public_entry_points_refuse_bad_input(call, error, message):

@@ -50,3 +50,28 @@ def test_dask_local_cluster_matches_serial():
                 ["DP", "D'"], PROTOCOLS, n_synapses=30, seed=4, executor=client.get_executor()
             )
     pd.testing.assert_frame_equal(serial, parallel)
+
+
+def test_a_single_set_name_is_one_set_not_its_letters():
+    # "DP" iterated would be the sets "D" and "P": a single name must stay one set.
+    df = sweep("DP", PROTOCOLS["pairs 20 Hz"], engine="analytic")
+    assert list(df.parameter_set) == ["DP"]
+    expected = predict_pairs("DP", 10 * ms, 20 * Hz, 75).S
+    assert df.S.iloc[0] == pytest.approx(float(expected), abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"engine": "fastest"}, ValueError, "engine must be one of"),
+        ({"parameter_sets": []}, ValueError, "parameter_sets is empty"),
+        ({"protocols": {}}, ValueError, "protocols is empty"),
+        ({"protocols": []}, ValueError, "protocols is empty"),
+        ({"protocols": ["pairs"]}, TypeError, "protocols must hold Protocol objects"),
+        ({"parameter_sets": ["DP", "DPP"]}, KeyError, "DPP"),
+    ],
+)
+def test_bad_sweep_input_is_refused_naming_the_argument(kwargs, error, message):
+    call = {"parameter_sets": ["DP"], "protocols": PROTOCOLS, "engine": "analytic"} | kwargs
+    with pytest.raises(error, match=message):
+        sweep(**call)
