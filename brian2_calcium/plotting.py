@@ -6,6 +6,7 @@ matplotlib ``Axes``. :func:`finish_figure` ends a script: it saves the figure as
 and shows it when a display is there.
 """
 
+import re
 import sys
 from pathlib import Path
 
@@ -28,12 +29,18 @@ def _has_simulation(df):
     return "n_synapses" in df and np.any(np.asarray(df["n_synapses"]) > 0)
 
 
-def _curve(ax, x, df, color, label):
+def _curve(ax, x, df, color, label, dense_theory=None):
     """The analytic curve of a table (``S_analytic``, if any) as a line and its simulated
-    points (``S`` ± ``S_se``, if simulated) as error bars. Returns whether either was drawn."""
+    points (``S`` ± ``S_se``, if simulated) as error bars. Returns whether either was drawn.
+
+    ``dense_theory``, an ``(x, S)`` pair on a finer grid, replaces the table's own
+    ``S_analytic`` for the line."""
     order = np.argsort(x)
     theory = "S_analytic" in df and np.any(np.isfinite(df["S_analytic"]))
-    if theory:
+    if dense_theory is not None:
+        ax.plot(*dense_theory, color=color, lw=1.5, label=f"{label} theory")
+        theory = True
+    elif theory:
         s = np.asarray(df["S_analytic"])[order]
         ax.plot(x[order], s, color=color, lw=1.5, label=f"{label} theory")
     simulated = _has_simulation(df)
@@ -109,9 +116,61 @@ def plot_stdp_curves(tables, ncols=3, sharey=False):
     return fig
 
 
+#: Frequencies of the theory line of :func:`plot_frequency_curve`, between the table's
+#: lowest and highest frequency (the table's own frequencies are added).
+THEORY_POINTS = 200
+
+
+def _dense_frequency_theory(df, params):
+    """The theory of a frequency-curve table on a dense frequency grid, per Δt.
+
+    Uses ``params`` or the published set named in ``df.attrs["parameter_set"]``, and the
+    number of pairs from ``df.attrs["protocol"]`` (``"75 pairs"``). Returns a dict
+    Δt (ms) → (frequencies in Hz, S), or ``None`` when the set or the number of pairs is
+    unknown, or when the recomputed theory at the table's own frequencies does not
+    reproduce its ``S_analytic`` (then the line joins the table's points).
+    """
+    from brian2 import Hz, ms
+
+    from .experiments import frequency_curve
+    from .parameters import get_parameters
+
+    match = re.fullmatch(r"(\d+) pairs", str(df.attrs.get("protocol", "")))
+    if match is None or "S_analytic" not in df or not np.all(np.isfinite(df["S_analytic"])):
+        return None
+    if params is None:
+        try:
+            params = get_parameters(df.attrs.get("parameter_set", ""))
+        except (KeyError, ValueError, TypeError):
+            return None  # a modified set: its values are not in the table
+    lines = {}
+    for dt, group in df.groupby("delta_t_ms", sort=True):
+        f = np.asarray(group["frequency_hz"], float)
+        dense = np.union1d(np.linspace(f.min(), f.max(), THEORY_POINTS), f)
+        # one Δt: the rows follow the given frequencies
+        theory = frequency_curve(
+            params,
+            frequency=dense * Hz,
+            delta_t=[dt] * ms,
+            n_pairs=int(match.group(1)),
+            engine="analytic",
+        )
+        S = np.asarray(theory["S_analytic"], float)
+        at_table = S[np.searchsorted(dense, f)]
+        if not np.allclose(at_table, group["S_analytic"], rtol=0, atol=1e-9):
+            return None  # not the table's model or protocol
+        lines[dt] = (dense, S)
+    return lines
+
+
 @strict_keywords
-def plot_frequency_curve(df, ax=None, data=None):
+def plot_frequency_curve(df, ax=None, data=None, params=None):
     """Plot change in strength vs pairing frequency, one colour per Δt (GB2012 Fig. 4).
+
+    The theory line is computed on a dense grid of :data:`THEORY_POINTS` frequencies
+    (the periodic steady state has sharp features between the simulated frequencies),
+    with ``params`` or the published set the table names; for a modified set not given
+    as ``params`` it joins the table's own ``S_analytic`` values.
 
     Parameters
     ----------
@@ -120,15 +179,20 @@ def plot_frequency_curve(df, ax=None, data=None):
     ax : matplotlib.axes.Axes, optional
     data : pandas.DataFrame, optional
         Experimental points with columns ``frequency_hz``, ``delta_t_ms``, ``S``, ``S_sem``.
+    params : CalciumParameters or str, optional
+        The parameter set the table was computed with, for the dense theory line
+        (default: ``df.attrs["parameter_set"]`` if that is a published set).
 
     Returns
     -------
     matplotlib.axes.Axes
     """
     ax = _axes(ax)
+    dense = _dense_frequency_theory(df, params) or {}
     for k, (dt, group) in enumerate(df.groupby("delta_t_ms", sort=True)):
         color = f"C{k}"
-        _curve(ax, np.asarray(group["frequency_hz"]), group, color, f"Δt = {dt:+g} ms")
+        x = np.asarray(group["frequency_hz"])
+        _curve(ax, x, group, color, f"Δt = {dt:+g} ms", dense_theory=dense.get(dt))
         if data is not None:
             d = data[np.isclose(data["delta_t_ms"], dt)]
             if len(d):

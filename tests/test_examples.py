@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import brian2_calcium
@@ -141,3 +142,84 @@ def test_docs_code_blocks_run(page, tmp_path, monkeypatch):
         exec(compile(_code_blocks(page), str(page), "exec"), {"__name__": "__docs__"})
     finally:
         plt.close("all")
+
+
+# -- plotting.finish_figure and the frequency-curve theory line ------------------------------
+
+
+def test_finish_figure_writes_a_png_into_out(tmp_path, capsys):
+    plt = pytest.importorskip("matplotlib.pyplot")
+    from brian2_calcium.plotting import finish_figure
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    try:
+        path = finish_figure(fig, "line", out=tmp_path / "new")
+    finally:
+        plt.close(fig)
+    assert path == tmp_path / "new" / "line.png"
+    assert path.read_bytes()[:4] == b"\x89PNG"
+    assert str(path) in capsys.readouterr().out
+
+
+def test_finish_figure_rejects_bad_arguments(tmp_path):
+    plt = pytest.importorskip("matplotlib.pyplot")
+    from brian2_calcium.plotting import finish_figure
+
+    fig = plt.figure()
+    try:
+        with pytest.raises(TypeError, match="fig"):
+            finish_figure(fig.gca(), "x", out=tmp_path)
+        with pytest.raises(ValueError, match="name"):
+            finish_figure(fig, "sub/x", out=tmp_path)
+        with pytest.raises(TypeError, match="nme"):
+            finish_figure(fig, nme="x")
+    finally:
+        plt.close(fig)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_frequency_curve_theory_line_is_dense_and_matches_predict_pairs():
+    plt = pytest.importorskip("matplotlib.pyplot")
+    from brian2 import Hz, ms
+
+    from brian2_calcium.plotting import THEORY_POINTS, plot_frequency_curve
+
+    df = brian2_calcium.frequency_curve(n_synapses=20, seed=1)  # cortical_slices, 75 pairs
+    ax = plot_frequency_curve(df)
+    try:
+        theory = [line for line in ax.lines if line.get_label().endswith("theory")]
+        assert [line.get_label() for line in theory] == ["Δt = -10 ms theory", "Δt = +10 ms theory"]
+        for line, dt in zip(theory, [-10, 10], strict=True):
+            f, S = np.asarray(line.get_xdata()), np.asarray(line.get_ydata())
+            assert f.size >= THEORY_POINTS
+            assert f.min() == df.frequency_hz.min() and f.max() == df.frequency_hz.max()
+            # between the table's frequencies too, the line is the analytic theory
+            pick = np.linspace(0, f.size - 1, 7).astype(int)
+            expected = brian2_calcium.predict_pairs(
+                "cortical_slices", dt * ms, f[pick] * Hz, n_pairs=75
+            ).S
+            np.testing.assert_allclose(S[pick], expected, rtol=0, atol=1e-9)
+    finally:
+        plt.close(ax.figure)
+
+
+def test_frequency_curve_of_a_modified_set_draws_its_own_theory():
+    plt = pytest.importorskip("matplotlib.pyplot")
+    from brian2_calcium.plotting import plot_frequency_curve
+
+    params = brian2_calcium.get_parameters("cortical_slices").replace(theta_p=1.5)
+    df = brian2_calcium.frequency_curve(params, n_synapses=20, seed=1)
+    for given, dense in [(None, False), (params, True)]:
+        ax = plot_frequency_curve(df, params=given)
+        try:
+            line = next(line for line in ax.lines if line.get_label().endswith("theory"))
+            n_rows = int((df.delta_t_ms == -10).sum())
+            assert (len(line.get_xdata()) > n_rows) is dense
+            if not dense:  # the table's own S_analytic, never another set's theory
+                np.testing.assert_array_equal(
+                    line.get_ydata(),
+                    df[df.delta_t_ms == -10].sort_values("frequency_hz").S_analytic,
+                )
+        finally:
+            plt.close(ax.figure)
