@@ -25,6 +25,9 @@ EXAMPLES_DIR = ROOT / "examples"
 DOCS_DIR = ROOT / "docs"
 EXAMPLES = sorted(EXAMPLES_DIR.glob("plot_*.py"))
 
+# matplotlib's mathtext parser calls a pyparsing API that newer pyparsing deprecates
+pytestmark = pytest.mark.filterwarnings("ignore:.*parseAll.*:DeprecationWarning")
+
 #: Examples too slow for the default run (file names). Keep each example ≲ 20 s.
 LONG_EXAMPLES = frozenset({"plot_network.py"})
 
