@@ -6,7 +6,9 @@ units and stored as SI floats (seconds). Sets are looked up by name with
 """
 
 import difflib
+import json
 import math
+import os
 from dataclasses import MISSING, dataclass, field, fields
 
 from .keywords import strict_keywords
@@ -23,6 +25,8 @@ _TIME_FIELDS = ("tau_ca", "tau", "D", "tau_rec")
 _UNIT_LABEL = {"tau_ca": "ms", "tau": "s", "D": "ms", "tau_rec": "ms"}
 _UNIT_SCALE = {"tau_ca": 1e3, "tau": 1.0, "D": 1e3, "tau_rec": 1e3}
 _BOOL_FIELDS = ("bistable", "rho_scales_cpre")
+# The "format" entry of a saved set, so that any other JSON is refused with a clear message.
+_JSON_FORMAT = "brian2_calcium.CalciumParameters/1"
 
 
 @dataclass(frozen=True, init=False)
@@ -203,6 +207,99 @@ class CalciumParameters:
         for f in _TIME_FIELDS:
             out[f] = out[f] * brian2.second
         return out
+
+    def to_json(self, path=None):
+        """Write the set as JSON (times in seconds), to be loaded by :meth:`from_json`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike, optional
+            File to write; without it the JSON text is only returned.
+
+        Returns
+        -------
+        str
+            The JSON text.
+
+        Examples
+        --------
+        >>> text = get_parameters("DP").to_json()
+        >>> CalciumParameters.from_json(text) == get_parameters("DP")
+        True
+        """
+        values = {f: getattr(self, f) for f in _field_names()}
+        document = {
+            "format": _JSON_FORMAT,
+            "units": {f: "second" for f in _TIME_FIELDS},
+            "parameters": values,
+        }
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        return text
+
+    @classmethod
+    def from_json(cls, source):
+        """Load a set written by :meth:`to_json`, validated like the published sets.
+
+        Parameters
+        ----------
+        source : str or os.PathLike
+            A JSON file, or the JSON text itself (a string starting with ``{``).
+
+        Returns
+        -------
+        CalciumParameters
+
+        Raises
+        ------
+        ValueError
+            If the file is not such a JSON document, a parameter is missing or has an
+            invalid value (the same checks as the constructor's).
+        TypeError
+            For an unknown parameter name (with the nearest valid name) or a value of the
+            wrong type.
+        FileNotFoundError
+            If the file does not exist.
+        """
+        text = str(source)
+        where = "the JSON text"
+        if not text.lstrip().startswith("{"):
+            where = repr(text)
+            with open(source, encoding="utf-8") as handle:
+                text = handle.read()
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{where} is not valid JSON: {err}") from None
+        if not isinstance(document, dict) or document.get("format") != _JSON_FORMAT:
+            raise ValueError(
+                f"{where} is not a parameter set written by CalciumParameters.to_json "
+                f"(its 'format' entry must be {_JSON_FORMAT!r})"
+            )
+        units = document.get("units", {})
+        for f in _TIME_FIELDS:
+            if units.get(f, "second") != "second":
+                raise ValueError(f"{where}: {f} must be given in seconds, got {units[f]!r}")
+        values = document.get("parameters")
+        if not isinstance(values, dict):
+            raise ValueError(f"{where} has no 'parameters' object")
+        unknown = [k for k in values if k not in _field_names()]
+        if unknown:
+            raise TypeError(_unknown_message(unknown[0]) + f" in {where}")
+        missing = [n for n in _required() if n not in values]
+        if missing:
+            raise ValueError(f"{where} lacks the parameter(s) {', '.join(missing)}")
+        checked = {}
+        for k, v in values.items():
+            if k in _TIME_FIELDS:  # seconds, as bare numbers
+                if isinstance(v, bool) or not isinstance(v, int | float):
+                    raise TypeError(f"{k} must be a number of seconds in {where}, got {v!r}")
+                checked[k] = float(v)
+            else:
+                checked[k] = _convert(k, v)
+        return cls._from_si(**checked)
 
     def describe(self):
         """One line per parameter, in the units of the paper (ms, s)."""
@@ -474,14 +571,21 @@ def get_parameters(name):
 
     Parameters
     ----------
-    name : str or CalciumParameters
+    name : str, os.PathLike or CalciumParameters
         A name from :func:`parameter_sets` (``"DPDprime"`` and ``"Dprime"`` are accepted for
-        ``"DPD'"`` and ``"D'"``). A ``CalciumParameters`` is returned unchanged.
+        ``"DPD'"`` and ``"D'"``), or the path of a JSON file written by
+        :meth:`CalciumParameters.to_json` (a name ending in ``.json``, or any path object),
+        which is loaded and validated by :meth:`CalciumParameters.from_json`. A
+        ``CalciumParameters`` is returned unchanged.
 
     Raises
     ------
     KeyError
         For an unknown name; the message suggests the closest names.
+    FileNotFoundError
+        For a ``.json`` path that does not exist.
+    ValueError
+        For a JSON file that is not a valid parameter set.
 
     Examples
     --------
@@ -490,6 +594,10 @@ def get_parameters(name):
     """
     if isinstance(name, CalciumParameters):
         return name
+    if isinstance(name, os.PathLike) or (
+        isinstance(name, str) and name.strip().lower().endswith(".json")
+    ):
+        return CalciumParameters.from_json(os.fspath(name))
     if not isinstance(name, str):
         raise TypeError(f"parameter set name must be a string, got {name!r}")
     lowered = {k.lower(): k for k in _REGISTRY}

@@ -5,7 +5,7 @@ the package.
 """
 
 import math
-from dataclasses import FrozenInstanceError
+from dataclasses import FrozenInstanceError, fields
 
 import pytest
 from brian2 import Hz, ms, mV, second
@@ -311,3 +311,75 @@ def test_as_quantities_round_trips_through_the_constructor():
 def test_describe_uses_the_papers_units():
     text = get_parameters("DP").describe()
     assert "13.7 ms" in text and "150 s" in text and "20 ms" in text
+
+
+# -- saving and loading a set (JSON) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(parameter_sets()))
+def test_every_set_round_trips_through_json_exactly(name, tmp_path):
+    p = get_parameters(name)
+    path = tmp_path / "set.json"
+    p.to_json(path)
+    for loaded in (
+        CalciumParameters.from_json(path),
+        get_parameters(str(path)),
+        get_parameters(path),
+    ):
+        assert loaded == p
+        assert (loaded.name, loaded.source) == (p.name, p.source)
+        for f in fields(CalciumParameters):  # bit for bit, not approximately
+            assert getattr(loaded, f.name) == getattr(p, f.name)
+
+
+def test_json_file_stores_times_in_seconds(tmp_path):
+    import json
+
+    path = tmp_path / "dp.json"
+    get_parameters("DP").to_json(path)
+    document = json.loads(path.read_text())
+    assert document["units"]["tau_ca"] == "second"
+    assert document["parameters"]["tau_ca"] == 0.02  # 20 ms
+    assert document["parameters"]["D"] == pytest.approx(13.7e-3)
+
+
+def _document(**changes):
+    import json
+
+    document = json.loads(get_parameters("DP").to_json())
+    document["parameters"].update(changes)
+    return json.dumps(document)
+
+
+@pytest.mark.parametrize(
+    "text, error, message",
+    [
+        (_document(theta_p=0.5), ValueError, "theta_p must be above theta_d"),
+        (_document(tau_ca=-0.02), ValueError, "tau_ca must be positive"),
+        (_document(sigma=float("nan")), ValueError, "sigma must be a number"),
+        (_document(theta_pp=1.3), TypeError, "did you mean theta_p"),
+        (_document(tau="20 ms"), TypeError, "tau must be a number of seconds"),
+        (_document(bistable="yes"), TypeError, "bistable must be True or False"),
+        ('{"parameters": {}}', ValueError, "format"),
+        ("{not json", ValueError, "not valid JSON"),
+    ],
+)
+def test_a_saved_set_is_validated_like_a_published_one(text, error, message):
+    with pytest.raises(error, match=message):
+        CalciumParameters.from_json(text)
+
+
+def test_a_saved_set_missing_a_parameter_is_named(tmp_path):
+    import json
+
+    document = json.loads(get_parameters("DP").to_json())
+    del document["parameters"]["gamma_d"]
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(ValueError, match="lacks the parameter.*gamma_d"):
+        get_parameters(str(path))
+
+
+def test_a_missing_json_file_is_reported(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        get_parameters(str(tmp_path / "nowhere.json"))
