@@ -17,7 +17,14 @@ from .parameters import CalciumParameters, get_parameters
 from .progress import ProgressBar
 from .units import to_si
 
-__all__ = ["fit", "FitResult", "DEFAULT_BOUNDS", "model_change"]
+__all__ = [
+    "fit",
+    "FitResult",
+    "DEFAULT_BOUNDS",
+    "DATA_COLUMNS",
+    "model_change",
+    "read_plasticity_data",
+]
 
 #: Default bounds (SI units: s for times) of the Deperrois & Graupner 2020 fits (spec §2.4).
 DEFAULT_BOUNDS = {
@@ -36,8 +43,17 @@ _LOG_SCALE = {"tau_ca", "gamma_d", "gamma_p", "tau", "sigma"}
 _TIME = {"tau_ca", "tau", "D"}
 _REQUIRED_COLUMNS = ("frequency_hz", "delta_t_ms", "S", "S_sem")
 
+#: Columns of a plasticity data file (:func:`read_plasticity_data`), one row per protocol:
+#: the protocol (``pairs``: regular pre–post pairs), the pairing frequency (Hz), Δt =
+#: t_post − t_pre (ms), the number of pairings, the mean change in synaptic strength
+#: (1 = no change) and its standard error of the mean.
+DATA_COLUMNS = ("protocol", "frequency_hz", "delta_t_ms", "n_pairs", "S", "S_sem")
 
-@dataclass(frozen=True)
+# Protocols the loss can evaluate (regular pairs: the analytic theory and the fast engine).
+_FITTED_PROTOCOLS = ("pairs",)
+
+
+@dataclass(frozen=True, repr=False)
 class FitResult:
     """Outcome of :func:`fit`.
 
@@ -64,6 +80,13 @@ class FitResult:
     residuals: object
     n_evaluations: int
     free: tuple
+
+    def __repr__(self):
+        fitted = ", ".join(f"{name}={_shown(self.params, name)}" for name in self.free)
+        return (
+            f"<FitResult {self.start.name!r}: loss {self.start_loss:.4g} -> {self.loss:.4g} "
+            f"on {len(self.residuals)} points, {self.n_evaluations} evaluations; {fitted}>"
+        )
 
     def plot(self, ax=None):
         """Data (points with SEM) and the starting and fitted model vs frequency.
@@ -116,11 +139,91 @@ def model_change(params, frequency_hz, delta_t_ms, n_pairs):
     return _predict(p, alpha_d, alpha_p, np.asarray(n_pairs) * period)["S"]
 
 
+def _shown(params, name):
+    """A parameter's value in the paper's units (ms for tau_ca and D, s for tau)."""
+    value = getattr(params, name)
+    if name in ("tau_ca", "D"):
+        return f"{value * 1e3:.4g} ms"
+    if name == "tau":
+        return f"{value:.4g} s"
+    return f"{value:.4g}"
+
+
+@strict_keywords
+def read_plasticity_data(path):
+    """Read a CSV of plasticity data for :func:`fit` (and ``brian2-calcium fit``).
+
+    The columns are :data:`DATA_COLUMNS`, named in a header line, one row per protocol:
+
+    - ``protocol``: ``pairs`` (regular pre–post pairs, the only kind fitted);
+    - ``frequency_hz``: pairing frequency (Hz);
+    - ``delta_t_ms``: Δt = t_post − t_pre (ms);
+    - ``n_pairs``: number of pairings;
+    - ``S``: mean change in synaptic strength (1 = no change);
+    - ``S_sem``: standard error of the mean of ``S``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    ValueError
+        If a column is missing or unknown, or a value is not a number where one is
+        meant (each named); the values themselves are checked by :func:`fit`.
+
+    Examples
+    --------
+    >>> import io
+    >>> text = "protocol,frequency_hz,delta_t_ms,n_pairs,S,S_sem\\npairs,20,10,75,1.29,0.14\\n"
+    >>> read_plasticity_data(io.StringIO(text)).S.tolist()
+    [1.29]
+    """
+    import pandas as pd
+
+    try:
+        df = pd.read_csv(path, skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path!s}: the file is empty") from None
+    where = f"{path!s}" if isinstance(path, str | bytes) or hasattr(path, "__fspath__") else "data"
+    missing = [c for c in DATA_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"{where}: lacks the column(s) {', '.join(missing)} "
+            f"(expected {', '.join(DATA_COLUMNS)})"
+        )
+    unknown = [c for c in df.columns if c not in DATA_COLUMNS]
+    if unknown:
+        raise ValueError(f"{where}: unknown column(s) {', '.join(map(str, unknown))}")
+    for column in DATA_COLUMNS[1:]:
+        values = pd.to_numeric(df[column], errors="coerce")
+        bad = values.isna() & df[column].notna()
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"{where}: {column} in data row {row + 1} is not a number: {df[column][row]!r}"
+            )
+        df[column] = values
+    df["protocol"] = df["protocol"].astype(str).str.strip()
+    return df[list(DATA_COLUMNS)]
+
+
 def _check_data(data):
     missing = [c for c in _REQUIRED_COLUMNS if c not in data]
     if missing:
         raise ValueError(f"data lacks the column(s) {', '.join(missing)}")
     df = data.copy()
+    if "protocol" in df:
+        other = sorted(set(df["protocol"]) - set(_FITTED_PROTOCOLS))
+        if other:
+            raise ValueError(
+                f"cannot fit the protocol(s) {', '.join(map(repr, other))}: only "
+                f"{', '.join(_FITTED_PROTOCOLS)} (regular pre-post pairs) can be evaluated"
+            )
     if "n_pairs" not in df:
         df["n_pairs"] = 75
     values = df[list(_REQUIRED_COLUMNS) + ["n_pairs"]].to_numpy(float)
@@ -158,7 +261,25 @@ def _bounds(free, start):
         out[name] = (float(lo), float(hi))
     if not out:
         raise ValueError("nothing to fit: give at least one free parameter")
+    for name, (lo, hi) in out.items():
+        # The start is one member of the first generation: outside the bounds it would be
+        # moved silently onto them.
+        if not lo <= getattr(start, name) <= hi:
+            raise ValueError(
+                f"the start's {name} = {_shown(start, name)} lies outside the bounds of "
+                f"{name} ({lo:g} .. {hi:g}, SI units); widen the bounds or change the start"
+            )
     return out
+
+
+def _start_set(start):
+    """The starting set, with an error that says it is the start that is wrong."""
+    try:
+        return get_parameters(start)
+    except KeyError as err:
+        raise KeyError(f"start: {err.args[0]}") from None
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"start: {err}") from None
 
 
 @strict_keywords
@@ -182,7 +303,9 @@ def fit(
         One row per protocol: ``frequency_hz``, ``delta_t_ms``, ``S`` (mean change, 1 = no
         change), ``S_sem`` and optionally ``n_pairs`` (default 75).
     start : CalciumParameters or str
-        Starting set; parameters not in ``free`` keep its values.
+        Starting set (a name, a saved ``.json`` set or a ``CalciumParameters``);
+        parameters not in ``free`` keep its values. Its free parameters must lie within
+        the bounds.
     free : sequence of str or dict
         Parameters to fit. A sequence uses :data:`DEFAULT_BOUNDS`; a dict maps names to
         ``(low, high)`` bounds (times as Brian2 quantities).
@@ -204,6 +327,16 @@ def fit(
     -------
     FitResult
 
+    Raises
+    ------
+    ValueError
+        For bad data (missing columns, NaN, non-positive SEM or frequency, |Δt| not
+        shorter than the period, a protocol other than ``pairs``), an unknown engine, a
+        free parameter that is not numeric or has bad bounds, a start outside the bounds,
+        or a start the analytic theory does not cover.
+    KeyError
+        For an unknown ``start`` name.
+
     Examples
     --------
     >>> from brian2_calcium.datasets import sjostrom2001_regular
@@ -216,7 +349,12 @@ def fit(
     if engine not in ("analytic", "fast"):
         raise ValueError(f"engine must be 'analytic' or 'fast', got {engine!r}")
     df = _check_data(data)
-    p0 = get_parameters(start)
+    p0 = _start_set(start)
+    if engine == "analytic" and p0.rho_scales_cpre:
+        raise ValueError(
+            f"start: the analytic theory does not cover {p0.name!r} (its presynaptic calcium "
+            "is scaled by rho); fit it with engine='fast'"
+        )
     bounds = _bounds(free, p0)
     names = tuple(bounds)
     evaluate = _evaluator(df, engine, n_synapses, seed)
@@ -262,7 +400,10 @@ def fit(
         if refined.fun <= loss(best):
             best = refined.x
     fitted = p0._replace_si(**dict(zip(names, from_unit(best), strict=True)))
-    fitted = fitted._replace_si(name=f"{p0.name} (fitted)", source=f"fit to data from {p0.name}")
+    fitted = fitted._replace_si(
+        name=f"{p0.name} (fitted)",
+        source=f"fitted to plasticity data from {p0.name}; free: {', '.join(names)}",
+    )
     if loss_of(fitted) > start_loss:  # never return something worse than the start
         fitted = p0
     table = df.copy()
