@@ -105,7 +105,7 @@ class FitResult:
         for k, (dt, group) in enumerate(df.groupby("delta_t_ms", sort=True)):
             n = int(group["n_pairs"].iloc[0])
             ok = np.abs(dt) * 1e-3 < 1 / f
-            for p, style, what in ((self.start, ":", "start"), (self.params, "-", "fit")):
+            for p, style, what in ((self.start, ":", self.start.name), (self.params, "-", "fit")):
                 S = model_change(p, f[ok], np.full(ok.sum(), dt), n)
                 ax.plot(f[ok], S, style, color=f"C{k}", label=f"Δt = {dt:+g} ms, {what}")
             ax.errorbar(
@@ -120,7 +120,11 @@ class FitResult:
         ax.axhline(1.0, color="0.5", ls="--", lw=0.8)
         ax.set_xlabel("pairing frequency (Hz)")
         ax.set_ylabel("change in synaptic strength")
-        ax.set_title(f"loss {self.start_loss:.2f} → {self.loss:.2f}", fontsize="medium")
+        ax.set_title(
+            f"loss (Σ (residual/SEM)²): {self.start.name} {self.start_loss:.2f}, "
+            f"fit {self.loss:.2f}",
+            fontsize="medium",
+        )
         ax.legend(frameon=False, fontsize="x-small")
         return ax
 
