@@ -101,9 +101,24 @@ def _simulate(
             rho[sl], rho_at[sl], c_at[sl] = out
         return sl.stop - sl.start
 
-    # Chunks small enough to spread over the threads and to move the progress bar; the
-    # compiled loop releases the GIL, and synapse i always draws from stream i.
-    chunk = max(1, min(_CHUNK, -(-n // (4 * threads))))
+    chunk = _chunk_size(n, threads)
+    _run_chunks(run, n, chunk, threads, progress)
+    if readout_times is None:
+        return rho
+    return rho, rho_at, c_at
+
+
+def _chunk_size(n, threads):
+    """Chunks small enough to spread over the threads and to move the progress bar."""
+    return max(1, min(_CHUNK, -(-n // (4 * threads))))
+
+
+def _run_chunks(run, n, chunk, threads, progress):
+    """Call ``run(start)`` for every chunk of ``n`` synapses, on ``threads`` threads.
+
+    The compiled loop releases the GIL, and synapse i always draws from stream i, so the
+    threads do not change the numbers. ``run`` returns how many synapses it did.
+    """
     starts = range(0, n, chunk)
     with ProgressBar(n, "fast path", enabled=progress) as bar:
         if threads == 1 or len(starts) == 1:
@@ -113,9 +128,97 @@ def _simulate(
             with ThreadPoolExecutor(max_workers=threads) as pool:
                 for done in pool.map(run, starts):
                     bar.update(done)
-    if readout_times is None:
-        return rho
-    return rho, rho_at, c_at
+
+
+def _simulate_drawn(
+    params,
+    law,
+    condition,
+    train,
+    rho0,
+    t_end,
+    seed,
+    readout_times=None,
+    progress=None,
+    threads=None,
+):
+    """Fast path on spike trains drawn inside the compiled loop, in SI units.
+
+    Parameters
+    ----------
+    params : CalciumParameters
+    law : (str, ndarray (C, 6))
+        A protocol's :meth:`~brian2_calcium.protocols.Protocol.train_law`.
+    condition, train : ndarray of int (N,)
+        Synapse i receives train ``train[i]`` of condition ``condition[i]``: its spikes
+        are keyed by (seed, condition, train), so synapses with the same keys share them.
+    rho0, t_end : ndarray (N,)
+        Initial efficacies and end times (s).
+    seed : int
+    readout_times : ndarray (R,), optional
+        Sorted read-out times (s), each ≤ every t_end.
+    progress : bool, optional
+    threads : int, optional
+        Results do not depend on it.
+
+    Returns
+    -------
+    rho : ndarray (N,)
+    rho_at, c_at : ndarray (N, R)
+        (R = 0 without read-out times.)
+    n_events : int
+        Spikes processed, all synapses together.
+    """
+    fp = _compiled()
+    name, table = law
+    codes = {"poisson_pairs": fp.LAW_POISSON_PAIRS, "jittered_pairs": fp.LAW_JITTERED_PAIRS}
+    if name not in codes:
+        raise ValueError(f"no compiled sampler for trains of law {name!r}")
+    threads = default_threads() if threads is None else max(int(threads), 1)
+    p = params
+    n = rho0.size
+    table = np.ascontiguousarray(table, dtype=float)
+    condition = np.ascontiguousarray(condition, dtype=np.int64)
+    train = np.ascontiguousarray(train, dtype=np.int64)
+    if condition.shape != (n,) or train.shape != (n,):
+        raise ValueError("condition and train need one entry per synapse")
+    if n and (condition.min() < 0 or condition.max() >= table.shape[0] or train.min() < 0):
+        raise ValueError("condition refers to a row of the law that does not exist")
+    args = kernel_arguments(p)
+    rho = np.empty(n)
+    n_read = 0 if readout_times is None else readout_times.size
+    rho_at = np.empty((n, n_read))
+    c_at = np.empty((n, n_read))
+    seed = int(seed) % 2**64
+    events = []
+
+    def run(start):
+        sl = slice(start, min(start + chunk, n))
+        rho[sl], rho_at[sl], c_at[sl], done = fp.simulate_drawn(
+            codes[name],
+            table,
+            condition[sl],
+            train[sl],
+            np.ascontiguousarray(rho0[sl]),
+            np.ascontiguousarray(t_end[sl]),
+            args,
+            p.D,
+            p.Cpre,
+            p.Cpost,
+            p.eta,
+            seed,
+            start,
+            readout_times,
+            p.stp_U,
+            p.tau_rec,
+            p.rho_scales_cpre,
+        )
+        events.append(done)  # list.append is atomic: safe from the worker threads
+        return sl.stop - sl.start
+
+    chunk = _chunk_size(n, threads)
+    _run_chunks(run, n, chunk, threads, progress)
+    return rho, rho_at, c_at, int(sum(events))
 
 
 @strict_keywords

@@ -145,6 +145,18 @@ class Protocol:
         """Number of spike times :meth:`trains` will store (for memory checks)."""
         raise NotImplementedError
 
+    def train_law(self):
+        """The law of the stochastic trains, for engines that draw them as they run.
+
+        Returns
+        -------
+        (str, ndarray (C, 6)) or None
+            The law's name and one row of numbers (s, Hz) per condition (see the
+            subclasses), or ``None`` if the trains are not drawn from a law that an engine
+            can sample itself (deterministic protocols: their trains are small).
+        """
+        return None
+
 
 @dataclass(frozen=True)
 class PeriodicProtocol(Protocol):
@@ -219,6 +231,19 @@ class JitteredPairs(Protocol):
     def estimated_spikes(self, n_per_condition):
         return 2 * self.n_conditions * n_per_condition * self.n_pairs
 
+    def train_law(self):
+        """``("jittered_pairs", rows)``: frequency (Hz), n_pairs, lag_min, lag_max (s),
+        lead (s, the shift making every spike non-negative), 0 — the law of :meth:`trains`.
+        """
+        C = self.n_conditions
+        rows = np.zeros((C, 6))
+        rows[:, 0] = self.frequency
+        rows[:, 1] = self.n_pairs
+        rows[:, 2] = self.lag_min
+        rows[:, 3] = self.lag_max
+        rows[:, 4] = max(-self.lag_min, 0.0)
+        return "jittered_pairs", rows
+
 
 @dataclass(frozen=True)
 class PoissonPairs(Protocol):
@@ -255,6 +280,21 @@ class PoissonPairs(Protocol):
     def estimated_spikes(self, n_per_condition):
         expected = np.sum(self.duration * (self.rate_pre + self.rate_post))
         return int(n_per_condition * expected * 1.1) + 1
+
+    def train_law(self):
+        """``("poisson_pairs", rows)``: rate_pre, rate of the extra (unpaired) post spikes
+        rate_post − p·rate_pre (Hz), p, Δt, T, lead (s, the shift making every spike
+        non-negative) — the law of :meth:`trains`.
+        """
+        rows = np.zeros((self.n_conditions, 6))
+        rows[:, 0] = self.rate_pre
+        # poisson_pairs allows rate_post below p·rate_pre by rounding (1e-12 Hz)
+        rows[:, 1] = np.maximum(self.rate_post - self.p * self.rate_pre, 0.0)
+        rows[:, 2] = self.p
+        rows[:, 3] = self.delta_t
+        rows[:, 4] = self.duration
+        rows[:, 5] = np.maximum(-self.delta_t, 0.0)
+        return "poisson_pairs", rows
 
 
 def _poisson_times(rng, rate, duration):

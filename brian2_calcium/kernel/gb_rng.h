@@ -83,4 +83,35 @@ static inline double gb_rng_normal(gb_rng *r)
     }
 }
 
+/* Uniform on [0, 1) with 53 random bits (numpy's Generator.random convention). */
+static inline double gb_rng_uniform(gb_rng *r)
+{
+    return (double)(gb_rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* Standard exponential (mean 1) by inversion: -log of a uniform on (0, 1]. */
+static inline double gb_rng_exponential(gb_rng *r)
+{
+    return -log(gb_rng_open01(r));
+}
+
+/* A stream keyed by several integers (seed, a domain tag, a condition, a train): each key
+ * passes through splitmix64 in turn, so streams of different keys are unrelated and a
+ * stream does not depend on how many other conditions or trains exist.  Used for spike
+ * trains drawn inside the compiled loop; the noise streams keep gb_rng_seed. */
+static inline void gb_rng_seed_keyed(gb_rng *r, uint64_t seed, uint64_t domain,
+                                     uint64_t condition, uint64_t train)
+{
+    uint64_t x = seed;
+    uint64_t h = gb_splitmix64(&x);
+    int i;
+    x = h ^ domain;
+    h = gb_splitmix64(&x);
+    x = h ^ condition;
+    h = gb_splitmix64(&x);
+    x = h ^ train;
+    for (i = 0; i < 4; i++)
+        r->s[i] = gb_splitmix64(&x);
+}
+
 #endif /* GB_RNG_H */
