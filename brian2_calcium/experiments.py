@@ -163,7 +163,14 @@ def _check_count(n, name):
 
 @strict_keywords(options=_engine_options_of_call)
 def run_protocol(
-    protocol, params, n_synapses=100, engine="fast", seed=0, progress=None, **engine_options
+    protocol,
+    params,
+    n_synapses=100,
+    engine="fast",
+    seed=0,
+    progress=None,
+    trains="auto",
+    **engine_options,
 ):
     """Simulate a protocol for many synapses and read out the change in strength.
 
@@ -187,6 +194,15 @@ def run_protocol(
         Seed for stochastic trains and for the engine's noise.
     progress : bool, optional
         Show a progress bar.
+    trains : {"auto", "in_loop", "stored"}
+        How stochastic trains (Poisson and jittered pairs) are made. ``"in_loop"``: the
+        fast engine draws each spike as it needs it, from random streams keyed by seed,
+        condition and synapse; nothing is stored per spike (memory O(synapses)).
+        ``"stored"``: the protocol's numpy trains are drawn first and stored (every
+        engine; the spike times can be had from ``protocol.trains``). Both give the same
+        statistics, not the same spikes. ``"auto"`` (default): ``"in_loop"`` where the
+        engine is ``"fast"`` and the protocol has a train law
+        (:meth:`~brian2_calcium.protocols.Protocol.train_law`), else ``"stored"``.
     **engine_options
         Passed to the Brian2 engines (e.g. ``target="cython"``, ``dt``).
 
@@ -215,6 +231,7 @@ def run_protocol(
     C = protocol.n_conditions
     prediction = _analytic(protocol, p)
     per_condition = 2 * n if p.bistable else n
+    in_loop = _trains_in_loop(trains, engine, protocol)
 
     if engine == "analytic":
         if prediction is None:
@@ -225,36 +242,50 @@ def run_protocol(
         n_used = 0
         n_events = 0
     else:
-        estimate = protocol.estimated_spikes(per_condition)
-        if estimate > MAX_SPIKES:
-            raise ValueError(
-                f"this grid needs about {estimate:.3g} stored spikes (limit {MAX_SPIKES:.0e}); "
-                "use fewer conditions or synapses, or run it in parts"
-            )
-        rng = np.random.default_rng(seed)
-        pre, post, R = protocol.trains(per_condition, rng)
         cond = np.repeat(np.arange(C), per_condition)
         local = np.tile(np.arange(per_condition), C)
-        trains = cond * R + local % R
         if p.bistable:
             rho0 = np.tile(np.repeat([0.0, 1.0], n), C)
             t_end = protocol.duration[cond] + _SETTLE_TAU_CA * p.tau_ca
         else:
             rho0 = np.full(C * per_condition, p.rho0)
             t_end = protocol.duration[cond]
-        rho = _SIMULATORS[engine](
-            p,
-            pre,
-            post,
-            trains,
-            rho0,
-            np.ascontiguousarray(t_end, float),
-            seed,
-            progress,
-            **engine_options,
-        ).reshape(C, per_condition)
+        t_end = np.ascontiguousarray(t_end, float)
+        if in_loop:
+            from .fastpath import _simulate_drawn
+
+            # synapse s of condition k receives train s of k: one train per synapse, as
+            # the stored stochastic trains
+            rho, _, _, n_events = _simulate_drawn(
+                p, protocol.train_law(), cond, local, rho0, t_end, seed, None, progress,
+                **engine_options,
+            )  # fmt: skip
+            rho = rho.reshape(C, per_condition)
+        else:
+            estimate = protocol.estimated_spikes(per_condition)
+            if estimate > MAX_SPIKES:
+                raise ValueError(
+                    f"this grid needs about {estimate:.3g} stored spikes (limit "
+                    f"{MAX_SPIKES:.0e}); use fewer conditions or synapses, run it in parts, "
+                    "or let the fast engine draw the trains (trains='in_loop')"
+                )
+            rng = np.random.default_rng(seed)
+            pre, post, R = protocol.trains(per_condition, rng)
+            train_of_synapse = cond * R + local % R
+            rho = _SIMULATORS[engine](
+                p,
+                pre,
+                post,
+                train_of_synapse,
+                rho0,
+                t_end,
+                seed,
+                progress,
+                **engine_options,
+            ).reshape(C, per_condition)
+            counts = np.diff(pre.offsets) + np.diff(post.offsets)
+            n_events = int(np.sum(counts[train_of_synapse]))
         n_used = n
-        n_events = int(np.sum((np.diff(pre.offsets) + np.diff(post.offsets))[trains]))
         if p.bistable:
             U = np.mean(rho[:, :n] > p.rho_star, axis=1)
             D = np.mean(rho[:, n:] < p.rho_star, axis=1)
@@ -286,6 +317,24 @@ def run_protocol(
         n_events=n_events,
     )
     return df
+
+
+_TRAINS = ("auto", "in_loop", "stored")
+
+
+def _trains_in_loop(trains, engine, protocol):
+    """Whether the engine draws the protocol's trains in its loop (``trains`` checked)."""
+    if trains not in _TRAINS:
+        raise ValueError(f"trains must be one of {', '.join(_TRAINS)}, got {trains!r}")
+    possible = engine == "fast" and protocol.train_law() is not None
+    if trains == "in_loop" and not possible:
+        why = (
+            f"engine {engine!r} does not draw trains"
+            if engine != "fast"
+            else f"the protocol {protocol.name!r} has no train law (its trains are stored)"
+        )
+        raise ValueError(f"trains='in_loop' is not possible here: {why}")
+    return possible and trains != "stored"
 
 
 def _analytic(protocol, p):
@@ -410,6 +459,7 @@ def memory_time_curve(
     n_readouts=40,
     seed=0,
     progress=None,
+    trains="auto",
 ):
     """Memory time and asymptotic efficacy under background activity (Higgins et al. 2014).
 
@@ -442,6 +492,11 @@ def memory_time_curve(
         Simulation: read-out times, evenly spaced over the duration.
     seed : int
     progress : bool, optional
+    trains : {"auto", "in_loop", "stored"}
+        Simulation: ``"in_loop"`` (``"auto"``) draws the Poisson spikes inside the compiled
+        loop, so memory does not grow with the duration (hours of activity run in
+        O(synapses × read-outs) memory); ``"stored"`` draws and stores the numpy trains
+        first (see :func:`run_protocol`).
 
     Returns
     -------
@@ -455,7 +510,7 @@ def memory_time_curve(
     ------
     ValueError
         For an unknown engine, non-positive rates, a set whose presynaptic calcium is
-        scaled by ρ, or a simulation too large to store (lower the duration).
+        scaled by ρ, or, with ``trains="stored"``, a simulation too large to store.
 
     Notes
     -----
@@ -501,6 +556,7 @@ def memory_time_curve(
     rho_theory = _rho_bar(p, alpha_d, alpha_p)
     table = {"rate_hz": nu}
     if engine == "analytic":
+        _trains_in_loop(trains, engine, background_activity(SI(nu), SI(1.0)))
         table.update(
             tau_mem_s=tau_theory,
             tau_mem_se_s=np.zeros(nu.size),
@@ -519,9 +575,14 @@ def memory_time_curve(
             raise ValueError("give a finite positive duration (no threshold crossing at some rate)")
         flat = p._replace_si(bistable=False, sigma=0.0, name=f"{p.name} (flat, no noise)")
         rng = np.random.default_rng(seed)
+        # one condition per rate: in the loop, rate k's trains are keyed by condition k
+        grid = background_activity(SI(nu), SI(np.asarray(durations, float)))
+        in_loop = _trains_in_loop(trains, engine, grid)
         rows = [
-            _relaxation(flat, f, T, n_used, n_read, rng, seed, progress)
-            for f, T in zip(nu, durations, strict=True)
+            _relaxation(
+                flat, f, T, n_used, n_read, rng, seed, progress, grid if in_loop else None, k
+            )
+            for k, (f, T) in enumerate(zip(nu, durations, strict=True))
         ]
         for key, column in zip(("tau_mem_s", "tau_mem_se_s", "rho_bar", "rho_bar_se"),
                                np.array(rows).T, strict=True):  # fmt: skip
@@ -547,23 +608,33 @@ def memory_time_curve(
 _JACKKNIFE_GROUPS = 20
 
 
-def _relaxation(p, rate, duration, n, n_read, rng, seed, progress):
-    """Fit (τ_mem, SE, ρ̄, SE) to the exact relaxation of the mean efficacy (flat model)."""
-    from .fastpath import _simulate
+def _relaxation(p, rate, duration, n, n_read, rng, seed, progress, grid=None, condition=0):
+    """Fit (τ_mem, SE, ρ̄, SE) to the exact relaxation of the mean efficacy (flat model).
 
-    protocol = background_activity(SI(rate), SI(duration))
-    if protocol.estimated_spikes(n) > MAX_SPIKES:
-        raise ValueError(
-            f"simulating {duration:g} s at {rate:g} Hz for {n} trains needs about "
-            f"{protocol.estimated_spikes(n):.3g} stored spikes (limit {MAX_SPIKES:.0e}); "
-            "give a shorter duration or fewer synapses"
-        )
-    pre, post, _ = protocol.trains(n, rng)
+    With ``grid`` (the background activity of every rate) the trains of ``condition`` are
+    drawn in the compiled loop; without, they are drawn here from ``rng`` and stored.
+    """
+    from .fastpath import _simulate, _simulate_drawn
+
     trains = np.tile(np.arange(n), 2)  # train i drives synapse i (ρ0 = 0) and n + i (ρ0 = 1)
     rho0 = np.repeat([0.0, 1.0], n)
+    t_end = np.full(2 * n, float(duration))
     read = np.linspace(0.0, duration, n_read + 1)[1:]
-    _, rho_at, _ = _simulate(p, pre, post, rho0, np.full(2 * n, duration), seed, trains, read,
-                             progress)  # fmt: skip
+    if grid is not None:
+        cond = np.full(2 * n, condition)
+        _, rho_at, _, _ = _simulate_drawn(p, grid.train_law(), cond, trains, rho0, t_end, seed,
+                                          read, progress)  # fmt: skip
+    else:
+        protocol = background_activity(SI(rate), SI(duration))
+        if protocol.estimated_spikes(n) > MAX_SPIKES:
+            raise ValueError(
+                f"simulating {duration:g} s at {rate:g} Hz for {n} trains needs about "
+                f"{protocol.estimated_spikes(n):.3g} stored spikes (limit {MAX_SPIKES:.0e}); "
+                "give a shorter duration or fewer synapses, or draw the trains in the "
+                "loop (trains='in_loop')"
+            )
+        pre, post, _ = protocol.trains(n, rng)
+        _, rho_at, _ = _simulate(p, pre, post, rho0, t_end, seed, trains, read, progress)
     remembered = rho_at[n:] - rho_at[:n]  # a(t): exactly the weight of ρ0 in ρ(t)
     written = rho_at[:n]  # b(t)
 

@@ -394,7 +394,8 @@ def test_memory_time_curve_refuses_what_it_cannot_do():
         memory_time_curve("higgins2014_in_vitro", [0] * Hz)
     with pytest.raises(ValueError, match="stored spikes"):
         # 4 memory times of 9 days at 0.1 Hz, 1000 synapses: ~7e8 spikes
-        memory_time_curve("higgins2014_in_vivo", [0.1] * Hz, engine="fast", n_synapses=1000)
+        memory_time_curve("higgins2014_in_vivo", [0.1] * Hz, engine="fast", n_synapses=1000,
+                          trains="stored")  # fmt: skip
 
 
 def test_memory_time_without_threshold_crossing_is_infinite():
