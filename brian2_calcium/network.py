@@ -123,12 +123,11 @@ class CubaNetwork:
     """
 
     def __init__(self, n_neurons, plasticity, params, plastic_targets, seed, rho_samples, dt,
-                 plan):  # fmt: skip
+                 history_slots):  # fmt: skip
         import brian2 as b2
         from brian2 import second
 
-        from .spike_history import HistoryLink, SpikeHistory, history_plan
-        from .templates import clock_template, history_template, make_synapses
+        from .templates import clock_template, event_template, make_synapses
 
         self.n_neurons = int(n_neurons)
         self.n_exc = int(round(CUBA["fraction_excitatory"] * self.n_neurons))
@@ -145,16 +144,7 @@ class CubaNetwork:
         namespace = dict(c)
         model = _EQUATIONS
         reset = "v = Vr"
-        self.history = self.link = None
         probe = rho_samples > 0 and plasticity != "none"
-        if plasticity == "event":
-            if plan is None:
-                plan = history_plan(CUBA["refractory"], dt, params.D)
-            self.plan = plan
-            self.history = SpikeHistory(self.n_neurons, plan.slots)
-            model += self.history.model_code + "\n"
-            reset += "\n" + self.history.reset_code
-            namespace.update(self.history.namespace)
         if probe:
             model += "rho_probe : 1\n"
             reset += "\nrho_probe = 0"
@@ -192,21 +182,21 @@ class CubaNetwork:
             )  # fmt: skip
             self.exc_synapses.connect(i=ie, j=je)
         elif plasticity == "event":
-            self.link = HistoryLink(self.history, self.history, post_of=je)
-            self.template = history_template(
-                params, self.link, weight_target="ge", w0=self.w0 * b2.volt,
-                w1=self.w1 * b2.volt, plan=self.plan, probe=probe,
+            self.template = event_template(
+                params, weight_target="ge", w0=self.w0 * b2.volt, w1=self.w1 * b2.volt,
+                probe=probe,
             )  # fmt: skip
             self.exc_synapses = make_synapses(
                 self.neurons, self.neurons, self.template, connect={"i": ie, "j": je},
-                name="cuba_exc*", **kwargs,
+                name="cuba_exc*", history_slots=history_slots, **kwargs,
             )  # fmt: skip
             # The static excitatory synapses share the group (one pathway, as in CUBA):
-            # frozen, with the ρ whose weight is we.
+            # not plastic, with the ρ whose weight is we.
             rho = np.full(je.size, (we - self.w0) / (self.w1 - self.w0))
             rho[plastic] = rho0
             self.exc_synapses.rho = rho
-            self.exc_synapses.frozen = (~plastic).astype(np.int32)
+            self.exc_synapses.rho_now = rho
+            self.exc_synapses.plastic = plastic.astype(np.int32)
             self.exc_synapses.noise_seed = self.seed % 2**31
         else:
             self.template = clock_template(
@@ -298,7 +288,6 @@ class CubaNetwork:
             default history plan).
         """
         import brian2 as b2
-        from brian2.devices.device import RuntimeDevice, get_device
 
         from .templates import bring_up_to_date
 
@@ -312,20 +301,16 @@ class CubaNetwork:
             if rng is None:
                 rng = np.random.default_rng([self.seed, 17])
             if self.plasticity == "event":
-                if not isinstance(get_device(), RuntimeDevice):
-                    # the buffers stayed in the generated program: rebuild them
-                    self.history.load_spikes(spike_i, spike_t)
                 rho = bring_up_to_date(
-                    self.exc_synapses, self.duration * b2.second, rng=rng, update=False,
-                    link=self.link,
-                )  # fmt: skip
+                    self.exc_synapses, self.duration * b2.second, rng=rng, update=False
+                )
             else:
                 rho = np.asarray(self.exc_synapses.rho[:], dtype=float)
             rho_final = rho[self.plastic]
             if np.isnan(rho_final).any():
                 raise RuntimeError(
                     f"{int(np.isnan(rho_final).sum())} synapses missed a spike that had left "
-                    "the spike history; use a larger history plan"
+                    "the spike history; pass more history_slots"
                 )
             if self.sample.size:
                 pre, post = self._pre_of[self.sample], self._post_of[self.sample]
@@ -348,7 +333,7 @@ class CubaNetwork:
 
 def cuba_network(n_neurons=4000, plasticity="event", params="DP",
                  plastic_targets="excitatory", seed=0, rho_samples=0, dt=None,
-                 history_plan=None):  # fmt: skip
+                 history_slots=None):  # fmt: skip
     """Build Brian2's CUBA network with Graupner–Brunel plasticity (in the current device).
 
     The model of ``examples/CUBA.py``: leaky integrate-and-fire neurons (τm = 20 ms,
@@ -365,11 +350,12 @@ def cuba_network(n_neurons=4000, plasticity="event", params="DP",
     n_neurons : int
         Network size (4000 in CUBA).
     plasticity : {"event", "clock", "none"}
-        ``"event"``: the history template (exact, event-driven; synapses are updated only
-        at their own presynaptic spikes). ``"clock"``: the clock template (the equations
-        integrated every step; slow). ``"none"``: static synapses, the original CUBA.
+        ``"event"``: the event template (the spike-history walk: exact, synapses are
+        updated only at their own presynaptic spikes; every parameter set).
+        ``"clock"``: the clock template (the equations integrated every step; slow).
+        ``"none"``: static synapses, the original CUBA.
     params : CalciumParameters or str
-        Parameter set (``"event"`` needs a linear calcium set).
+        Parameter set (any published one, or one of your own).
     plastic_targets : {"excitatory", "all"}
         Plastic synapses: excitatory → excitatory, or excitatory → all neurons.
     seed : int
@@ -379,9 +365,9 @@ def cuba_network(n_neurons=4000, plasticity="event", params="DP",
         at each of their presynaptic spikes.
     dt : Quantity (time), optional
         Time step (default 0.1 ms).
-    history_plan : HistoryPlan, optional
-        Ring-buffer size and sweep schedule of ``"event"`` (default:
-        :func:`~brian2_calcium.spike_history.history_plan` for the 5 ms refractory period).
+    history_slots : int, optional
+        Spike times kept per neuron for ``"event"`` (default: from the 5 ms refractory
+        period, see :func:`~brian2_calcium.templates.make_synapses`).
 
     Returns
     -------
@@ -402,22 +388,20 @@ def cuba_network(n_neurons=4000, plasticity="event", params="DP",
     """
     _choice("plasticity", plasticity, PLASTICITY)
     _choice("plastic_targets", plastic_targets, PLASTIC_TARGETS)
+    if isinstance(n_neurons, bool) or not float(n_neurons) == int(float(n_neurons)) \
+            if np.isfinite(float(n_neurons)) else True:  # fmt: skip
+        raise ValueError(f"n_neurons must be a whole number, got {n_neurons!r}")
     n_neurons = int(n_neurons)
     if n_neurons < 2:
-        raise ValueError(f"the network needs at least 2 neurons, got {n_neurons}")
+        raise ValueError(f"n_neurons: the network needs at least 2 neurons, got {n_neurons}")
     if int(rho_samples) < 0:
         raise ValueError(f"rho_samples must be >= 0, got {rho_samples}")
     dt_s = 1e-4 if dt is None else _seconds(dt, "dt")
     if not dt_s > 0:
         raise ValueError(f"dt must be positive, got {dt_s} s")
     p = get_parameters(params)
-    if plasticity == "event" and (p.nonlinearity != 1.0 or p.stp_U > 0 or p.rho_scales_cpre):
-        raise ValueError(
-            f"plasticity 'event' needs a linear calcium set without short-term depression; "
-            f"{p.name!r} is not one (use plasticity 'clock')"
-        )
     return CubaNetwork(n_neurons, plasticity, p, plastic_targets, seed, int(rho_samples),
-                       dt_s, history_plan)  # fmt: skip
+                       dt_s, history_slots)  # fmt: skip
 
 
 @dataclass
@@ -658,7 +642,7 @@ def simulate_network(duration=1.0, target="cython", directory=None, progress=Non
         Let Brian2 report progress on stderr (default: only on a terminal).
     **kwargs
         Passed to :func:`cuba_network` (``n_neurons``, ``plasticity``, ``params``,
-        ``plastic_targets``, ``seed``, ``rho_samples``, ``dt``, ``history_plan``).
+        ``plastic_targets``, ``seed``, ``rho_samples``, ``dt``, ``history_slots``).
 
     Returns
     -------

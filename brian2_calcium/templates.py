@@ -1,11 +1,12 @@
 """Brian2 ``Synapses`` templates for the Graupner–Brunel synapse: models as data.
 
-A :class:`SynapseTemplate` holds the equations, pathways, delays, method and namespace;
-:func:`synapse_template` builds the event-driven one (exact update through the C kernel
-on each calcium event) or the clock-driven reference (the literal equations, heun), and
-:func:`history_template` the event-driven one for networks: a synapse is brought up to
-date only at its own presynaptic spikes, from the neurons' spike histories
-(:mod:`~brian2_calcium.spike_history`), never at postsynaptic spikes.
+A :class:`SynapseTemplate` holds the equations, pathways, delays, method and parameter
+values; :func:`synapse_template` builds the event-driven one (the spike-history walk: a
+synapse is brought up to date exactly at its own presynaptic spikes, from both neurons'
+recorded spikes, never at postsynaptic spikes; :mod:`~brian2_calcium.spike_history`) or
+the clock-driven reference (the literal equations, heun). :func:`make_synapses` installs
+either in any Brian2 model in one call, recording the spikes of the groups itself, and
+:func:`bring_up_to_date` reads ρ at any time.
 """
 
 import types
@@ -13,16 +14,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .brian2_functions import (
-    KERNEL_FUNCTION_NAME,
-    PRE_JUMP_NAME,
-    TM_RESOURCES_NAME,
-    kernel_call,
-    kernel_function,
-    pre_jump_functions,
-)
+from .brian2_functions import PRE_JUMP_NAME, TM_RESOURCES_NAME, pre_jump_functions
 from .parameters import get_parameters
-from .reference import GATING_CODES, advance_rho
+from .reference import GATING_CODES
+from .spike_history import (
+    KEPT_FIELDS,
+    NEVER,
+    HistoryLink,
+    history_for,
+    history_plan,
+    spike_capacity,
+    walk_functions,
+    walk_model,
+    walk_numpy,
+)
 from .units import check_finite, to_si_array
 
 __all__ = [
@@ -33,7 +38,6 @@ __all__ = [
     "synapse_template",
     "event_template",
     "clock_template",
-    "history_template",
     "make_synapses",
     "bring_up_to_date",
 ]
@@ -43,21 +47,16 @@ MODES = ("event", "clock")
 
 #: ``order`` of each pathway within Brian2's ``synapses`` slot. Brian2's defaults are -1
 #: for every presynaptic and +1 for every postsynaptic pathway, ties broken by *name*;
-#: we set them explicitly so that at equal times the presynaptic calcium event is applied
-#: before the postsynaptic one (the fast path's convention, which matters for the
-#: nonlinear calcium: a post spike sees the pre calcium that arrived in the same step).
-#: Transmission goes first; it leaves ρ unchanged for the others (they then advance over
-#: an interval of length zero).
-PATHWAY_ORDER = {"transmission": -2, "calcium": -1, "post": 1}
+#: we set them explicitly. Event template: the walk (``update``) before the
+#: ``transmission`` of w(ρ(t_pre)). Clock template: at equal times the presynaptic
+#: calcium event comes before the postsynaptic one (the convention of ``gb_walk.h``,
+#: which matters for the nonlinear calcium: a post spike sees the pre calcium that
+#: arrived in the same step). The spike recorders run after all of them (order 100).
+PATHWAY_ORDER = {"update": -3, "transmission": -2, "calcium": -1, "post": 1}
 
-#: The event and clock templates implement the variants of the presynaptic calcium jump
-#: (spec §1.5: Tsodyks–Markram short-term depression, ``stp_U``/``tau_rec``, and ρ-scaled
-#: ``Cpre``, ``rho_scales_cpre``); the history template does not. ``run_protocol`` reads
-#: this to let ``engine="brian2"``/``"brian2-clock"`` simulate such sets.
+#: Both templates implement every published set, the variants of the presynaptic calcium
+#: jump included (spec §1.5: Tsodyks–Markram short-term depression, ρ-scaled ``Cpre``).
 SUPPORTS_PRE_JUMP_VARIANTS = True
-
-# The history template's only pathway when it has no weight target (no transmission).
-_UPDATE_ORDER = {"update": -2}
 
 # Shared model parameters: name -> Brian2 unit string. All are (constant, shared), so a
 # cpp_standalone binary can be rerun with other values through ``run_args``.
@@ -75,20 +74,26 @@ _SHARED = {
     "Cpre": "1",
     "Cpost": "1",
 }
-# Shared parameters of the presynaptic jump's variants, declared only for sets that use
-# them (p.pre_jump_varies), so that the other sets keep the plain ``c += Cpre``.
+# The event template's further shared parameters: the delay (a parameter of the walk, not
+# a pathway delay, so it is exact and not rounded to dt), the variants of the jumps and
+# the noise seed.
+_WALK_SHARED = {
+    "D": "second",
+    "eta": "1",
+    "stp_U": "1",
+    "tau_rec": "second",
+    "rho_scales_cpre": "integer",
+    "noise_seed": "integer",
+}
+# Shared parameters of the presynaptic jump's variants (clock template), declared only for
+# sets that use them (p.pre_jump_varies), so that the other sets keep the plain c += Cpre.
 _PRE_JUMP_SHARED = {"stp_U": "1", "tau_rec": "second", "rho_scales_cpre": "integer"}
-# Per-synapse state of the short-term depression: the resources at the last presynaptic
-# calcium event and its time, which starts at "never" (the first event finds x = 1: the
-# recovery factor exp(-(t + 1e9 s)/tau_rec) is exactly 0).
 _PRE_JUMP_STATE = ("xres : 1", "tpre : second")
-_PRE_JUMP_NEVER = -1e9  # s
 _GATING_NAMES = {code: name for name, code in GATING_CODES.items()}
 
-# The weight, spelled out in the transmission code: Brian2's cython target evaluates a
-# subexpression from the values its inputs had when the code block started, so the
-# subexpression ``w`` would transmit ρ from before the update in the same block.
-_WEIGHT = "(w0 + rho*(w1 - w0))"
+# The weight, spelled out in the code: Brian2's cython target evaluates a subexpression
+# from the values its inputs had when the code block started.
+_WEIGHT = "(w0 + {rho}*(w1 - w0))"
 
 # Recording ρ at a synapse's own presynaptic spikes: the probed synapse adds its ρ to the
 # presynaptic neuron's rho_probe (one probed synapse per neuron; the neuron's reset sets it
@@ -109,37 +114,37 @@ class SynapseTemplate:
     model : str
         Model equations (state variables, weight subexpression and shared parameters).
     on_pre : mapping of str to str
-        Presynaptic pathways: ``"calcium"`` (delayed by D) and, if a weight target was
-        given, ``"transmission"`` (undelayed).
+        Presynaptic pathways. Event: ``"update"`` (the walk; synaptic variables only) and,
+        with a weight target, ``"transmission"``, both undelayed. Clock: ``"calcium"``
+        (delayed by D) and ``"transmission"``.
     on_post : mapping of str to str
-        Postsynaptic pathway ``"post"``.
+        Clock: the postsynaptic pathway ``"post"``; event: none.
     delay : mapping of str to Quantity
-        ``{"calcium": D}``.
+        Clock: ``{"calcium": D}``; event: none (D is a parameter of the walk).
     method : str or None
         Integration method (``None`` for the event template, which has no ODE).
     namespace : mapping
-        External names the code uses (the kernel ``Function``).
+        External names the code uses (the clock template's jump Functions; the event
+        template's walk Functions depend on the groups and are added by
+        :func:`make_synapses`).
     parameters : mapping of str to value
         Values of the shared parameters (times as quantities); :func:`make_synapses` sets
         them.
     weight_target : str or None
         Postsynaptic variable driven by ``w = w0 + ρ (w1 − w0)`` (e.g. ``"ge_post"``).
     split_calcium : bool
-        Calcium kept as ``cpre + cpost`` (nonlinear model, spec §1.5) instead of ``c``.
+        Clock: calcium kept as ``cpre + cpost``; event: the presynaptic part ``cpre`` is
+        kept (both for the nonlinear model, spec §1.5).
     pre_jump : bool
         The presynaptic calcium jump varies (short-term depression and/or ρ-scaled
-        ``Cpre``, spec §1.5): shared ``stp_U``, ``tau_rec``, ``rho_scales_cpre`` and the
-        per-synapse resources ``xres`` and time ``tpre`` of the last presynaptic calcium
-        event.
+        ``Cpre``, spec §1.5): per-synapse resources ``xres`` and time ``tpre`` of the last
+        presynaptic calcium event.
     initial : mapping of str to value
-        Per-synapse variables that do not start at 0, with their initial values
-        (``xres = 1``, ``tpre = -1e9 s``: no presynaptic event yet); set with the
-        parameters.
-    regularly : mapping of str to (str, Quantity)
-        Operations run over all synapses every so often (``run_regularly``: name →
-        code and interval); the history template's sweep that keeps its buffers safe.
-    link : HistoryLink or None
-        History template: the spike histories the code reads.
+        Per-synapse variables that do not start at 0, with their initial values.
+    sweep : str or None
+        Event template: the code of the sweep that brings up to date the synapses not
+        updated for a while (``{min_age}`` is filled in by :func:`make_synapses`, which
+        also chooses how often it runs).
     """
 
     mode: str
@@ -154,13 +159,11 @@ class SynapseTemplate:
     split_calcium: bool = False
     pre_jump: bool = False
     initial: dict = field(default_factory=dict)
-    regularly: dict = field(default_factory=dict)
-    link: object = None
+    sweep: str | None = None
 
     def __post_init__(self):
         # Frozen means frozen: the mappings are read-only views of private copies.
-        names = ("on_pre", "on_post", "delay", "namespace", "parameters", "initial", "regularly")
-        for name in names:
+        for name in ("on_pre", "on_post", "delay", "namespace", "parameters", "initial"):
             object.__setattr__(self, name, types.MappingProxyType(dict(getattr(self, name))))
 
     @property
@@ -186,8 +189,9 @@ class SynapseTemplate:
         -------
         dict
             ``model``, ``on_pre``, ``on_post``, ``delay``, ``namespace`` and, for the clock
-            template, ``method``. The shared parameters still have to be set (see
-            :func:`make_synapses`).
+            template, ``method``. The event template still needs its walk Functions and
+            spike recorders, the shared parameters their values: use
+            :func:`make_synapses`.
         """
         kwargs = {
             "model": self.model,
@@ -239,7 +243,7 @@ def _target_name(weight_target):
     return weight_target if weight_target.endswith("_post") else weight_target + "_post"
 
 
-def _shared_values(p, split_calcium, pre_jump=False):
+def _shared_values(p, event, split_calcium, pre_jump):
     from brian2 import second
 
     values = {
@@ -256,23 +260,22 @@ def _shared_values(p, split_calcium, pre_jump=False):
         "Cpre": p.Cpre,
         "Cpost": p.Cpost,
     }
-    if split_calcium:
+    if event or split_calcium:
         values["eta"] = p.eta
-    if pre_jump:
+    if event or pre_jump:
         values.update(
             stp_U=p.stp_U, tau_rec=p.tau_rec * second, rho_scales_cpre=int(p.rho_scales_cpre)
         )
+    if event:
+        values.update(D=p.D * second, noise_seed=0)
     return values
 
 
-def _declarations(split_calcium, weight_unit, pre_jump=False):
-    shared = {**_SHARED, **_PRE_JUMP_SHARED} if pre_jump else _SHARED
+def _declarations(shared, weight_unit):
     lines = [f"{name} : {unit} (constant, shared)" for name, unit in shared.items()]
-    if split_calcium:
-        lines.append("eta : 1 (constant, shared)")
     if weight_unit is not None:
         lines += [
-            f"w = {_WEIGHT} : {weight_unit}",
+            f"w = {_WEIGHT.format(rho='rho')} : {weight_unit}",
             f"w0 : {weight_unit} (constant, shared)",
             f"w1 : {weight_unit} (constant, shared)",
         ]
@@ -283,20 +286,21 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
                      split_calcium=None, stop_time=False, probe=False):  # fmt: skip
     """Build a Graupner–Brunel synapse template for Brian2.
 
-    Both templates have the same pathways and parameters: ``calcium`` (presynaptic,
-    delayed by D) adds ``Cpre``; ``post`` adds ``Cpost`` (``Cpost + eta*cpre`` in the
-    nonlinear model); ``transmission`` (presynaptic, undelayed, only with a
-    ``weight_target``) adds ``w = w0 + ρ (w1 − w0)`` to the target variable. For sets
-    whose presynaptic jump varies (``params.pre_jump_varies``: short-term depression,
-    ρ-scaled ``Cpre``; spec §1.5, Deperrois & Graupner 2020) ``calcium`` first updates
-    the Tsodyks–Markram resources ``xres`` (1 at the first event) and adds
-    ``gb_pre_jump(Cpre, rho, rho_scales_cpre, stp_U, xres)``, i.e. ``Cpre``, times ρ at
-    the event if ``rho_scales_cpre``, times ``stp_U*xres`` if ``stp_U > 0``, as the fast
-    path does. In the **event** template every pathway first brings the synapse up to
-    date with the exact kernel (spec §6: ρ from the time ``tlast`` of its last update,
-    calcium decayed), so ρ only changes at events; read it with
-    :func:`bring_up_to_date`. The **clock** template integrates the literal GB2012
-    equations every time step (heun), with the noise σ√τ·√(Θ[c−θd] + Θ[c−θp])·ξ.
+    **Event** (the default): the spike-history walk (``kernel/gb_walk.h``). A synapse is
+    brought up to date only when its own presynaptic neuron fires, exactly (spec §6), over
+    the spikes both its neurons fired since its last update: presynaptic calcium arriving
+    D after each presynaptic spike, postsynaptic jumps, in time order (ties: presynaptic
+    calcium first). Its ``update`` pathway runs the walk (it touches synaptic variables
+    only, so ``cpp_standalone`` may run it on all OpenMP threads); the ``transmission``
+    pathway after it sends ``w0 + ρ(t_pre)·(w1 − w0)``. No work at postsynaptic spikes.
+    Every published set: nonlinear calcium (a post spike adds ``Cpost + eta·cpre``),
+    short-term depression and ρ-scaled ``Cpre`` (spec §1.5), flat potential, every noise
+    gating. ρ, c, ``tlast`` hold the state of the last update (``rho_now`` the ρ last
+    transmitted); read ρ at any time with :func:`bring_up_to_date`.
+
+    **Clock**: the literal GB2012 equations integrated every time step (heun), with the
+    noise σ√τ·√(Θ[c−θd] + Θ[c−θp])·ξ, calcium pathways ``calcium`` (delayed by D) and
+    ``post``: the reference.
 
     Parameters
     ----------
@@ -310,8 +314,8 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
         DOWN and UP weights, in the unit of the target variable (default ``w1 = 1``,
         ``w0 = w1/b``; giving one sets the other through ``b``).
     split_calcium : bool, optional
-        Keep the pre- and postsynaptic calcium apart (needed for the nonlinear model;
-        default: only if ``params.nonlinearity != 1``).
+        Keep the presynaptic calcium apart (needed for the nonlinear model; default: only
+        if ``params.nonlinearity != 1``).
     stop_time : bool
         Clock template only: add a per-synapse parameter ``t_stop`` after which ρ is
         frozen (used by the Brian2 engine to read every synapse at its own end time).
@@ -336,19 +340,18 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
     -----
     Every model parameter (``tau_ca``, ``theta_d``, ``theta_p``, ``gamma_d``,
     ``gamma_p``, ``sigma``, ``tau``, ``rho_star``, ``bistable``, ``gating``, ``Cpre``,
-    ``Cpost``, ``eta``, ``w0``, ``w1``; ``stp_U``, ``tau_rec``, ``rho_scales_cpre`` for
-    sets whose presynaptic jump varies) is a (constant, shared) synaptic variable, so a
-    ``cpp_standalone`` build can be rerun with other values through ``run_args``; D is
-    the ``calcium`` pathway's delay, rounded by Brian2 to a multiple of dt, and needs a
-    rebuild. In the clock template Brian2 applies the calcium jumps of a time step after
-    that step's integration, one of the O(dt) differences from the event template.
+    ``Cpost``, ``w0``, ``w1``; event: ``D``, ``eta``, ``stp_U``, ``tau_rec``,
+    ``rho_scales_cpre``, ``noise_seed``) is a (constant, shared) synaptic variable, so a
+    ``cpp_standalone`` build can be rerun with other values through ``run_args``. In the
+    clock template D is the ``calcium`` pathway's delay, rounded by Brian2 to a multiple
+    of dt; in the event template it is exact.
 
     Examples
     --------
     >>> t = synapse_template("DP", weight_target="ge")
     >>> t.pathways
-    ('transmission', 'calcium', 'post')
-    >>> float(t.delay["calcium"] / 1e-3)  # D in ms
+    ('update', 'transmission')
+    >>> float(t.parameters["D"] / 1e-3)  # D in ms
     13.7
     """
     from brian2 import second
@@ -366,42 +369,57 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
     if probe and target is None:
         raise ValueError("probe needs a weight_target (it records at transmission)")
     pre_jump = p.pre_jump_varies
-    values = _shared_values(p, split_calcium, pre_jump)
+    event = mode == "event"
+    values = _shared_values(p, event, split_calcium, pre_jump)
     weight_unit = None
     if target is not None:
         values["w0"], values["w1"] = _weights(p, w0, w1)
         weight_unit = _unit_string(values["w0"])
-    build = _event_code if mode == "event" else _clock_code
-    model, on_pre, on_post = build(split_calcium, target, stop_time, pre_jump)
-    namespace = {KERNEL_FUNCTION_NAME: kernel_function()} if mode == "event" else {}
     initial = {}
+    sweep = None
+    namespace = {}
+    if event:
+        model, on_pre, sweep = _walk_code(split_calcium, pre_jump, target)
+        on_post, delay = {}, {}
+        shared = {**_SHARED, **_WALK_SHARED}
+        initial["plastic"] = 1
+        rho = "rho_now"
+    else:
+        model, on_pre, on_post = _clock_code(split_calcium, target, stop_time, pre_jump)
+        delay = {"calcium": p.D * second}
+        shared = dict(_SHARED)
+        if split_calcium:
+            shared["eta"] = "1"
+        if pre_jump:
+            shared.update(_PRE_JUMP_SHARED)
+            namespace.update(pre_jump_functions())
+        rho = "rho"
     if pre_jump:
         model += list(_PRE_JUMP_STATE)
-        namespace.update(pre_jump_functions())
-        initial = {"xres": 1.0, "tpre": _PRE_JUMP_NEVER * second}
+        initial.update(xres=1.0, tpre=NEVER * second)
     if probe:
         model.append(_PROBE_DECLARATION)
-        on_pre["transmission"] += "\n" + _PROBE.format(rho="rho")
-    model = "\n".join(model + _declarations(split_calcium, weight_unit, pre_jump))
+        on_pre["transmission"] += "\n" + _PROBE.format(rho=rho)
     return SynapseTemplate(
         mode=mode,
-        model=model,
+        model="\n".join(model + _declarations(shared, weight_unit)),
         on_pre=on_pre,
         on_post=on_post,
-        delay={"calcium": p.D * second},
-        method="heun" if mode == "clock" else None,
+        delay=delay,
+        method=None if event else "heun",
         namespace=namespace,
         parameters=values,
         weight_target=target,
         split_calcium=bool(split_calcium),
         pre_jump=pre_jump,
         initial=initial,
+        sweep=sweep,
     )
 
 
 def event_template(params, weight_target=None, w0=None, w1=None, split_calcium=None,
                    probe=False):  # fmt: skip
-    """Event-driven template (exact kernel at each event); see :func:`synapse_template`."""
+    """The event-driven template (the spike-history walk); see :func:`synapse_template`."""
     return synapse_template(params, "event", weight_target, w0, w1, split_calcium,
                             probe=probe)  # fmt: skip
 
@@ -413,188 +431,64 @@ def clock_template(params, weight_target=None, w0=None, w1=None, split_calcium=N
                             probe)  # fmt: skip
 
 
-def history_template(params, link, weight_target=None, w0=None, w1=None, plan=None,
-                     probe=False):  # fmt: skip
-    """Event-driven template that never works on postsynaptic spikes (for networks).
-
-    The update is the event template's (spec §6, the same C kernel) but is done lazily: a
-    synapse is brought up to date when its presynaptic neuron fires (just before its
-    weight is transmitted, so the weight is w(ρ(t_pre))), walking the spikes both of its
-    neurons fired since its last update (presynaptic calcium arriving D after each
-    presynaptic spike, postsynaptic spikes) in the two
-    :class:`~brian2_calcium.spike_history.SpikeHistory` ring buffers. There is one
-    pathway, ``transmission`` (``update`` without a weight target), and no delayed one.
-    A sweep over all synapses (``regularly["flush"]``) every ``plan.flush_interval``
-    brings up to date the synapses not updated for ``plan.max_age``, so that no spike
-    they need leaves a buffer; a synapse that would need one gets ρ = NaN (never a silently
-    wrong value). Read ρ with :func:`bring_up_to_date` (``link=`` this link).
-
-    The neuron groups must record their spikes: declare
-    ``SpikeHistory.model_code``, put ``SpikeHistory.reset_code`` in the reset and
-    ``SpikeHistory.namespace`` in the namespace. Build
-    the synapses with :func:`make_synapses`, which also attaches the sweep.
-
-    Parameters
-    ----------
-    params : CalciumParameters or str
-        A linear calcium set (``nonlinearity == 1``) with fixed presynaptic calcium jumps
-        (no short-term depression, ``Cpre`` not scaled by ρ).
-    link : HistoryLink
-        Histories of the presynaptic and postsynaptic group.
-    weight_target : str, optional
-        Postsynaptic variable driven by ``w = w0 + ρ (w1 − w0)`` (``"ge"`` → ``ge_post``).
-    w0, w1 : Quantity or float, optional
-        DOWN and UP weights (as in :func:`synapse_template`).
-    plan : HistoryPlan, optional
-        Sweep schedule (default: :func:`~brian2_calcium.spike_history.history_plan` for a
-        refractory period of 0 and dt = 0.1 ms, which needs few spikes per neuron; pass the
-        plan the histories were sized with).
-    probe : bool
-        Add a per-synapse ``probe`` flag, as in :func:`synapse_template`: ρ at each
-        presynaptic spike of a probed synapse is added to the presynaptic ``rho_probe``
-        (reset to 0 by the neuron's reset), for a ``SpikeMonitor`` after the synapses.
-
-    Returns
-    -------
-    SynapseTemplate
-        Mode ``"event"``; the extra per-synapse variable ``frozen`` (0: plastic, 1: ρ
-        kept as it is, e.g. for synapses of the same group that should not learn) and the
-        shared parameters ``D`` (a parameter here, not a delay) and ``noise_seed``.
-
-    Raises
-    ------
-    ValueError
-        For a nonlinear calcium set, a bad ``weight_target`` or a plan the histories are
-        too short for.
-    NotImplementedError
-        For a set whose presynaptic calcium jump varies (``params.pre_jump_varies``:
-        short-term depression or ρ-scaled ``Cpre``, the Deperrois & Graupner 2020 sets):
-        the walk over the spike histories adds fixed jumps. Use the event or clock
-        template (:func:`synapse_template`) for those.
-
-    Notes
-    -----
-    Noise: each update draws from its own counter-based stream keyed by ``noise_seed``,
-    the synapse index and the time, so the draws do not depend on the code generation
-    target. Memory grows with the number of synapses and neurons (``slots`` spike times
-    per neuron), never with the number of time steps.
-    """
-    from brian2 import second
-
-    from .spike_history import HistoryLink, catch_up_functions, history_plan
-
-    p = get_parameters(params)
-    if p.nonlinearity != 1.0:
-        raise ValueError(
-            f"the history template needs a linear calcium set; {p.name!r} has "
-            f"nonlinearity {p.nonlinearity:g} (use the event template)"
-        )
-    if p.pre_jump_varies:
-        raise NotImplementedError(
-            f"the history template adds fixed presynaptic calcium jumps; {p.name!r} uses "
-            "short-term depression or rho-scaled Cpre (use the event or clock template)"
-        )
-    if not isinstance(link, HistoryLink):
-        raise TypeError(f"link must be a HistoryLink, got {type(link).__name__}")
-    if plan is None:
-        plan = history_plan(0.0, 1e-4, p.D, max_slots=min(link.pre.slots, link.post.slots))
-    for history in (link.pre, link.post):
-        if history.slots < plan.slots:
-            raise ValueError(
-                f"{history.name} keeps {history.slots} spikes per neuron but the plan needs "
-                f"{plan.slots}"
-            )
-    target = _target_name(weight_target)
-    values = _shared_values(p, False)
-    values["D"] = p.D * second
-    values["noise_seed"] = 0
-    weight_unit = None
-    if target is not None:
-        values["w0"], values["w1"] = _weights(p, w0, w1)
-        weight_unit = _unit_string(values["w0"])
-    catch_up, *state = link.names
-    args = ", ".join(_HISTORY_PARAMS)
-
-    def update(min_age):
-        return [
-            f"rho_now = {catch_up}(rho, c, tlast, t, npre, npost, 1 - frozen, {min_age}, i, "
-            f"j, {args})"
-        ] + [f"{var} = {name}()" for var, name in zip(_HISTORY_STATE, state, strict=True)]
-
-    pathway = update("0*second")
-    if target is not None:
-        pathway.append(f"{target} += w0 + rho_now*(w1 - w0)")
-    if probe:
-        if target is None:
-            raise ValueError("probe needs a weight_target (it records at transmission)")
-        pathway.append(_PROBE.format(rho="rho_now"))
-    flush = update(f"{plan.max_age!r}*second")
-    model = ["rho : 1", "c : 1", "tlast : second", "npre : integer", "npost : integer",
-             "frozen : integer (constant)"]  # fmt: skip
-    if probe:
-        model.append(_PROBE_DECLARATION)
-    model += _declarations(False, weight_unit)
-    model += ["D : second (constant, shared)", "noise_seed : integer (constant, shared)"]
-    return SynapseTemplate(
-        mode="event",
-        model="\n".join(model),
-        on_pre={"transmission" if target is not None else "update": "\n".join(pathway)},
-        on_post={},
-        delay={},
-        method=None,
-        namespace=catch_up_functions(link),
-        parameters=values,
-        weight_target=target,
-        split_calcium=False,
-        regularly={"flush": ("\n".join(flush), plan.flush_interval * second)},
-        link=link,
-    )
-
-
-# The state a history-template synapse keeps, in the order of HistoryLink.names[1:].
-_HISTORY_STATE = ("rho", "c", "tlast", "npre", "npost")
-
-# Kernel parameters, then D, the jumps and the seed: the catch-up Function's arguments.
-_HISTORY_PARAMS = (
+# The kept state the walk call reads, with the value passed for a variable a template does
+# not declare (no nonlinear calcium: cpre = 0; no short-term depression: x = 1, no event).
+_ABSENT = {"cpre": "0.0", "xres": "1.0", "tpre": f"{NEVER!r}*second"}
+_WALK_PARAMS = (
     "tau_ca", "theta_d", "theta_p", "gamma_d", "gamma_p", "sigma", "tau", "rho_star",
-    "bistable", "gating", "D", "Cpre", "Cpost", "noise_seed",
+    "bistable", "gating", "D", "Cpre", "Cpost", "eta", "stp_U", "tau_rec",
+    "rho_scales_cpre", "noise_seed",
 )  # fmt: skip
 
 
-def _event_code(split, target, stop_time, pre_jump):
-    c = "cpre + cpost" if split else "c"
-    # Two temporaries: Brian2 refuses two randn() calls in one expression.
-    advance = [
-        "draw_p = randn()",
-        "draw_d = randn()",
-        f"rho = {kernel_call(c=c if not split else f'({c})')}",
+def _walk_code(split, pre_jump, target):
+    """Model lines, presynaptic pathways and sweep code of the event template."""
+    declared = {"rho", "c", "tlast", "npre", "npost"}
+    if split:
+        declared.add("cpre")
+    if pre_jump:
+        declared |= {"xres", "tpre"}
+    args = [k if k in declared else _ABSENT[k] for k in KEPT_FIELDS]
+
+    def walk(min_age):
+        call = (
+            f"rho_now = gb_walk({', '.join(args)}, plastic, t, {min_age}, i, j, "
+            f"{', '.join(_WALK_PARAMS)})"
+        )
+        lines = [call]
+        for k, name in enumerate(KEPT_FIELDS):
+            if name not in declared:
+                continue
+            if name in ("npre", "npost"):
+                lines.append(f"{name} = gb_walk_kept_count({k})")
+            elif name in ("tlast", "tpre"):
+                lines.append(f"{name} = gb_walk_kept({k})*second")
+            else:
+                lines.append(f"{name} = gb_walk_kept({k})")
+        return lines
+
+    model = [
+        "rho : 1",
+        "rho_now : 1",
+        "c : 1",
+        "tlast : second",
+        "npre : integer",
+        "npost : integer",
+        "plastic : integer (constant)",
     ]
     if split:
-        advance += [
-            "decay = exp(-(t - tlast)/tau_ca)",
-            "cpre = cpre*decay",
-            "cpost = cpost*decay",
-        ]
-    else:
-        advance.append("c = c*exp(-(t - tlast)/tau_ca)")
-    advance.append("tlast = t")
-    model = ["rho : 1", "tlast : second"]
-    model += ["cpre : 1", "cpost : 1", "c = cpre + cpost : 1"] if split else ["c : 1"]
-    on_pre = {}
+        model.append("cpre : 1")
+    on_pre = {"update": "\n".join(walk("0*second"))}
     if target is not None:
-        on_pre["transmission"] = "\n".join(advance + [f"{target} += {_WEIGHT}"])
-    on_pre["calcium"] = "\n".join(advance + _calcium_jump(split, pre_jump))
-    post_jump = "cpost += Cpost + eta*cpre" if split else "c += Cpost"
-    on_post = {"post": "\n".join(advance + [post_jump])}
-    return model, on_pre, on_post
+        on_pre["transmission"] = f"{target} += {_WEIGHT.format(rho='rho_now')}"
+    # the sweep: the walk with a minimum age, ρ at its time not needed
+    sweep = "\n".join(walk("{min_age}")).replace("rho_now = ", "rho_swept = ", 1)
+    return model, on_pre, sweep
 
 
 def _calcium_jump(split, pre_jump):
-    """The ``calcium`` pathway's lines once ρ is at the event: the presynaptic jump.
-
-    With the variable jump (spec §1.5) the fast path's order: the resources first, then
-    the jump, which uses them and ρ at the event.
-    """
+    """The clock ``calcium`` pathway: the presynaptic jump (spec §1.5: with the variable
+    jump, first the resources, then the jump, which uses them and ρ at the event)."""
     c = "cpre" if split else "c"
     if not pre_jump:
         return [f"{c} += Cpre"]
@@ -634,40 +528,76 @@ def _clock_code(split, target, stop_time, pre_jump):
         model.append("dc/dt = -c/tau_ca : 1 (clock-driven)")
     on_pre = {}
     if target is not None:
-        on_pre["transmission"] = f"{target} += {_WEIGHT}"
+        on_pre["transmission"] = f"{target} += {_WEIGHT.format(rho='rho')}"
     on_pre["calcium"] = "\n".join(_calcium_jump(split, pre_jump))
     on_post = {"post": "cpost += Cpost + eta*cpre" if split else "c += Cpost"}
     return model, on_pre, on_post
 
 
-def make_synapses(source, target, template, connect=None, name=None, **kwargs):
-    """Create ``Synapses`` from a template, set its parameters and pathway order.
+# -- installing a template --------------------------------------------------------------------
+
+
+def _check_source(group, name):
+    events = getattr(group, "events", None)
+    if events is None or "spike" not in events:
+        raise ValueError(
+            f"{name} {getattr(group, 'name', group)!r} has no spikes to record (a NeuronGroup "
+            "needs a threshold)"
+        )
+
+
+def _check_weight_target(target, weight_target):
+    if weight_target is None:
+        return
+    var = weight_target[: -len("_post")]
+    if var not in target.variables:
+        raise ValueError(
+            f"weight_target {var!r}: the target group {target.name!r} has no variable {var!r}"
+        )
+
+
+def make_synapses(source, target, template, connect=None, name=None, history_slots=None,
+                  **kwargs):  # fmt: skip
+    """Install a template between two groups: ``Synapses``, parameters, spike recording.
+
+    One call is all an event template needs in any Brian2 model: the spikes of ``source``
+    and ``target`` (``NeuronGroup``, ``PoissonGroup``, ``SpikeGeneratorGroup``, their
+    subgroups; the same group for recurrent synapses) are recorded by small recorders that
+    the returned object contains (so ``Network`` and ``run`` include them), shared by all
+    plastic synapses on a group. Their ring buffers are sized from what the groups can do
+    (:func:`~brian2_calcium.spike_history.spike_capacity`: refractoriness, rates or spike
+    times), with a sweep over the synapses often enough that no spike a synapse still
+    needs is overwritten; a synapse that would need one gets ρ = NaN, never a wrong value.
 
     Parameters
     ----------
-    source, target : brian2.NeuronGroup or SpikeGeneratorGroup
+    source, target : brian2 group with spikes
         Presynaptic and postsynaptic groups.
     template : SynapseTemplate
     connect : bool, str or dict, optional
         Passed to ``Synapses.connect`` (a dict as keyword arguments, e.g.
-        ``{"i": [0, 1], "j": [0, 0]}``); ``None`` leaves connecting to the caller.
+        ``{"i": [0, 1], "j": [0, 0]}``); ``None`` leaves connecting to the caller (then
+        call ``template.set_parameters(synapses)`` after connecting).
     name : str, optional
         Name of the ``Synapses`` object.
+    history_slots : int, optional
+        Spike times kept per neuron for a group whose history does not exist yet (default:
+        from the groups, at most 512); fewer slots mean more frequent sweeps.
     **kwargs
         Further ``Synapses`` arguments (e.g. ``dt``); they override the template's.
 
     Returns
     -------
     brian2.Synapses
-        With the pathway order of :data:`PATHWAY_ORDER`, ρ = 0, ``tlast = 0`` (event
-        template: the first interval starts at t = 0; for synapses added to a network
-        that has already run, set ``tlast`` to the current time) and, if ``connect``
-        was given, the shared parameters and the template's ``initial`` values set
-        (otherwise call ``template.set_parameters(synapses)`` after connecting: Brian2
-        refuses writes to synaptic variables before ``connect``). The template's
-        ``regularly`` operations (the history template's sweep) are attached to it; a
-        history-template synapse added to a network that has already run also needs
-        ``npre`` and ``npost`` set to its neurons' spike counts.
+        With the pathway order of :data:`PATHWAY_ORDER` and, if ``connect`` was given, the
+        shared parameters and initial values set. Event template: ρ = 0, ``plastic = 1``
+        (0 keeps a synapse's ρ as it is), ``tlast`` the current time.
+
+    Raises
+    ------
+    ValueError
+        A source or target without spikes (event template), a ``weight_target`` the target
+        group lacks, or ``history_slots`` too few for the delay D.
 
     Examples
     --------
@@ -679,16 +609,37 @@ def make_synapses(source, target, template, connect=None, name=None, **kwargs):
     """
     from brian2 import Synapses
 
+    if not isinstance(template, SynapseTemplate):
+        raise TypeError(f"template must be a SynapseTemplate, got {type(template).__name__}")
+    _check_weight_target(target, template.weight_target)
     options = template.synapses_kwargs()
     options.update(kwargs)
     if name is not None:
         options["name"] = name
+    walk = template.mode == "event"
+    if walk:
+        _check_source(source, "source")
+        _check_source(target, "target")
+        if history_slots is not None and int(history_slots) < 4:
+            raise ValueError(f"history_slots must be at least 4, got {history_slots}")
+        dt = float(kwargs["dt"]) if "dt" in kwargs else float(source.clock.dt)
+        plan = _plan(source, target, template, dt, history_slots)
+        pre = history_for(source, plan.slots)
+        post = history_for(target, plan.slots)
+        link = HistoryLink(pre, post, _offset(source), _offset(target))
+        options["namespace"].update(walk_functions(link))
     syn = Synapses(source, target, **options)
-    for pathway, order in {**PATHWAY_ORDER, **_UPDATE_ORDER}.items():
+    for pathway, order in PATHWAY_ORDER.items():
         if pathway in template.pathways:
             getattr(syn, pathway).order = order
-    for op_name, (code, interval) in template.regularly.items():
-        _add_regular_operation(syn, f"{syn.name}_{op_name}", code, interval)
+    if walk:
+        syn._gb_link = link
+        syn._gb_plan = plan
+        for history in {id(h): h for h in (pre, post)}.values():
+            syn.contained_objects.append(history.recorder)
+            _register_dump(history)
+        sweep = template.sweep.format(min_age=f"{plan.max_age!r}*second")
+        _add_regular_operation(syn, f"{syn.name}_sweep", sweep, plan.flush_interval)
     if connect is not None:
         if isinstance(connect, dict):
             syn.connect(**connect)
@@ -697,7 +648,66 @@ def make_synapses(source, target, template, connect=None, name=None, **kwargs):
         else:
             syn.connect(connect)
         template.set_parameters(syn)
+        if walk:
+            _start_walk(syn, connect)
     return syn
+
+
+def _offset(group):
+    return int(getattr(group, "start", 0)) if getattr(group, "source", None) is not None else 0
+
+
+def _plan(source, target, template, dt, history_slots):
+    """The sweep schedule for this pair of groups, within their existing histories."""
+    from .spike_history import _parent
+
+    existing = [
+        getattr(_parent(g)[0], "_gb_history", None) for g in (source, target)
+    ]  # fmt: skip
+    slots = min((h.slots for h in existing if h is not None), default=None)
+    if slots is None and history_slots is not None:
+        slots = int(history_slots)
+    D = float(template.parameters["D"])
+    try:
+        return history_plan(spike_capacity(source, dt), spike_capacity(target, dt), D, dt,
+                            slots=slots)  # fmt: skip
+    except ValueError as err:
+        raise ValueError(f"history_slots: {err}") from None
+
+
+def _start_walk(syn, connect):
+    """After connecting: the synapses start now, having applied no spike of their neurons
+    recorded so far; the walk prefetches with the known connectivity."""
+    from brian2.devices.device import RuntimeDevice, get_device
+
+    link = syn._gb_link
+    runtime = isinstance(get_device(), RuntimeDevice)
+    if runtime:
+        syn.tlast = syn.clock.t
+        i = np.asarray(syn.i[:], dtype=np.int64) + link.pre_offset
+        j = np.asarray(syn.j[:], dtype=np.int64) + link.post_offset
+        syn.npre = link.pre.count[i].astype(np.int32)
+        syn.npost = link.post.count[j].astype(np.int32)
+        post_of = j
+    elif isinstance(connect, dict) and "j" in connect and "i" in connect:
+        post_of = np.asarray(connect["j"], dtype=np.int64) + link.post_offset
+    else:
+        return
+    prefetching = HistoryLink(link.pre, link.post, link.pre_offset, link.post_offset,
+                              post_of=post_of)  # fmt: skip
+    syn.namespace.update(walk_functions(prefetching))
+
+
+def _register_dump(history):
+    """cpp_standalone: the program writes the history after each run (for the read-out)."""
+    from brian2.devices.device import RuntimeDevice, get_device
+
+    device = get_device()
+    if isinstance(device, RuntimeDevice):
+        return
+    code = history.dump_code()
+    if code not in device.code_lines["after_network_run"]:
+        device.insert_code("after_network_run", code)
 
 
 def _add_regular_operation(syn, name, code, interval):
@@ -709,11 +719,11 @@ def _add_regular_operation(syn, name, code, interval):
     lives on the synapses' clock but outside the network, and a small network operation
     runs it every ``interval / dt`` steps.
     """
-    from brian2 import NetworkOperation
+    from brian2 import NetworkOperation, second
     from brian2.devices.device import RuntimeDevice, get_device
 
     if not isinstance(get_device(), RuntimeDevice):
-        syn.run_regularly(code, dt=interval, when="start", name=name)
+        syn.run_regularly(code, dt=interval * second, when="start", name=name)
         return
     runner = syn.run_regularly(code, when="start", name=name)
     syn.contained_objects.remove(runner)
@@ -737,6 +747,9 @@ def _add_regular_operation(syn, name, code, interval):
     syn.contained_objects.append(op)
 
 
+# -- reading ρ --------------------------------------------------------------------------------
+
+
 def _values(syn, name):
     return np.asarray(syn.variables[name].get_value(), dtype=float)
 
@@ -745,118 +758,78 @@ def _scalar(syn, name):
     return float(_values(syn, name).ravel()[0])
 
 
-def bring_up_to_date(synapses, time, rng=None, update=None, link=None):
+def bring_up_to_date(synapses, time, rng=None, update=None):
     """Bring every synapse of an event template exactly up to ``time`` and return ρ.
 
-    In the event template ρ only changes at events; this applies the kernel (its numpy
-    mirror, spec §6) over each synapse's last interval, from ``tlast`` to ``time``, with
-    the group's current parameter values. Synapses of a :func:`history_template` are
-    walked over the spikes their neurons fired since their last update (the numpy
-    version of the template's walk). For clock-driven synapses ρ is always current and
-    is returned as it is.
+    Event template: each synapse is walked (the numpy mirror of ``gb_walk.h``) over the
+    spikes its neurons fired since its last update, with the group's current parameter
+    values, exactly as its next presynaptic spike would. In ``cpp_standalone`` (after the
+    build) the histories are read from the program's results. Clock template: ρ is
+    always current and is returned as it is.
 
     Parameters
     ----------
     synapses : brian2.Synapses
-        Built from a template (after a run; in ``cpp_standalone`` after the build).
+        Made by :func:`make_synapses`.
     time : Quantity (time), scalar or (N,)
-        Time to bring each synapse to (≥ its ``tlast``).
+        Time to bring each synapse to (≥ its last update; later spikes are left for
+        later).
     rng : numpy.random.Generator, optional
         Source of the normal draws (default: numpy's global generator, which
         ``brian2.seed`` seeds in runtime mode).
     update : bool, optional
-        Write ρ, the calcium and ``tlast`` back so that a later run continues from
-        ``time`` (default: in runtime mode; a built standalone project cannot be changed).
-    link : HistoryLink, optional
-        For history-template synapses: the template's ``link``, whose buffers hold the
-        spikes (in ``cpp_standalone`` fill them first with ``SpikeHistory.load_spikes``).
+        Write the new state back so that a later run continues from ``time`` (default: in
+        runtime mode; a built standalone project cannot be changed).
 
     Returns
     -------
     ndarray (N,)
-        ρ at ``time`` (NaN for a history-template synapse that missed a spike).
+        ρ at ``time`` (NaN for a synapse that missed a spike).
 
     Raises
     ------
     ValueError
-        If ``time`` is earlier than a synapse's last update, or history-template synapses
-        come without their ``link``.
+        If ``time`` is earlier than a synapse's last update, or the synapses were not made
+        by :func:`make_synapses`.
     """
     from brian2.devices.device import RuntimeDevice, get_device
 
     if "tlast" not in synapses.variables:
         return _values(synapses, "rho").copy()
+    link = getattr(synapses, "_gb_link", None)
+    if link is None:
+        raise ValueError(f"{synapses.name} was not made by make_synapses (no spike history)")
+    device = get_device()
+    runtime = isinstance(device, RuntimeDevice)
+    if not runtime:
+        for history in {id(h): h for h in (link.pre, link.post)}.values():
+            history.load_results(device.results_dir)
     n = len(synapses)
     t = np.broadcast_to(check_finite(to_si_array(time, "time", "time"), "time"), (n,))
-    if "frozen" in synapses.variables:
-        return _history_up_to_date(synapses, t, rng, update, link)
-    tlast = _values(synapses, "tlast")
-    L = t - tlast
-    if np.any(L < -1e-12):
+    state = {}
+    for k in KEPT_FIELDS:
+        if k in synapses.variables:
+            state[k] = _values(synapses, k)
+    state.setdefault("cpre", np.zeros(n))
+    state.setdefault("xres", np.ones(n))
+    state.setdefault("tpre", np.full(n, NEVER))
+    if np.any(t - state["tlast"] < -1e-12):
+        k = int(np.argmin(t - state["tlast"]))
         raise ValueError(
-            f"time {t[np.argmin(L)]} s is before a synapse's last update at {tlast[np.argmin(L)]} s"
+            f"time {t[k]} s is before a synapse's last update at {state['tlast'][k]} s"
         )
-    L = np.maximum(L, 0.0)
-    params = _kernel_params(synapses)
-    split = "cpre" in synapses.variables
-    if split:
-        cpre, cpost = _values(synapses, "cpre"), _values(synapses, "cpost")
-        c = cpre + cpost
-    else:
-        c = _values(synapses, "c")
-    if rng is None:
-        # numpy's global generator on purpose: brian2.seed seeds it in runtime mode.
-        xi = np.random.standard_normal((2, n))  # noqa: NPY002
-    else:
-        xi = rng.standard_normal((2, n))
-    rho = advance_rho(_values(synapses, "rho"), c, L, params, xi[0], xi[1])
-    if update is None:
-        update = isinstance(get_device(), RuntimeDevice)
-    if update:
-        decay = np.exp(-L / params.tau_ca)
-        synapses.variables["rho"].set_value(rho)
-        if split:
-            synapses.variables["cpre"].set_value(cpre * decay)
-            synapses.variables["cpost"].set_value(cpost * decay)
-        else:
-            synapses.variables["c"].set_value(c * decay)
-        synapses.variables["tlast"].set_value(np.asarray(t, dtype=float))
-    return rho
-
-
-def _kernel_params(synapses):
-    params = types.SimpleNamespace(
-        **{k: _scalar(synapses, k) for k in _SHARED if k not in ("bistable", "gating")}
-    )
-    params.bistable = bool(_scalar(synapses, "bistable"))
-    params.noise_gating = _GATING_NAMES[int(_scalar(synapses, "gating"))]
-    return params
-
-
-def _history_up_to_date(synapses, t, rng, update, link):
-    """:func:`bring_up_to_date` for history-template synapses (the walk, in numpy)."""
-    from brian2.devices.device import RuntimeDevice, get_device
-
-    from .spike_history import catch_up_numpy
-
-    if link is None:
-        raise ValueError("history-template synapses need their link (template.link)")
-    tlast = _values(synapses, "tlast")
-    if np.any(t - tlast < -1e-12):
-        k = int(np.argmin(t - tlast))
-        raise ValueError(f"time {t[k]} s is before a synapse's last update at {tlast[k]} s")
-    params = _kernel_params(synapses)
-    rho_t, *state = catch_up_numpy(
-        _values(synapses, "rho"), _values(synapses, "c"), tlast, np.maximum(t, tlast),
-        np.asarray(synapses.npre[:]), np.asarray(synapses.npost[:]),
-        np.asarray(synapses.i[:]), np.asarray(synapses.j[:]), link.pre.buffers,
-        link.post.buffers, params, _scalar(synapses, "D"), params.Cpre, params.Cpost,
-        rng=rng, plastic=_values(synapses, "frozen") == 0,
+    model = walk_model(*(_scalar(synapses, k) for k in _WALK_PARAMS[:-1]))
+    i = np.asarray(synapses.i[:], dtype=np.int64) + link.pre_offset
+    j = np.asarray(synapses.j[:], dtype=np.int64) + link.post_offset
+    rho_t, kept = walk_numpy(
+        state, np.maximum(t, state["tlast"]), i, j, link.pre.buffers, link.post.buffers,
+        model, rng=rng, plastic=_values(synapses, "plastic") != 0,
     )  # fmt: skip
     if update is None:
-        update = isinstance(get_device(), RuntimeDevice)
+        update = runtime
     if update:
         # the state the template keeps, so that a later run continues with the same rule
-        for name, value in zip(_HISTORY_STATE, state, strict=True):
-            synapses.variables[name].set_value(value)
+        for name, value in kept.items():
+            if name in synapses.variables:
+                synapses.variables[name].set_value(value)
     return rho_t

@@ -1,6 +1,12 @@
 /*
  * gb_walk.h -- the order of events, and the spike-history walk of the Graupner-Brunel
- * synapse.
+ * synapse (NEST's scheme for STDP, applied to calcium).
+ *
+ * Every neuron keeps its recent spike times (gb_history_record, at each spike).  A synapse
+ * is brought up to date only at its own presynaptic spike (gb_walk): because
+ * c(t) = c_pre,i(t - D) + c_post,j(t) (spec 1.1), the exact update over an interval needs
+ * nothing but the spikes of its two neurons in that interval, applied in time order
+ * through the kernel (gb_kernel.h).  No synapse is touched at a postsynaptic spike.
  *
  * Ties on the time grid (one convention for every engine and target): a presynaptic
  * calcium arrival t_pre + D and a postsynaptic spike t_post closer than GB_TIE_WINDOW are
@@ -10,9 +16,20 @@
  * rounding error where they mean the same step; a nanosecond is far above that error (up
  * to 1e6 s of simulated time) and far below any time step in use.  An event taken first
  * although it lies up to GB_TIE_WINDOW later leaves the other an interval of length 0.
+ *
+ * Pure C99 (plus thread-local variables, see gb_walk_kept), static inline.  Included by the Cython fast path and the benchmark
+ * harness, embedded as text by the Brian2 Function implementations (cython and cpp);
+ * brian2_calcium/spike_history.py mirrors the walk in numpy.
  */
 #ifndef GB_WALK_H
 #define GB_WALK_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "gb_kernel.h"
+#include "gb_rng.h"
 
 #define GB_TIE_WINDOW 1e-9 /* s */
 
@@ -21,6 +38,314 @@
 static inline int gb_pre_first(double t_arrival, double t_post)
 {
     return t_arrival <= t_post + GB_TIE_WINDOW;
+}
+
+#if defined(__cplusplus) && __cplusplus >= 201103L
+#define GB_THREAD_LOCAL thread_local
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__STDC_NO_THREADS__)
+#define GB_THREAD_LOCAL _Thread_local
+#elif defined(_MSC_VER)
+#define GB_THREAD_LOCAL __declspec(thread)
+#else
+#define GB_THREAD_LOCAL __thread
+#endif
+
+/* The synapse model beyond the kernel's parameters: delay, jumps and their variants. */
+typedef struct {
+    gb_params p;         /* prepared with gb_params_prepare */
+    double D;            /* presynaptic delay (s) */
+    double Cpre, Cpost;  /* calcium jumps */
+    double eta;          /* nonlinear calcium: a post spike adds Cpost + eta c_pre (1.5) */
+    double stp_U;        /* short-term depression: release fraction (0: none) */
+    double tau_rec;      /* its recovery time (s) */
+    int rho_scales_cpre; /* the presynaptic jump is Cpre times rho (1.5) */
+} gb_synapse_model;
+
+/* What a synapse keeps between two walks. */
+typedef struct {
+    double rho;    /* efficacy at tlast */
+    double c;      /* calcium just after the event at tlast */
+    double cpre;   /* its presynaptic part (read by the nonlinear post jump) */
+    double tlast;  /* s */
+    double xres;   /* short-term depression: resources at the last presynaptic event */
+    double tpre;   /* and its time (s); far in the past before the first one */
+    int32_t npre;  /* spikes of the presynaptic neuron applied (arrived) */
+    int32_t npost; /* spikes of the postsynaptic neuron applied */
+} gb_synapse_state;
+
+/* The spike history of a group: per neuron a 4-double block {count, newest, second,
+ * third} (one cache line for the common look-ups) and a ring of its last `slots` times. */
+typedef struct {
+    const double *recent;
+    const double *ring;
+    int32_t slots;
+} gb_history;
+
+/* Append the spike of neuron i at time t; returns the neuron's spike count. */
+static inline int32_t gb_history_record(double *recent, double *ring, int32_t slots,
+                                        int32_t i, double t)
+{
+    double *block = recent + 4 * (int64_t)i;
+    int32_t n = (int32_t)block[0];
+    ring[(int64_t)i * slots + n % slots] = t;
+    block[3] = block[2];
+    block[2] = block[1];
+    block[1] = t;
+    block[0] = n + 1;
+    return n + 1;
+}
+
+/* Spike k (0: the neuron's first) of a neuron with n spikes. */
+static inline double gb_history_spike(const double *block, const double *ring, int32_t slots,
+                                      int32_t n, int32_t k)
+{
+    int32_t m = n - 1 - k;
+    return m < 3 ? block[1 + m] : ring[k % slots];
+}
+
+/* Random stream of one walk, keyed by (seed, synapse, time): the draws depend neither on
+ * the code generation target nor on the order or thread in which synapses are processed. */
+static inline uint64_t gb_walk_stream(double t, int64_t syn)
+{
+    uint64_t bits;
+    memcpy(&bits, &t, sizeof(bits));
+    return gb_splitmix64(&bits) ^ (uint64_t)syn;
+}
+
+/* Advance the deferred rho over L (gb_advance_rho_deferred), drawing the normals of a
+ * noisy interval only for the segments that exist, from a stream seeded on first use. */
+static inline double gb_walk_step(double rho, double *pending, double c, double L,
+                                  const gb_params *p, int noisy, gb_rng *rng, int *seeded,
+                                  uint64_t seed, uint64_t stream)
+{
+    double xi_p = 0.0, xi_d = 0.0;
+    if (noisy && L > 0.0 && c > p->theta_d) {
+        if (!*seeded) {
+            gb_rng_seed(rng, seed, stream);
+            *seeded = 1;
+        }
+        if (c > p->theta_p)
+            xi_p = gb_rng_normal(rng);
+        xi_d = gb_rng_normal(rng);
+    }
+    return gb_advance_rho_deferred(rho, pending, c, L, p, xi_p, xi_d);
+}
+
+/* Bring synapse `syn` (neurons i -> j) from its state *s to time t and return rho at t.
+ *
+ * The events since the last walk, in time order (spec 6.2): the presynaptic calcium of
+ * each new spike u of neuron i arrives at u + D (if u + D <= t), each new spike of neuron
+ * j is a postsynaptic jump (if <= t); ties by gb_pre_first.  At a presynaptic arrival the
+ * short-term resources recover and release and the jump may scale with rho (spec 1.5);
+ * at a postsynaptic spike the jump is Cpost + eta c_pre.
+ *
+ * The state kept is the one at t where that is exact: with noise (a noisy path must pass
+ * through the value transmitted) or where c has fallen below theta_d by t (the
+ * sub-threshold flow composes exactly); otherwise the state after the last event, so that
+ * a deterministic synapse splits intervals only at events, exactly as the fast path does.
+ * If a spike the synapse still needs has left a ring, rho becomes NaN (never a silently
+ * wrong value). */
+static inline double gb_walk(gb_synapse_state *s, double t, const gb_synapse_model *m,
+                             const gb_history *pre, int32_t i, const gb_history *post,
+                             int32_t j, uint64_t seed, int64_t syn)
+{
+    const gb_params *p = &m->p;
+    const double *bp = pre->recent + 4 * (int64_t)i, *bq = post->recent + 4 * (int64_t)j;
+    const double *hp = pre->ring + (int64_t)i * pre->slots;
+    const double *hq = post->ring + (int64_t)j * post->slots;
+    int32_t ni = (int32_t)bp[0], nj = (int32_t)bq[0], a = s->npre, b = s->npost;
+    int noisy = p->gating != GB_GATING_NONE && p->sigma > 0.0, seeded = 0, is_pre;
+    gb_rng rng;
+    uint64_t stream = 0;
+    double rho = s->rho, c = s->c, cpre = s->cpre, tlast = s->tlast;
+    double xres = s->xres, tpre = s->tpre;
+    double pending = 0.0, ta, tb, e, L, decay, jump, rho_last, pending_last, c_t;
+
+    if (a < ni - pre->slots || b < nj - post->slots || a > ni || b > nj) {
+        s->rho = NAN; /* a needed spike has been overwritten */
+        return NAN;
+    }
+    if (noisy)
+        stream = gb_walk_stream(t, syn);
+    for (;;) {
+        ta = a < ni ? gb_history_spike(bp, hp, pre->slots, ni, a) + m->D : INFINITY;
+        tb = b < nj ? gb_history_spike(bq, hq, post->slots, nj, b) : INFINITY;
+        if (ta > t)
+            ta = INFINITY; /* arrives later: the next walk takes it */
+        if (tb > t)
+            tb = INFINITY;
+        if (ta == INFINITY && tb == INFINITY)
+            break;
+        is_pre = gb_pre_first(ta, tb);
+        e = is_pre ? ta : tb;
+        L = e - tlast;
+        if (L < 0.0) { /* a tie taken in the other order */
+            L = 0.0;
+            e = tlast;
+        }
+        rho = gb_walk_step(rho, &pending, c, L, p, noisy, &rng, &seeded, seed, stream);
+        decay = exp(-L / p->tau_ca);
+        c *= decay;
+        cpre *= decay;
+        if (is_pre) {
+            if (m->rho_scales_cpre) { /* the jump reads the efficacy at the arrival */
+                rho = gb_cubic_flow(rho, pending, p);
+                pending = 0.0;
+            }
+            if (m->stp_U > 0.0) {
+                xres = gb_tm_resources(xres, m->stp_U, e - tpre, m->tau_rec);
+                tpre = e;
+            }
+            jump = gb_pre_jump(m->Cpre, rho, m->rho_scales_cpre, m->stp_U, xres);
+            c += jump;
+            cpre += jump;
+            a++;
+        } else {
+            c += m->Cpost + m->eta * cpre;
+            b++;
+        }
+        tlast = e;
+    }
+    /* rho stays deferred between events (no efficacy is read there); flushed at t */
+    rho_last = rho;
+    pending_last = pending;
+    L = t - tlast;
+    if (L < 0.0)
+        L = 0.0;
+    rho = gb_walk_step(rho, &pending, c, L, p, noisy, &rng, &seeded, seed, stream);
+    rho = gb_cubic_flow(rho, pending, p);
+    decay = exp(-L / p->tau_ca);
+    c_t = c * decay;
+    s->xres = xres;
+    s->tpre = tpre;
+    s->npre = a;
+    s->npost = b;
+    if (noisy || !(c_t > p->theta_d)) {
+        s->rho = rho;
+        s->c = c_t;
+        s->cpre = cpre * decay;
+        s->tlast = tlast + L;
+    } else {
+        s->rho = gb_cubic_flow(rho_last, pending_last, p);
+        s->c = c;
+        s->cpre = cpre;
+        s->tlast = tlast;
+    }
+    return rho;
+}
+
+/* -- For code generators whose functions return one value (Brian2) -------------------- */
+
+/* The state a walk left, kept per thread until the generated code has read it back (right
+ * after the walk, for the same synapse): nothing is shared between threads, so Brian2's
+ * cpp_standalone may run the walk's pathway with OpenMP. */
+typedef struct {
+    gb_synapse_state s;
+    int64_t syn;
+} gb_walk_result;
+
+static GB_THREAD_LOCAL gb_walk_result gb_walk_kept = {{0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0, 0}, -1};
+
+/* The prepared model of the last call on this thread: two logarithms saved per walk. */
+static GB_THREAD_LOCAL gb_synapse_model gb_walk_model_cache;
+static GB_THREAD_LOCAL int gb_walk_model_ready = 0;
+
+/* Walk with every quantity a scalar argument (what the Brian2 Function calls); keeps the
+ * new state in gb_walk_kept for gb_walk_get().  A synapse that is not plastic, or was
+ * updated less than min_age ago (a sweep's way of leaving recent synapses alone), keeps
+ * its state and returns its rho.  pre_offset, post_offset: index of the synapses' first
+ * neuron in the recorded group (subgroups). */
+static inline double gb_walk_args(
+    double rho, double c, double cpre, double tlast, double xres, double tpre, int32_t npre,
+    int32_t npost, int plastic, double t, double min_age, const double *pre_recent,
+    const double *pre_ring, int32_t pre_slots, int32_t i, const double *post_recent,
+    const double *post_ring, int32_t post_slots, int32_t j, double tau_ca, double theta_d,
+    double theta_p, double gamma_d, double gamma_p, double sigma, double tau,
+    double rho_star, int bistable, int gating, double D, double Cpre, double Cpost,
+    double eta, double stp_U, double tau_rec, int rho_scales_cpre, int64_t seed, int64_t syn)
+{
+    gb_synapse_model *m = &gb_walk_model_cache;
+    gb_history hp, hq;
+    gb_synapse_state *s = &gb_walk_kept.s;
+    s->rho = rho;
+    s->c = c;
+    s->cpre = cpre;
+    s->tlast = tlast;
+    s->xres = xres;
+    s->tpre = tpre;
+    s->npre = npre;
+    s->npost = npost;
+    gb_walk_kept.syn = syn;
+    if (!plastic || t - tlast < min_age)
+        return rho;
+    if (!gb_walk_model_ready || m->p.tau_ca != tau_ca || m->p.theta_d != theta_d
+        || m->p.theta_p != theta_p || m->p.gamma_d != gamma_d || m->p.gamma_p != gamma_p
+        || m->p.sigma != sigma || m->p.tau != tau || m->p.rho_star != rho_star
+        || m->p.bistable != bistable || m->p.gating != gating) {
+        m->p.tau_ca = tau_ca;
+        m->p.theta_d = theta_d;
+        m->p.theta_p = theta_p;
+        m->p.gamma_d = gamma_d;
+        m->p.gamma_p = gamma_p;
+        m->p.sigma = sigma;
+        m->p.tau = tau;
+        m->p.rho_star = rho_star;
+        m->p.bistable = bistable;
+        m->p.gating = gating;
+        gb_params_prepare(&m->p);
+        gb_walk_model_ready = 1;
+    }
+    m->D = D;
+    m->Cpre = Cpre;
+    m->Cpost = Cpost;
+    m->eta = eta;
+    m->stp_U = stp_U;
+    m->tau_rec = tau_rec;
+    m->rho_scales_cpre = rho_scales_cpre;
+    hp.recent = pre_recent;
+    hp.ring = pre_ring;
+    hp.slots = pre_slots;
+    hq.recent = post_recent;
+    hq.ring = post_ring;
+    hq.slots = post_slots;
+    return gb_walk(s, t, m, &hp, i, &hq, j, (uint64_t)seed, syn);
+}
+
+/* Field k of the state the last walk on this thread left for synapse syn (0 rho, 1 c,
+ * 2 cpre, 3 tlast, 4 xres, 5 tpre, 6 npre, 7 npost); NaN if that walk was another
+ * synapse's (a code generator that reordered the calls). */
+static inline double gb_walk_get(int k, int64_t syn)
+{
+    const gb_synapse_state *s = &gb_walk_kept.s;
+    if (gb_walk_kept.syn != syn)
+        return NAN;
+    switch (k) {
+    case 0: return s->rho;
+    case 1: return s->c;
+    case 2: return s->cpre;
+    case 3: return s->tlast;
+    case 4: return s->xres;
+    case 5: return s->tpre;
+    case 6: return (double)s->npre;
+    default: return (double)s->npost;
+    }
+}
+
+/* Ask for the history block of the postsynaptic neuron of synapse syn + 2 (synapses of one
+ * presynaptic neuron are processed in order): its load is the one cache miss a walk cannot
+ * avoid, and the kernel's arithmetic hides it. */
+static inline void gb_walk_prefetch(const double *post_recent, const int32_t *post_of,
+                                    int64_t n_syn, int64_t syn)
+{
+#if defined(__GNUC__)
+    if (syn + 2 < n_syn)
+        __builtin_prefetch(post_recent + 4 * (int64_t)post_of[syn + 2]);
+#else
+    (void)post_recent;
+    (void)post_of;
+    (void)n_syn;
+    (void)syn;
+#endif
 }
 
 #endif /* GB_WALK_H */
