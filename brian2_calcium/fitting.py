@@ -143,9 +143,10 @@ def model_change(params, frequency_hz, delta_t_ms, n_pairs):
     return _predict(p, alpha_d, alpha_p, np.asarray(n_pairs) * period)["S"]
 
 
-def _shown(params, name):
-    """A parameter's value in the paper's units (ms for tau_ca and D, s for tau)."""
-    value = getattr(params, name)
+def _shown(params, name, value=None):
+    """A parameter's value (default: that of ``params``) in the paper's units (ms for tau_ca
+    and D, s for tau)."""
+    value = getattr(params, name) if value is None else value
     if name in ("tau_ca", "D"):
         return f"{value * 1e3:.4g} ms"
     if name == "tau":
@@ -271,7 +272,8 @@ def _bounds(free, start):
         if not lo <= getattr(start, name) <= hi:
             raise ValueError(
                 f"the start's {name} = {_shown(start, name)} lies outside the bounds of "
-                f"{name} ({lo:g} .. {hi:g}, SI units); widen the bounds or change the start"
+                f"{name} ({_shown(start, name, lo)} .. {_shown(start, name, hi)}); widen the "
+                "bounds or change the start"
             )
     return out
 
