@@ -185,7 +185,10 @@ def run_protocol(
         From :mod:`brian2_calcium.protocols`.
     params : CalciumParameters or str
     n_synapses : int
-        Synapses per initial state and condition.
+        Synapses per initial state and condition. The default, 100 (SE of S about 0.05),
+        keeps calls cheap inside loops, sweeps and fits and on the Brian2 engines; the
+        command line simulates 1000 (SE about 0.015), since one shell run makes a figure
+        to look at. Statistical comparisons need more (spec §4.6: at least 2000).
     engine : {"fast", "reference", "brian2", "brian2-clock", "analytic"}
         ``fast``: compiled exact event-driven engine; ``reference``: its numpy mirror;
         ``brian2``/``brian2-clock``: the Brian2 event/clock templates; ``analytic``: the
@@ -204,7 +207,10 @@ def run_protocol(
         engine is ``"fast"`` and the protocol has a train law
         (:meth:`~brian2_calcium.protocols.Protocol.train_law`), else ``"stored"``.
     **engine_options
-        Passed to the Brian2 engines (e.g. ``target="cython"``, ``dt``).
+        Options of the chosen engine, checked against it (:func:`engine_options`): the
+        Brian2 engines take ``target``, ``dt``, ``timings`` and ``directory`` (see
+        :func:`~brian2_calcium.brian2_engine.simulate_brian2`), the fast engine
+        ``threads``; an option the engine does not take is a ``TypeError``.
 
     Returns
     -------
