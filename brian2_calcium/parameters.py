@@ -208,6 +208,7 @@ class CalciumParameters:
             out[f] = out[f] * brian2.second
         return out
 
+    @strict_keywords
     def to_json(self, path=None):
         """Write the set as JSON (times in seconds), to be loaded by :meth:`from_json`.
 
@@ -240,6 +241,7 @@ class CalciumParameters:
         return text
 
     @classmethod
+    @strict_keywords
     def from_json(cls, source):
         """Load a set written by :meth:`to_json`, validated like the published sets.
 
