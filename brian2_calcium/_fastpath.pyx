@@ -347,8 +347,8 @@ cdef struct _Train:
     gb_rng pair_rng  # replays the pre spikes (same key) for the pairing, in its own time
     gb_rng coin_rng
     gb_rng extra_rng
-    double rate_pre
-    double rate_extra
+    double interval_pre  # mean intervals 1/rate (s; inf for rate 0): no division per spike
+    double interval_extra
     double p
     double lag
     double T
@@ -370,18 +370,19 @@ cdef struct _Train:
     int n_waiting
 
 
-cdef inline double _poisson_next(gb_rng *r, double u, double rate, double T) noexcept nogil:
-    """The next point after u of a Poisson process of `rate` on [0, T), or inf."""
-    if not rate > 0.0:
+cdef inline double _poisson_next(gb_rng *r, double u, double mean_interval,
+                                 double T) noexcept nogil:
+    """The next point after u of a Poisson process (mean interval 1/rate) on [0, T), or inf."""
+    if mean_interval == INFINITY:  # rate 0
         return INFINITY
-    u = u + gb_rng_exponential(r) / rate
+    u = u + gb_rng_exponential(r) * mean_interval
     return u if u < T else INFINITY
 
 
 cdef inline void _next_paired(_Train *tr) noexcept nogil:
     """Walk the replayed pre spikes until one is paired (probability p)."""
     while True:
-        tr.u_pair = _poisson_next(&tr.pair_rng, tr.u_pair, tr.rate_pre, tr.T)
+        tr.u_pair = _poisson_next(&tr.pair_rng, tr.u_pair, tr.interval_pre, tr.T)
         if tr.u_pair == INFINITY:
             tr.t_paired = INFINITY
             return
@@ -418,8 +419,8 @@ cdef inline void _train_start(_Train *tr, int law, const double *row, uint64_t s
                               uint64_t condition, uint64_t train) noexcept nogil:
     tr.law = law
     if law == _LAW_POISSON_PAIRS:
-        tr.rate_pre = row[0]
-        tr.rate_extra = row[1]
+        tr.interval_pre = 1.0 / row[0] if row[0] > 0.0 else INFINITY
+        tr.interval_extra = 1.0 / row[1] if row[1] > 0.0 else INFINITY
         tr.p = row[2]
         tr.lag = row[3]
         tr.T = row[4]
@@ -428,14 +429,14 @@ cdef inline void _train_start(_Train *tr, int law, const double *row, uint64_t s
         gb_rng_seed_keyed(&tr.pair_rng, seed, _DOMAIN_PRE, condition, train)
         gb_rng_seed_keyed(&tr.coin_rng, seed, _DOMAIN_COIN, condition, train)
         gb_rng_seed_keyed(&tr.extra_rng, seed, _DOMAIN_EXTRA, condition, train)
-        tr.u_pre = _poisson_next(&tr.pre_rng, 0.0, tr.rate_pre, tr.T)
+        tr.u_pre = _poisson_next(&tr.pre_rng, 0.0, tr.interval_pre, tr.T)
         tr.t_pre = tr.lead + tr.u_pre
         tr.u_pair = 0.0
         if tr.p > 0.0:
             _next_paired(tr)
         else:
             tr.t_paired = INFINITY
-        tr.u_extra = _poisson_next(&tr.extra_rng, 0.0, tr.rate_extra, tr.T)
+        tr.u_extra = _poisson_next(&tr.extra_rng, 0.0, tr.interval_extra, tr.T)
         tr.t_extra = tr.lead + tr.u_extra
         tr.t_post = tr.t_paired if tr.t_paired <= tr.t_extra else tr.t_extra
     else:
@@ -454,7 +455,7 @@ cdef inline void _train_start(_Train *tr, int law, const double *row, uint64_t s
 
 cdef inline void _train_pop_pre(_Train *tr) noexcept nogil:
     if tr.law == _LAW_POISSON_PAIRS:
-        tr.u_pre = _poisson_next(&tr.pre_rng, tr.u_pre, tr.rate_pre, tr.T)
+        tr.u_pre = _poisson_next(&tr.pre_rng, tr.u_pre, tr.interval_pre, tr.T)
         tr.t_pre = tr.lead + tr.u_pre
     else:
         tr.k_pre = tr.k_pre + 1
@@ -467,7 +468,7 @@ cdef inline void _train_pop_post(_Train *tr) noexcept nogil:
         if tr.t_paired <= tr.t_extra:
             _next_paired(tr)
         else:
-            tr.u_extra = _poisson_next(&tr.extra_rng, tr.u_extra, tr.rate_extra, tr.T)
+            tr.u_extra = _poisson_next(&tr.extra_rng, tr.u_extra, tr.interval_extra, tr.T)
             tr.t_extra = tr.lead + tr.u_extra
         tr.t_post = tr.t_paired if tr.t_paired <= tr.t_extra else tr.t_extra
     else:

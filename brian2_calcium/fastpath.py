@@ -184,6 +184,7 @@ def _simulate_drawn(
         raise ValueError("condition and train need one entry per synapse")
     if n and (condition.min() < 0 or condition.max() >= table.shape[0] or train.min() < 0):
         raise ValueError("condition refers to a row of the law that does not exist")
+    _check_law(name, table)
     args = kernel_arguments(p)
     rho = np.empty(n)
     n_read = 0 if readout_times is None else readout_times.size
@@ -222,6 +223,26 @@ def _simulate_drawn(
 
 
 @strict_keywords
+def _check_law(name, table):
+    """Refuse a law table the compiled samplers would misread (they trust their input)."""
+    if table.ndim != 2 or table.shape[1] != 6 or not np.all(np.isfinite(table)):
+        raise ValueError(f"the {name} law needs a finite table of 6 columns per condition")
+    if name == "poisson_pairs":
+        rate_pre, rate_extra, p, _, T, lead = table.T
+        if np.any(rate_pre < 0) or np.any(rate_extra < 0):
+            raise ValueError("poisson_pairs law: rates must be non-negative")
+        if np.any((p < 0) | (p > 1)) or np.any(T <= 0) or np.any(lead < 0):
+            raise ValueError("poisson_pairs law: p must lie in [0, 1], T > 0, lead >= 0")
+    else:
+        frequency, n_pairs, lag_min, lag_max, lead, _ = table.T
+        if np.any(frequency <= 0) or np.any(n_pairs < 0) or np.any(lead < 0):
+            raise ValueError("jittered_pairs law: frequency > 0, n_pairs >= 0, lead >= 0")
+        # post spikes wait in a buffer of 8 while lags may reorder them: a lag range under
+        # two periods (what jittered_pairs allows) keeps at most 3 waiting
+        if np.any(lag_max < lag_min) or np.any((lag_max - lag_min) * frequency >= 2):
+            raise ValueError("jittered_pairs law: the lag range must be shorter than two periods")
+
+
 def simulate_synapses(
     params,
     pre,

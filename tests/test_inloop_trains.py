@@ -340,3 +340,19 @@ def test_periodic_protocols_have_no_train_law_and_stochastic_ones_do():
     name, rows = jittered_pairs(20 * Hz, n_pairs=10).train_law()
     assert name == "jittered_pairs"
     np.testing.assert_allclose(rows, [[20, 10, -0.015, 0.015, 0.015, 0]])
+
+
+def test_law_tables_the_samplers_would_misread_are_refused():
+    p = get_parameters("DP")
+    one = (np.zeros(1, int), np.zeros(1, int), np.zeros(1), np.ones(1), SEED)
+    bad = [
+        ("poisson_pairs", [[-1.0, 1, 0, 0, 1, 0]], "non-negative"),
+        ("poisson_pairs", [[1.0, 1, 1.5, 0, 1, 0]], r"\[0, 1\]"),
+        ("poisson_pairs", [[1.0, 1, 0, 0, np.nan, 0]], "finite"),
+        ("jittered_pairs", [[50.0, 10, -0.03, 0.03, 0.03, 0]], "two periods"),
+        ("jittered_pairs", [[0.0, 10, -0.01, 0.01, 0.01, 0]], "frequency"),
+        ("periodic", [[1.0, 1, 0, 0, 1, 0]], "no compiled sampler"),
+    ]
+    for name, rows, message in bad:
+        with pytest.raises(ValueError, match=message):
+            _simulate_drawn(p, (name, np.array(rows)), *one)
