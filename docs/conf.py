@@ -5,7 +5,9 @@ Build (warnings are errors, as on CI)::
     sphinx-build -W --keep-going -b html docs docs/_build/html
 
 The build imports the installed package (or the checkout, via ``PYTHONPATH``), runs the
-examples in ``examples/`` with sphinx-gallery and generates the parameter-set table from
+examples in ``examples/`` and the tutorial's steps in ``tutorial/`` with sphinx-gallery
+(the network step compiles Brian2's CUBA network: about two minutes the first time) and
+generates the parameter-set table from
 ``brian2_calcium.parameter_sets()``. It needs no network: intersphinx links to Brian2,
 numpy and Python are made only from inventories that are available (see ``_intersphinx``
 below).
@@ -85,11 +87,14 @@ intersphinx_timeout = 10
 # -- sphinx-gallery ------------------------------------------------------------------------
 
 sphinx_gallery_conf = {
-    "examples_dirs": "../examples",
-    "gallery_dirs": "auto_examples",
+    # two galleries: the examples, and the tutorial's steps (one page and one downloadable
+    # notebook per step; docs/tutorial.rst is the tutorial's landing page)
+    "examples_dirs": ["../examples", "../tutorial"],
+    "gallery_dirs": ["auto_examples", "tutorial_steps"],
     # run every plot_*.py at build time except plot_network.py (a minute of compilation;
-    # it is shown without output); scripts without the plot_ prefix are only shown
-    "filename_pattern": r"/plot_(?!network)",
+    # it is shown without output), and every tutorial step, the network step included
+    # (its outputs are the tutorial's); scripts without either prefix are only shown
+    "filename_pattern": r"/(plot_(?!network)|step_)",
     "within_subsection_order": "b2c_docs.ExampleOrder",
     "doc_module": ("brian2_calcium",),
     "backreferences_dir": "generated/backreferences",

@@ -13,7 +13,6 @@ theory (:func:`brian2_calcium.frequency_curve` with ``engine="analytic"``). Poin
 exact stochastic simulation with the fast engine, 300 synapses per initial state.
 """
 
-
 import matplotlib.pyplot as plt
 import numpy as np
 from brian2 import Hz, ms
