@@ -55,6 +55,10 @@ cdef extern from "gb_rng.h" nogil:
                            uint64_t train)
 
 
+cdef extern from "gb_exponential.h" nogil:
+    double gb_rng_exponential_zig(gb_rng *r)
+
+
 cdef gb_params _params(tuple kernel_params):
     cdef gb_params p
     (p.tau_ca, p.theta_d, p.theta_p, p.gamma_d, p.gamma_p, p.sigma, p.tau, p.rho_star,
@@ -375,7 +379,7 @@ cdef inline double _poisson_next(gb_rng *r, double u, double mean_interval,
     """The next point after u of a Poisson process (mean interval 1/rate) on [0, T), or inf."""
     if mean_interval == INFINITY:  # rate 0
         return INFINITY
-    u = u + gb_rng_exponential(r) * mean_interval
+    u = u + gb_rng_exponential_zig(r) * mean_interval
     return u if u < T else INFINITY
 
 
@@ -630,6 +634,18 @@ def cubic_flow(const double[::1] rho, double t, tuple kernel_params):
     with nogil:
         for i in range(n):
             out_v[i] = gb_cubic_flow(rho[i], t, &p)
+    return out
+
+
+def exponentials(uint64_t seed, uint64_t stream, Py_ssize_t n):
+    """``n`` standard exponential draws (ziggurat) from one stream (for tests)."""
+    cdef gb_rng rng
+    cdef Py_ssize_t i
+    gb_rng_seed(&rng, seed, stream)
+    out = np.empty(n)
+    cdef double[::1] out_v = out
+    for i in range(n):
+        out_v[i] = gb_rng_exponential_zig(&rng)
     return out
 
 

@@ -41,6 +41,43 @@ def draw_many(law, row, n_trains, seed=SEED):
 
 
 # ------------------------------------------------------------------------------------------
+# The exponential draws (ziggurat, kernel/gb_exponential.h)
+
+
+def test_exponential_draws_follow_the_exponential_law_in_the_bulk_and_the_tail():
+    # the ziggurat's base layer overflows into the tail beyond r = 7.697...: check the whole
+    # law (KS) and the tail frequencies exp(−x) (binomial, 5 SE)
+    draws = np.concatenate([_fastpath.exponentials(7, s, 500_000) for s in range(4)])
+    assert stats.kstest(draws, "expon").pvalue > 1e-3
+    for x in (0.5, 2.0, 5.0, 7.697117470131051, 9.0):
+        p = np.exp(-x)
+        observed = np.mean(draws > x)
+        assert abs(observed - p) < 5 * np.sqrt(p * (1 - p) / draws.size), x
+
+
+def test_exponential_ziggurat_tables_are_the_ones_the_generator_writes(tmp_path, monkeypatch):
+    import runpy
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    script = root / "tools" / "make_exponential_ziggurat_tables.py"
+    if not script.exists():
+        pytest.skip("tools/ not shipped with this copy")
+    module = runpy.run_path(str(script))
+    monkeypatch.setitem(module["main"].__globals__, "HEADER", tmp_path / "gb_exponential.h")
+    module["main"]()
+    shipped = root / "brian2_calcium" / "kernel" / "gb_exponential.h"
+    assert (tmp_path / "gb_exponential.h").read_text() == shipped.read_text()
+    # every layer has the same area v = (r + 1) exp(−r): the rectangles x_i (f(x_{i+1}) − f(x_i))
+    r, width, _, heights = module["tables"]()
+    x = np.array(width[1:] + [0.0])
+    f = np.array(heights)
+    areas = x[:-1] * (f[2:] - f[1:-1])
+    np.testing.assert_allclose(areas, (r + 1) * np.exp(-r), rtol=1e-9)
+    assert r == pytest.approx(7.69711747013104972, rel=1e-12)  # Marsaglia & Tsang's value
+
+
+# ------------------------------------------------------------------------------------------
 # The generators against closed forms
 
 
