@@ -64,14 +64,18 @@ def _ode_simulate(p, pre, post, rho0, t_end):
     """Deterministic model for one pair of trains and several initial values."""
     if p.rho_scales_cpre and len(rho0) > 1:  # the calcium depends on ρ: one at a time
         return np.concatenate([_ode_simulate(p, pre, post, [r], t_end) for r in rho0])
-    events = sorted([(t + p.D, 0) for t in pre] + [(t, 1) for t in post])  # pre first at ties
+    # Ties (gb_walk.h): a presynaptic calcium arrival up to TIE_WINDOW after a postsynaptic
+    # spike is simultaneous with it and comes first; the spike then gets an interval of 0.
+    events = sorted(
+        [(t + p.D, 0, t + p.D) for t in pre] + [(t + reference.TIE_WINDOW, 1, t) for t in post]
+    )
     rho = np.array(rho0, float)
     c_pre = c_post = t_last = 0.0
     x, t_pre = 1.0, None  # spec §1.5: short-term depression of the presynaptic calcium
-    for t, kind in events:
+    for _, kind, t in events:
         if t > t_end:
             break
-        L = t - t_last
+        L = max(t - t_last, 0.0)
         rho = _ode_interval(p, rho, c_pre + c_post, L)
         decay = np.exp(-L / p.tau_ca)
         c_pre, c_post = c_pre * decay, c_post * decay
@@ -85,7 +89,7 @@ def _ode_simulate(p, pre, post, rho0, t_end):
             c_pre += jump
         else:
             c_post += p.Cpost + p.eta * c_pre
-        t_last = t
+        t_last = max(t, t_last)
     return _ode_interval(p, rho, c_pre + c_post, t_end - t_last)
 
 
