@@ -1,8 +1,11 @@
 """Shared test configuration: hypothesis profiles and the path of the test data.
 
-Property tests run few examples by default so that the default run stays fast; the tests
-marked ``long`` repeat them with the ``long`` profile (``pytest -m long``). Set
-``HYPOTHESIS_PROFILE=long`` to run every property test with many examples.
+Property tests run few examples each so that the quick loop (``pytest -m "not long"``)
+stays fast; the tests marked ``long``, part of the default run, repeat them with the
+``long`` profile. Both are derandomized, so that a run (CI included) is reproducible: a
+failure is the code's, not the draw's. Set ``HYPOTHESIS_PROFILE=long`` to run every
+property test with many examples, ``HYPOTHESIS_PROFILE=explore`` to hunt for new
+counterexamples with fresh random draws (what derandomized runs never do).
 """
 
 import os
@@ -22,6 +25,13 @@ settings.register_profile(
 settings.register_profile(
     "long",
     max_examples=300,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "explore",
+    max_examples=1000,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
