@@ -88,16 +88,17 @@ def simulate_brian2(params, pre, post, train_of_synapse, rho0, t_end, seed=0, mo
     and efficacy ``rho0[k]``, and is read out at ``t_end[k]``; spikes whose calcium event
     would come after its ``t_end`` are ignored (as in the fast path).
 
-    Spike times and ``t_end`` are rounded to the nearest multiple of ``dt``; Brian2 rounds
-    D to a multiple of ``dt``. Protocols whose spike times and Δt are multiples of ``dt``
-    are therefore simulated exactly as given (all built-in regular protocols at dt = 0.1 ms
-    and 0.02 ms with Δt on a 0.1 ms grid); Poisson and jittered trains are moved by up to
-    dt/2.
+    Spike times and ``t_end`` are rounded to the nearest multiple of ``dt``. Protocols
+    whose spike times and Δt are multiples of ``dt`` are therefore simulated exactly as
+    given (all built-in regular protocols at dt = 0.1 ms and 0.02 ms with Δt on a 0.1 ms
+    grid); Poisson and jittered trains are moved by up to dt/2. The event template uses D
+    exactly; the clock template's delayed pathway rounds it to a multiple of ``dt``.
 
     Read-out. Event mode: after the run, every synapse is brought exactly to its own
-    ``t_end`` with the kernel (:func:`~brian2_calcium.templates.bring_up_to_date`), so the
-    result equals the fast path's for σ = 0. Clock mode: ρ of each synapse is frozen from
-    its ``t_end`` on (the template's ``stop_time`` gate), and read when the run ends.
+    ``t_end`` by the walk (:func:`~brian2_calcium.templates.bring_up_to_date`), so the
+    result equals the fast path's on the rounded trains for σ = 0. Clock mode: ρ of each
+    synapse is frozen from its ``t_end`` on (the template's ``stop_time`` gate), and read
+    when the run ends.
 
     Parameters
     ----------
@@ -179,7 +180,9 @@ def simulate_brian2(params, pre, post, train_of_synapse, rho0, t_end, seed=0, mo
 
     start = time.perf_counter()
     end_steps = np.rint(t_end / dt_s).astype(np.int64)
-    d_steps = int(np.rint(p.D / dt_s))
+    # the clock template's calcium pathway delivers D (rounded) later, so a presynaptic
+    # spike whose calcium comes after the end is dropped; the walk skips it by itself
+    d_steps = int(np.rint(p.D / dt_s)) if mode == "clock" else 0
     pre_grid = (_grid_trains(pre, dt_s), pre.offsets)
     post_grid = (_grid_trains(post, dt_s), post.offsets)
     neuron, n_neurons, pre_spikes, post_spikes = _generators(
@@ -199,7 +202,7 @@ def simulate_brian2(params, pre, post, train_of_synapse, rho0, t_end, seed=0, mo
 
 
 def _build_network(b2, p, mode, dt_s, neuron, n_neurons, pre_spikes, post_spikes, rho0,
-                   t_read):  # fmt: skip
+                   t_read, seed):  # fmt: skip
     # One generator group holds the presynaptic neurons (0 … n−1) and the postsynaptic ones
     # (n … 2n−1): one code object less per time step, which is what an event-driven run
     # on a runtime target pays for.
@@ -210,13 +213,21 @@ def _build_network(b2, p, mode, dt_s, neuron, n_neurons, pre_spikes, post_spikes
         2 * n_neurons, indices, steps * dt_s * b2.second, clock=clock, name="calcium_spikes*"
     )
     template = synapse_template(p, mode, stop_time=(mode == "clock"))
+    options = {}
+    if mode == "event":
+        # no sweep (it would walk a synapse past its own read-out time): the rings hold
+        # every spike of the busiest generator neuron
+        counts = np.bincount(indices, minlength=2 * n_neurons)
+        options = {"sweep": False, "history_slots": int(counts.max(initial=0)) + 2}
     syn = make_synapses(
         generators, generators, template, connect={"i": neuron, "j": neuron + n_neurons},
-        clock=clock, name="calcium_synapses*",
+        clock=clock, name="calcium_synapses*", **options,
     )  # fmt: skip
     syn.rho = rho0
     if mode == "clock":
         syn.t_stop = t_read * b2.second
+    else:
+        syn.noise_seed = int(seed) % 2**31  # the walk's random streams (compiled targets)
     return b2.Network(generators, syn), syn
 
 
@@ -247,7 +258,7 @@ def _run_runtime(p, mode, target, dt_s, neuron, n_neurons, pre_spikes, post_spik
     b2.prefs.codegen.target = target
     try:
         net, syn = _build_network(
-            b2, p, mode, dt_s, neuron, n_neurons, pre_spikes, post_spikes, rho0, t_read
+            b2, p, mode, dt_s, neuron, n_neurons, pre_spikes, post_spikes, rho0, t_read, seed
         )
         b2.seed(int(seed) % 2**32)
         net.run(n_steps * dt_s * b2.second, report=_report(progress), namespace={})
@@ -268,7 +279,7 @@ def _run_standalone(p, mode, target, dt_s, neuron, n_neurons, pre_spikes, post_s
     try:
         device = get_device()
         net, syn = _build_network(
-            b2, p, mode, dt_s, neuron, n_neurons, pre_spikes, post_spikes, rho0, t_read
+            b2, p, mode, dt_s, neuron, n_neurons, pre_spikes, post_spikes, rho0, t_read, seed
         )
         b2.seed(int(seed) % 2**32)
         net.run(n_steps * dt_s * b2.second, report=_report(progress), namespace={})

@@ -21,6 +21,7 @@ from .spike_history import (
     KEPT_FIELDS,
     NEVER,
     HistoryLink,
+    HistoryPlan,
     history_for,
     history_plan,
     spike_capacity,
@@ -557,7 +558,7 @@ def _check_weight_target(target, weight_target):
 
 
 def make_synapses(source, target, template, connect=None, name=None, history_slots=None,
-                  **kwargs):  # fmt: skip
+                  sweep=True, **kwargs):  # fmt: skip
     """Install a template between two groups: ``Synapses``, parameters, spike recording.
 
     One call is all an event template needs in any Brian2 model: the spikes of ``source``
@@ -583,6 +584,11 @@ def make_synapses(source, target, template, connect=None, name=None, history_slo
     history_slots : int, optional
         Spike times kept per neuron for a group whose history does not exist yet (default:
         from the groups, at most 512); fewer slots mean more frequent sweeps.
+    sweep : bool
+        Event template: sweep over the synapses regularly (default). ``False`` for
+        synapses read only with :func:`bring_up_to_date` at times of one's choosing (the
+        Brian2 engine): then no synapse is walked past such a time, and ``history_slots``
+        must hold every spike a synapse may need.
     **kwargs
         Further ``Synapses`` arguments (e.g. ``dt``); they override the template's.
 
@@ -591,7 +597,8 @@ def make_synapses(source, target, template, connect=None, name=None, history_slo
     brian2.Synapses
         With the pathway order of :data:`PATHWAY_ORDER` and, if ``connect`` was given, the
         shared parameters and initial values set. Event template: ρ = 0, ``plastic = 1``
-        (0 keeps a synapse's ρ as it is), ``tlast`` the current time.
+        (0 keeps a synapse's ρ as it is); synapses made after their groups have fired start
+        at the current time, having applied none of those spikes.
 
     Raises
     ------
@@ -623,7 +630,12 @@ def make_synapses(source, target, template, connect=None, name=None, history_slo
         if history_slots is not None and int(history_slots) < 4:
             raise ValueError(f"history_slots must be at least 4, got {history_slots}")
         dt = float(kwargs["dt"]) if "dt" in kwargs else float(source.clock.dt)
-        plan = _plan(source, target, template, dt, history_slots)
+        if sweep:
+            plan = _plan(source, target, template, dt, history_slots)
+        elif history_slots is None:
+            raise ValueError("history_slots is needed without a sweep (sweep=False)")
+        else:
+            plan = HistoryPlan(int(history_slots), np.inf, np.inf)
         pre = history_for(source, plan.slots)
         post = history_for(target, plan.slots)
         link = HistoryLink(pre, post, _offset(source), _offset(target))
@@ -638,8 +650,9 @@ def make_synapses(source, target, template, connect=None, name=None, history_slo
         for history in {id(h): h for h in (pre, post)}.values():
             syn.contained_objects.append(history.recorder)
             _register_dump(history)
-        sweep = template.sweep.format(min_age=f"{plan.max_age!r}*second")
-        _add_regular_operation(syn, f"{syn.name}_sweep", sweep, plan.flush_interval)
+        if sweep:
+            code = template.sweep.format(min_age=f"{plan.max_age!r}*second")
+            _add_regular_operation(syn, f"{syn.name}_sweep", code, plan.flush_interval)
     if connect is not None:
         if isinstance(connect, dict):
             syn.connect(**connect)
@@ -683,7 +696,9 @@ def _start_walk(syn, connect):
     link = syn._gb_link
     runtime = isinstance(get_device(), RuntimeDevice)
     if runtime:
-        syn.tlast = syn.clock.t
+        if link.pre.count.any() or link.post.count.any():
+            # synapses added to a network that has run: they start now
+            syn.tlast = syn.clock.t
         i = np.asarray(syn.i[:], dtype=np.int64) + link.pre_offset
         j = np.asarray(syn.j[:], dtype=np.int64) + link.post_offset
         syn.npre = link.pre.count[i].astype(np.int32)

@@ -17,13 +17,13 @@ from brian2_calcium.cli import main
 from brian2_calcium.fastpath import simulate_synapses
 from brian2_calcium.network import CUBA, cuba_network, simulate_network
 from brian2_calcium.spike_history import (
-    HistoryLink,
-    HistoryPlan,
     SpikeHistory,
-    catch_up_numpy,
     history_plan,
+    initial_state,
+    model_namespace,
+    walk_numpy,
 )
-from brian2_calcium.templates import bring_up_to_date, history_template, make_synapses
+from brian2_calcium.templates import bring_up_to_date, event_template, make_synapses
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def test_plastic_weights_start_at_the_static_mean(numpy_target):
     assert np.mean(net.rho_initial == 0.0) == pytest.approx(p.beta, abs=1e-3)
     # the static excitatory synapses (onto inhibitory neurons) transmit exactly we
     S = net.exc_synapses
-    frozen = np.asarray(S.frozen[:]) == 1
+    frozen = np.asarray(S.plastic[:]) == 0
     rho = np.asarray(S.rho[:])[frozen]
     assert frozen.any() and np.allclose(net.w0 + rho * (net.w1 - net.w0), CUBA["we"])
     assert np.all(np.asarray(S.j[:])[frozen] >= net.n_exc)
@@ -87,7 +87,8 @@ def test_plastic_weights_start_at_the_static_mean(numpy_target):
 # Same rule everywhere
 
 
-@pytest.mark.parametrize("name", ["DP", "D'"])  # D > 0 and D = 0
+# D > 0 and D = 0; short-term depression and rho-scaled Cpre; nonlinear calcium
+@pytest.mark.parametrize("name", ["DP", "D'", "deperrois2020_visual", "graupner2016_nonlinear"])
 def test_every_plastic_synapse_equals_the_fast_path(numpy_target, name):
     p = get_parameters(name).replace(sigma=0)
     b2.seed(5)
@@ -128,46 +129,46 @@ def test_clock_plasticity_runs_and_reports_transitions(numpy_target):
 # Spike histories: never silently wrong
 
 
-def _small_history_net(plan, p):
+def _small_history_net(p, **options):
     """30 neurons firing at 15–170 Hz, with synapses from a neuron that never fires (only
     the sweep brings them up to date)."""
     N = 30
-    h = SpikeHistory(N, plan.slots)
     G = b2.NeuronGroup(
-        N, "dv/dt = (I - v)/(10*ms) : 1 (unless refractory)\nI : 1\ndge/dt = -ge/(5*ms) : 1\n"
-        + h.model_code, threshold="v > 1", reset="v = 0\n" + h.reset_code,
-        refractory=2 * ms, method="exact", namespace=h.namespace,
+        N, "dv/dt = (I - v)/(10*ms) : 1 (unless refractory)\nI : 1\ndge/dt = -ge/(5*ms) : 1",
+        threshold="v > 1", reset="v = 0", refractory=2 * ms, method="exact",
     )  # fmt: skip
     G.I = np.linspace(1.05, 3.0, N)
     G.I[0] = 1.0  # never reaches threshold
-    link = HistoryLink(h, h)
-    tpl = history_template(p, link, weight_target="ge", plan=plan)
-    S = make_synapses(G, G, tpl, connect={"i": np.zeros(N - 1, int), "j": np.arange(1, N)})
+    tpl = event_template(p, weight_target="ge")
+    S = make_synapses(G, G, tpl, connect={"i": np.zeros(N - 1, int), "j": np.arange(1, N)},
+                      **options)  # fmt: skip
     S.rho = np.linspace(0.2, 0.8, N - 1)
-    return G, S, link, h
+    return G, S, G._gb_history
 
 
 def test_a_spike_that_left_the_buffer_gives_nan_not_a_wrong_value(numpy_target):
     p = get_parameters("DP").replace(sigma=0)
     # far too few slots, and no sweep during the run
-    G, S, link, h = _small_history_net(HistoryPlan(8, 10.0, 10.0), p)
+    G, S, h = _small_history_net(p, history_slots=8, sweep=False)
     net = b2.Network(G, S)
     net.run(0.3 * second, namespace={})
     assert h.count.max() > 8
-    rho = bring_up_to_date(S, 0.3 * second, link=link)
+    rho = bring_up_to_date(S, 0.3 * second)
     assert np.isnan(rho).all()  # every synapse missed spikes of its busy neuron
 
 
 def test_the_sweep_keeps_stale_synapses_exact(numpy_target):
     p = get_parameters("DP").replace(sigma=0)
-    plan = HistoryPlan(16, 0.005, 0.005)  # (5 + 5 + 13.7) ms / 2 ms + 3 <= 16 spikes
-    G, S, link, h = _small_history_net(plan, p)
+    # 16 slots at one spike per 2 ms: the sweep must come every few ms
+    G, S, h = _small_history_net(p, history_slots=16)
+    # a window holds at most floor(window / 2 ms) + 1 spikes, +2 at its ends
+    assert S._gb_plan.flush_interval + S._gb_plan.max_age + p.D < (16 - 2) * 2e-3
     rho0 = np.asarray(S.rho[:]).copy()
     mon = b2.SpikeMonitor(G)
     net = b2.Network(G, S, mon)
     net.run(0.3 * second, namespace={})
-    assert h.count.max() > 3 * h.slots  # the rings wrapped several times
-    rho = bring_up_to_date(S, 0.3 * second, link=link)
+    assert h.slots == 16 and h.count.max() > 3 * h.slots  # the rings wrapped several times
+    rho = bring_up_to_date(S, 0.3 * second)
     trains = mon.spike_trains()
     fast = simulate_synapses(p, [trains[0]] * len(S), [trains[j] for j in S.j[:]], rho0,
                              0.3 * second)  # fmt: skip
@@ -198,21 +199,23 @@ def test_catch_up_processes_presynaptic_calcium_first_at_equal_times():
     for i, times in ((0, pre_t), (1, post_t)):
         for t in times:
             record(np.array([i]), t)
-    rho_t, *_ = catch_up_numpy([0.3], [0.0], [0.0], 0.2, [0], [0], [0], [1], h.buffers,
-                               h.buffers, p, p.D, p.Cpre, p.Cpost)  # fmt: skip
+    rho_t, _ = walk_numpy(initial_state(1, 0.3), 0.2, [0], [1], h.buffers, h.buffers,
+                          model_namespace(p))  # fmt: skip
     fast = simulate_synapses(p, [pre_t * second], [post_t * second], [0.3], 0.2 * second)
     assert rho_t[0] == pytest.approx(fast[0], abs=1e-12)
 
 
 def test_history_plan_never_exceeds_its_slots():
-    plan = history_plan(0.005, 1e-4, 0.0137)
+    plan = history_plan(0.005, 0.005, 0.0137, 1e-4)
     assert plan.slots == 512
     # enough slots for every spike a synapse may still need
     window = plan.flush_interval + plan.max_age + 0.0137
     assert plan.slots >= window / 0.005 + 3
-    tight = history_plan(0.0, 1e-4, 0.0137, max_slots=256)
+    tight = history_plan(1e-4, 1e-4, 0.0137, 1e-4, max_slots=256)
     assert tight.slots == 256
-    assert tight.flush_interval + tight.max_age + 0.0137 <= (256 - 3) * 1e-4 + 1e-12
+    assert tight.flush_interval + tight.max_age + 0.0137 < (256 - 2) * 1e-4
+    with pytest.raises(ValueError, match="history_slots"):
+        history_plan(1e-4, 1e-4, 0.0137, 1e-4, slots=64)  # 13.7 ms of spikes do not fit
 
 
 def test_options_are_checked():
@@ -220,8 +223,12 @@ def test_options_are_checked():
         cuba_network(100, plasticity="stdp")
     with pytest.raises(ValueError, match="plastic_targets"):
         cuba_network(100, plastic_targets="inhibitory")
-    with pytest.raises(ValueError, match="linear calcium"):
-        cuba_network(100, plasticity="event", params="graupner2016_nonlinear")
+    with pytest.raises(ValueError, match="n_neurons"):
+        cuba_network(0)
+    with pytest.raises(ValueError, match="n_neurons"):
+        cuba_network(float("nan"))
+    with pytest.raises(ValueError, match="duration"):
+        simulate_network(float("nan"), target="numpy")
     with pytest.raises(ValueError, match="target"):
         simulate_network(0.1, target="cuda")
     with pytest.raises(ValueError, match="duration"):

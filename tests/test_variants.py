@@ -208,19 +208,6 @@ def test_noisy_fast_path_and_mirror_agree_statistically():
         assert abs(a - b) < 4 * se + 1e-12, (col, a, b, se)
 
 
-@pytest.mark.parametrize("name", DG20)
-def test_history_template_refuses_a_variable_presynaptic_jump(name):
-    # The event and clock templates implement the variants (tests/test_templates_variants.py);
-    # the network's history template walks fixed jumps: it refuses rather than simulating
-    # another model.
-    from brian2_calcium import templates
-
-    assert templates.SUPPORTS_PRE_JUMP_VARIANTS
-    for p in (get_parameters(name), get_parameters(name).replace(stp_U=0.0)):
-        with pytest.raises(NotImplementedError, match="short-term depression or rho-scaled"):
-            templates.history_template(p, link=None)
-
-
 # ------------------------------------------------------------------------------------------
 # Deperrois & Graupner 2020 model vs brute-force integration
 
