@@ -110,8 +110,8 @@ fig, axes = plt.subplots(2, 1, figsize=(6, 4.5), sharex=True, layout="constraine
 for c, rho, label in [(c_plus, rho_plus, "Δt = +10 ms"), (c_minus, rho_minus, "Δt = −20 ms")]:
     axes[0].plot(times / ms, c, label=label)
     axes[1].plot(times / ms, rho, label=label)
-axes[0].axhline(params.theta_d, color="0.5", ls="--", lw=0.8)
-axes[0].axhline(params.theta_p, color="0.5", ls=":", lw=0.8)
+axes[0].axhline(params.theta_d, color="0.5", ls="--", lw=0.8, label="θd")
+axes[0].axhline(params.theta_p, color="0.5", ls=":", lw=0.8, label="θp")
 axes[0].set_ylabel("calcium c")
 axes[1].set_ylabel("efficacy ρ")
 axes[1].set_xlabel("time (ms)")

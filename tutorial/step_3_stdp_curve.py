@@ -53,8 +53,8 @@ print("S = 1 at", ", ".join(f"{x:+.2f} ms" for x in crossings))
 #     S = 1 at -0.18 ms
 #
 # Depression for post-before-pre (Δt < 0), potentiation for pre-before-post: the
-# classic shape, here with a flat tail at large |Δt| where the two calcium transients no
-# longer overlap.
+# classic shape, with flat tails at large positive and negative Δt, where the two
+# calcium transients no longer overlap.
 #
 # Exercise 3.2: simulation against theory
 # ---------------------------------------
