@@ -88,9 +88,9 @@ cdef inline double _step(double rho, double *pending, double c, double L,
     return _draws_and_apply(rho, pending, c, L, &plan, p, noisy, rng)
 
 
+
 # ------------------------------------------------------------------------------------------
-# One synapse's state and its event update, shared by the stored-train and the drawn-train
-# loops (the same arithmetic in the same order: both give the same ρ for the same spikes).
+# The model constants of a call
 
 
 cdef struct _Model:
@@ -103,99 +103,6 @@ cdef struct _Model:
     double stp_U
     double tau_rec
     bint rho_scales_cpre
-
-
-cdef struct _Synapse:
-    # rho is deferred: `pending` seconds of cubic flow are still owed (gb_kernel.h); they
-    # are applied only where the efficacy is read.
-    double rho
-    double pending
-    double c_pre
-    double c_post
-    double t_last
-    # Short-term depression: resources at the last presynaptic calcium event and its time
-    # (-inf before the first event, which therefore finds x = 1).
-    double x_res
-    double t_pre_last
-    # The plans of the last interval that followed a pre (0) and a post (1) event, with
-    # their calcium, length and decay: periodic protocols repeat them exactly, and then the
-    # logarithms and exponentials of an interval are not computed again.
-    gb_interval plans[2]
-    double plan_c[2]
-    double plan_L[2]
-    double plan_decay[2]
-    int kind  # of the event that opened the current interval
-
-
-cdef inline void _synapse_start(_Synapse *s, double rho0) noexcept nogil:
-    s.rho = rho0
-    s.pending = 0.0
-    s.c_pre = 0.0
-    s.c_post = 0.0
-    s.t_last = 0.0
-    s.x_res = 1.0
-    s.t_pre_last = -INFINITY
-    s.plan_c[0] = -1.0  # calcium is never negative: no plan yet
-    s.plan_c[1] = -1.0
-    s.plan_L[0] = -1.0
-    s.plan_L[1] = -1.0
-    s.kind = 0
-
-
-cdef inline void _synapse_read(_Synapse *s, const _Model *m, double t_read,
-                               gb_rng *rng) noexcept nogil:
-    """Bring the synapse to a read-out time t_read (≥ t_last), ρ flushed."""
-    cdef double L = t_read - s.t_last
-    cdef double decay
-    s.rho = _step(s.rho, &s.pending, s.c_pre + s.c_post, L, &m.p, m.noisy, rng)
-    s.rho = gb_cubic_flow(s.rho, s.pending, &m.p)
-    s.pending = 0.0
-    decay = exp(-L / m.p.tau_ca)
-    s.c_pre = s.c_pre * decay
-    s.c_post = s.c_post * decay
-    s.t_last = t_read
-
-
-cdef inline void _synapse_event(_Synapse *s, const _Model *m, double t, bint is_pre,
-                                gb_rng *rng) noexcept nogil:
-    """The interval up to the event at t, then the event: presynaptic calcium or a post spike."""
-    cdef double L = t - s.t_last
-    cdef double c, decay
-    cdef int kind = s.kind
-    if L < 0.0:  # a tie taken in the other order (gb_walk.h): an empty interval
-        L = 0.0
-        t = s.t_last
-    c = s.c_pre + s.c_post
-    if c != s.plan_c[kind] or L != s.plan_L[kind]:
-        gb_interval_plan(c, L, &m.p, &s.plans[kind])
-        s.plan_c[kind] = c
-        s.plan_L[kind] = L
-        s.plan_decay[kind] = exp(-L / m.p.tau_ca)
-    s.rho = _draws_and_apply(s.rho, &s.pending, c, L, &s.plans[kind], &m.p, m.noisy, rng)
-    decay = s.plan_decay[kind]
-    s.c_pre = s.c_pre * decay
-    s.c_post = s.c_post * decay
-    s.kind = 0 if is_pre else 1
-    if is_pre:
-        if m.rho_scales_cpre:  # spec §1.5: the jump uses ρ brought up to date here
-            s.rho = gb_cubic_flow(s.rho, s.pending, &m.p)
-            s.pending = 0.0
-        if m.stp_U > 0.0:
-            s.x_res = gb_tm_resources(s.x_res, m.stp_U, t - s.t_pre_last, m.tau_rec)
-            s.t_pre_last = t
-        s.c_pre = s.c_pre + gb_pre_jump(m.Cpre, s.rho, m.rho_scales_cpre, m.stp_U, s.x_res)
-    else:
-        s.c_post = s.c_post + m.Cpost + m.eta * s.c_pre
-    s.t_last = t
-
-
-cdef inline double _synapse_finish(_Synapse *s, const _Model *m, double t_end,
-                                   gb_rng *rng) noexcept nogil:
-    """ρ at t_end (after the last event), flushed."""
-    if t_end > s.t_last:
-        s.rho = _step(s.rho, &s.pending, s.c_pre + s.c_post, t_end - s.t_last, &m.p,
-                      m.noisy, rng)
-    return gb_cubic_flow(s.rho, s.pending, &m.p)
 
 
 cdef _Model _model(tuple kernel_params, double D, double Cpre, double Cpost, double eta,
@@ -213,103 +120,13 @@ cdef _Model _model(tuple kernel_params, double D, double Cpre, double Cpost, dou
     return m
 
 
-# ------------------------------------------------------------------------------------------
-# Stored trains
-
-
-cdef void _run_synapse(Py_ssize_t i, const double *pre_times, const long long *pre_offsets,
-                       const double *post_times, const long long *post_offsets,
-                       const long long *train_of_synapse, const double *rho0,
-                       const double *t_end, const _Model *m, uint64_t seed,
-                       uint64_t stream_offset, const double *readout_times, Py_ssize_t n_read,
-                       double *rho_out, double *rho_at, double *c_at) noexcept nogil:
-    """One synapse from t = 0 to t_end[i]; its own random stream keeps threads independent."""
-    cdef gb_rng rng
-    cdef _Synapse s
-    cdef Py_ssize_t j = train_of_synapse[i]
-    cdef Py_ssize_t a = pre_offsets[j], a_end = pre_offsets[j + 1]
-    cdef Py_ssize_t b = post_offsets[j], b_end = post_offsets[j + 1]
-    cdef Py_ssize_t k = 0
-    cdef double t, t_pre, t_post, inf = INFINITY
-    cdef bint is_pre
-    _synapse_start(&s, rho0[i])
-    gb_rng_seed(&rng, seed, stream_offset + i)
-    while True:
-        t_pre = pre_times[a] + m.D if a < a_end else inf
-        t_post = post_times[b] if b < b_end else inf
-        is_pre = gb_pre_first(t_pre, t_post)  # ties: presynaptic calcium first (gb_walk.h)
-        t = t_pre if is_pre else t_post
-        # Read-outs due before the next event (or before the end).
-        while k < n_read and readout_times[k] <= t and readout_times[k] <= t_end[i]:
-            _synapse_read(&s, m, readout_times[k], &rng)
-            rho_at[i * n_read + k] = s.rho
-            c_at[i * n_read + k] = s.c_pre + s.c_post
-            k = k + 1
-        if t == inf or t > t_end[i]:
-            break
-        _synapse_event(&s, m, t, is_pre, &rng)
-        if is_pre:
-            a = a + 1
-        else:
-            b = b + 1
-    rho_out[i] = _synapse_finish(&s, m, t_end[i], &rng)
-
-
-def simulate(const double[::1] pre_times, const long long[::1] pre_offsets,
-             const double[::1] post_times, const long long[::1] post_offsets,
-             const long long[::1] train_of_synapse, const double[::1] rho0,
-             const double[::1] t_end, tuple kernel_params, double D, double Cpre,
-             double Cpost, double eta, uint64_t seed, uint64_t stream_offset=0,
-             const double[::1] readout_times=None, double stp_U=0.0, double tau_rec=0.0,
-             bint rho_scales_cpre=False):
-    """Simulate independent synapses event by event.
-
-    Synapse ``i`` receives train ``j = train_of_synapse[i]``: presynaptic spikes
-    ``pre_times[pre_offsets[j]:pre_offsets[j+1]]`` (calcium arrives ``D`` later) and
-    postsynaptic spikes likewise; it starts at t = 0 with c = 0 and ρ = ``rho0[i]`` and is
-    brought up to ``t_end[i]`` (later events are ignored). At equal times the presynaptic
-    calcium event is processed first. Calcium is split into a presynaptic and a
-    postsynaptic part; a post spike adds ``Cpost + eta * c_pre`` (eta = 0: linear model).
-    A presynaptic calcium event adds ``Cpre``, times ρ if ``rho_scales_cpre``, times
-    ``stp_U * x`` if ``stp_U > 0`` (Tsodyks–Markram resources x, 1 at the first event).
-    Synapse ``i`` draws from random stream ``stream_offset + i`` of ``seed``, so the result
-    does not depend on how synapses are split between calls (the GIL is released: callers
-    may run calls for disjoint synapse ranges in parallel threads).
-
-    Returns
-    -------
-    rho : ndarray (N,)
-        ρ at ``t_end``.
-    rho_at, c_at : ndarray (N, R)
-        ρ and c at ``readout_times`` (only if given; each must be ≤ the synapse's t_end).
-    """
-    cdef Py_ssize_t n = rho0.shape[0]
-    cdef Py_ssize_t n_read = 0 if readout_times is None else readout_times.shape[0]
-    cdef _Model m = _model(kernel_params, D, Cpre, Cpost, eta, stp_U, tau_rec,
-                           rho_scales_cpre)
-    rho_out = np.empty(n)
-    rho_at = np.empty((n, n_read))
-    c_at = np.empty((n, n_read))
-    cdef double[::1] rho_v = rho_out
-    cdef double[:, ::1] rho_at_v = rho_at
-    cdef double[:, ::1] c_at_v = c_at
-    cdef double dummy = 0.0
-    cdef const double *pre_ptr = &pre_times[0] if pre_times.shape[0] else &dummy
-    cdef const double *post_ptr = &post_times[0] if post_times.shape[0] else &dummy
-    cdef const double *read_ptr = &readout_times[0] if n_read else &dummy
-    cdef double *rho_at_ptr = &rho_at_v[0, 0] if n_read and n else &dummy
-    cdef double *c_at_ptr = &c_at_v[0, 0] if n_read and n else &dummy
-    cdef Py_ssize_t i
-    if n == 0:
-        return rho_out if readout_times is None else (rho_out, rho_at, c_at)
-    with nogil:
-        for i in range(n):
-            _run_synapse(i, pre_ptr, &pre_offsets[0], post_ptr, &post_offsets[0],
-                         &train_of_synapse[0], &rho0[0], &t_end[0], &m, seed, stream_offset,
-                         read_ptr, n_read, &rho_v[0], rho_at_ptr, c_at_ptr)
-    if readout_times is None:
-        return rho_out
-    return rho_out, rho_at, c_at
+# Stored trains: synapse i receives train train_of_synapse[i] of these ragged arrays.
+cdef struct _Stored:
+    const double *pre_times
+    const long long *pre_offsets
+    const double *post_times
+    const long long *post_offsets
+    const long long *train_of_synapse
 
 
 # ------------------------------------------------------------------------------------------
@@ -484,6 +301,117 @@ cdef inline void _train_pop_post(_Train *tr) noexcept nogil:
         _jitter_next_post(tr)
 
 
+# ------------------------------------------------------------------------------------------
+# The event loop of one synapse, on stored or drawn trains: one function, so that both give
+# the same ρ for the same spikes and the synapse's state stays in registers.
+
+
+cdef long long _run_synapse(Py_ssize_t i, const _Stored *stored, _Train *drawn,
+                            const double *rho0, const double *t_end, const _Model *m,
+                            uint64_t seed, uint64_t stream_offset,
+                            const double *readout_times, Py_ssize_t n_read, double *rho_out,
+                            double *rho_at, double *c_at) noexcept nogil:
+    """One synapse from t = 0 to t_end[i]; its own random stream keeps threads independent.
+
+    Spikes come from ``drawn`` (already started) or, if it is NULL, from ``stored``.
+    Returns the number of spikes processed.
+    """
+    cdef gb_rng rng
+    cdef const gb_params *p = &m.p
+    cdef bint noisy = m.noisy
+    cdef Py_ssize_t j, a = 0, a_end = 0, b = 0, b_end = 0
+    cdef Py_ssize_t k = 0
+    cdef long long events = 0
+    # rho is deferred: `pending` seconds of cubic flow are still owed (gb_kernel.h); they
+    # are applied only where the efficacy is read.
+    cdef double rho = rho0[i], pending = 0.0, c_pre = 0.0, c_post = 0.0, t_last = 0.0
+    # Short-term depression: resources at the last presynaptic calcium event and its time
+    # (-inf before the first event, which therefore finds x = 1).
+    cdef double x_res = 1.0, t_pre_last = -INFINITY
+    cdef double t, t_pre, t_post, L, c, decay, inf = INFINITY
+    cdef bint is_pre
+    # The plans of the last interval that followed a pre (0) and a post (1) event, with
+    # their calcium, length and decay: periodic protocols repeat them exactly, and then the
+    # logarithms and exponentials of an interval are not computed again.
+    cdef gb_interval plans[2]
+    cdef double plan_c[2]
+    cdef double plan_L[2]
+    cdef double plan_decay[2]
+    cdef int kind = 0  # of the event that opened the current interval
+    plan_c[0] = plan_c[1] = -1.0  # calcium is never negative: no plan yet
+    plan_L[0] = plan_L[1] = -1.0
+    if drawn == NULL:
+        j = stored.train_of_synapse[i]
+        a = stored.pre_offsets[j]
+        a_end = stored.pre_offsets[j + 1]
+        b = stored.post_offsets[j]
+        b_end = stored.post_offsets[j + 1]
+    gb_rng_seed(&rng, seed, stream_offset + i)
+    while True:
+        if drawn == NULL:
+            t_pre = stored.pre_times[a] + m.D if a < a_end else inf
+            t_post = stored.post_times[b] if b < b_end else inf
+        else:
+            t_pre = drawn.t_pre + m.D
+            t_post = drawn.t_post
+        is_pre = gb_pre_first(t_pre, t_post)  # ties: presynaptic calcium first (gb_walk.h)
+        t = t_pre if is_pre else t_post
+        # Read-outs due before the next event (or before the end).
+        while k < n_read and readout_times[k] <= t and readout_times[k] <= t_end[i]:
+            L = readout_times[k] - t_last
+            rho = _step(rho, &pending, c_pre + c_post, L, p, noisy, &rng)
+            rho = gb_cubic_flow(rho, pending, p)
+            pending = 0.0
+            decay = exp(-L / p.tau_ca)
+            c_pre = c_pre * decay
+            c_post = c_post * decay
+            t_last = readout_times[k]
+            rho_at[i * n_read + k] = rho
+            c_at[i * n_read + k] = c_pre + c_post
+            k = k + 1
+        if t == inf or t > t_end[i]:
+            break
+        L = t - t_last
+        if L < 0.0:  # a tie taken in the other order (gb_walk.h): an empty interval
+            L = 0.0
+            t = t_last
+        c = c_pre + c_post
+        if c != plan_c[kind] or L != plan_L[kind]:
+            gb_interval_plan(c, L, p, &plans[kind])
+            plan_c[kind] = c
+            plan_L[kind] = L
+            plan_decay[kind] = exp(-L / p.tau_ca)
+        rho = _draws_and_apply(rho, &pending, c, L, &plans[kind], p, noisy, &rng)
+        decay = plan_decay[kind]
+        c_pre = c_pre * decay
+        c_post = c_post * decay
+        kind = 0 if is_pre else 1
+        if is_pre:
+            if m.rho_scales_cpre:  # spec §1.5: the jump uses ρ brought up to date here
+                rho = gb_cubic_flow(rho, pending, p)
+                pending = 0.0
+            if m.stp_U > 0.0:
+                x_res = gb_tm_resources(x_res, m.stp_U, t - t_pre_last, m.tau_rec)
+                t_pre_last = t
+            c_pre = c_pre + gb_pre_jump(m.Cpre, rho, m.rho_scales_cpre, m.stp_U, x_res)
+            if drawn == NULL:
+                a = a + 1
+            else:
+                _train_pop_pre(drawn)
+        else:
+            c_post = c_post + m.Cpost + m.eta * c_pre
+            if drawn == NULL:
+                b = b + 1
+            else:
+                _train_pop_post(drawn)
+        events = events + 1
+        t_last = t
+    if t_end[i] > t_last:
+        rho = _step(rho, &pending, c_pre + c_post, t_end[i] - t_last, p, noisy, &rng)
+    rho_out[i] = gb_cubic_flow(rho, pending, p)
+    return events
+
+
 cdef long long _run_drawn_synapse(Py_ssize_t i, int law, const double *law_table,
                                   Py_ssize_t law_width, const long long *condition,
                                   const long long *train, const double *rho0,
@@ -492,36 +420,73 @@ cdef long long _run_drawn_synapse(Py_ssize_t i, int law, const double *law_table
                                   Py_ssize_t n_read, double *rho_out, double *rho_at,
                                   double *c_at) noexcept nogil:
     """One synapse on a drawn train; returns the number of spikes it processed."""
-    cdef gb_rng rng
-    cdef _Synapse s
     cdef _Train tr
-    cdef Py_ssize_t k = 0
-    cdef long long events = 0
-    cdef double t, t_pre, t_post, inf = INFINITY
-    cdef bint is_pre
-    _synapse_start(&s, rho0[i])
     _train_start(&tr, law, &law_table[condition[i] * law_width], seed, condition[i], train[i])
-    gb_rng_seed(&rng, seed, stream_offset + i)
-    while True:
-        t_pre = tr.t_pre + m.D
-        t_post = tr.t_post
-        is_pre = gb_pre_first(t_pre, t_post)  # ties: presynaptic calcium first (gb_walk.h)
-        t = t_pre if is_pre else t_post
-        while k < n_read and readout_times[k] <= t and readout_times[k] <= t_end[i]:
-            _synapse_read(&s, m, readout_times[k], &rng)
-            rho_at[i * n_read + k] = s.rho
-            c_at[i * n_read + k] = s.c_pre + s.c_post
-            k = k + 1
-        if t == inf or t > t_end[i]:
-            break
-        _synapse_event(&s, m, t, is_pre, &rng)
-        events = events + 1
-        if is_pre:
-            _train_pop_pre(&tr)
-        else:
-            _train_pop_post(&tr)
-    rho_out[i] = _synapse_finish(&s, m, t_end[i], &rng)
-    return events
+    return _run_synapse(i, NULL, &tr, rho0, t_end, m, seed, stream_offset, readout_times,
+                        n_read, rho_out, rho_at, c_at)
+
+
+
+def simulate(const double[::1] pre_times, const long long[::1] pre_offsets,
+             const double[::1] post_times, const long long[::1] post_offsets,
+             const long long[::1] train_of_synapse, const double[::1] rho0,
+             const double[::1] t_end, tuple kernel_params, double D, double Cpre,
+             double Cpost, double eta, uint64_t seed, uint64_t stream_offset=0,
+             const double[::1] readout_times=None, double stp_U=0.0, double tau_rec=0.0,
+             bint rho_scales_cpre=False):
+    """Simulate independent synapses event by event.
+
+    Synapse ``i`` receives train ``j = train_of_synapse[i]``: presynaptic spikes
+    ``pre_times[pre_offsets[j]:pre_offsets[j+1]]`` (calcium arrives ``D`` later) and
+    postsynaptic spikes likewise; it starts at t = 0 with c = 0 and ρ = ``rho0[i]`` and is
+    brought up to ``t_end[i]`` (later events are ignored). At equal times the presynaptic
+    calcium event is processed first. Calcium is split into a presynaptic and a
+    postsynaptic part; a post spike adds ``Cpost + eta * c_pre`` (eta = 0: linear model).
+    A presynaptic calcium event adds ``Cpre``, times ρ if ``rho_scales_cpre``, times
+    ``stp_U * x`` if ``stp_U > 0`` (Tsodyks–Markram resources x, 1 at the first event).
+    Synapse ``i`` draws from random stream ``stream_offset + i`` of ``seed``, so the result
+    does not depend on how synapses are split between calls (the GIL is released: callers
+    may run calls for disjoint synapse ranges in parallel threads).
+
+    Returns
+    -------
+    rho : ndarray (N,)
+        ρ at ``t_end``.
+    rho_at, c_at : ndarray (N, R)
+        ρ and c at ``readout_times`` (only if given; each must be ≤ the synapse's t_end).
+    """
+    cdef Py_ssize_t n = rho0.shape[0]
+    cdef Py_ssize_t n_read = 0 if readout_times is None else readout_times.shape[0]
+    cdef _Model m = _model(kernel_params, D, Cpre, Cpost, eta, stp_U, tau_rec,
+                           rho_scales_cpre)
+    rho_out = np.empty(n)
+    rho_at = np.empty((n, n_read))
+    c_at = np.empty((n, n_read))
+    cdef double[::1] rho_v = rho_out
+    cdef double[:, ::1] rho_at_v = rho_at
+    cdef double[:, ::1] c_at_v = c_at
+    cdef double dummy = 0.0
+    cdef const double *pre_ptr = &pre_times[0] if pre_times.shape[0] else &dummy
+    cdef const double *post_ptr = &post_times[0] if post_times.shape[0] else &dummy
+    cdef const double *read_ptr = &readout_times[0] if n_read else &dummy
+    cdef double *rho_at_ptr = &rho_at_v[0, 0] if n_read and n else &dummy
+    cdef double *c_at_ptr = &c_at_v[0, 0] if n_read and n else &dummy
+    cdef Py_ssize_t i
+    cdef _Stored stored
+    if n == 0:
+        return rho_out if readout_times is None else (rho_out, rho_at, c_at)
+    stored.pre_times = pre_ptr
+    stored.pre_offsets = &pre_offsets[0]
+    stored.post_times = post_ptr
+    stored.post_offsets = &post_offsets[0]
+    stored.train_of_synapse = &train_of_synapse[0]
+    with nogil:
+        for i in range(n):
+            _run_synapse(i, &stored, NULL, &rho0[0], &t_end[0], &m, seed, stream_offset,
+                         read_ptr, n_read, &rho_v[0], rho_at_ptr, c_at_ptr)
+    if readout_times is None:
+        return rho_out
+    return rho_out, rho_at, c_at
 
 
 def _check_law(int law, const double[:, ::1] law_table):
