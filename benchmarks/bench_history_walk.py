@@ -2,8 +2,8 @@
 
 The Brian2 network benchmark (``bench_network.py``) mixes the plasticity with Brian2's
 fixed costs per time step and varies by a third from run to run on a shared machine; this
-harness times only the spike-history walk (the C text the history template embeds) on a
-CUBA-like setting (see ``history_walk_harness.c``), against the static synapse's work,
+harness times only the spike-history walk (``kernel/gb_walk.h``, which the event template
+embeds) on a CUBA-like setting (see ``history_walk_harness.c``), against the static synapse's work,
 alternating the two, and prints the medians. Use it to judge changes to the kernel, the
 random streams or the walk.
 
@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from brian2_calcium.spike_history import _c_text
+from brian2_calcium.spike_history import WALK_HEADER
 
 HERE = Path(__file__).resolve().parent
 # Brian2's default flags for generated code (prefs.codegen.cpp.extra_compile_args_gcc)
@@ -26,7 +26,7 @@ FLAGS = ["-O3", "-ffast-math", "-fno-finite-math-only", "-march=native", "-w"]
 
 def build(directory, cc, static):
     exe = directory / ("static" if static else "walk")
-    cmd = [cc, *FLAGS, *(["-DSTATIC"] if static else []), f"-I{directory}",
+    cmd = [cc, *FLAGS, *(["-DSTATIC"] if static else []), f"-I{WALK_HEADER.parent}",
            str(HERE / "history_walk_harness.c"), "-o", str(exe), "-lm"]  # fmt: skip
     subprocess.run(cmd, check=True)
     return exe
@@ -48,7 +48,6 @@ def main(argv=None):
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        (directory / "history_walk.h").write_text(_c_text())
         exes = {"static": build(directory, args.cc, True), "walk": build(directory, args.cc, False)}
         times = {name: [] for name in exes}
         for _ in range(args.repeats):

@@ -1,8 +1,8 @@
 /*
  * history_walk_harness.c -- the network's plastic pathway without Brian2 around it.
  *
- * Built by bench_history_walk.py, which writes "history_walk.h" (the C text the
- * spike-history template embeds: kernel, random streams, walk). CUBA-like setting: 4000
+ * Built by bench_history_walk.py against brian2_calcium/kernel/gb_walk.h, the header the
+ * event template's Brian2 Functions embed (kernel, random streams, walk). CUBA-like setting: 4000
  * neurons (3200 excitatory), 2 % connectivity, Poisson firing at 5.4 Hz with a 5 ms
  * refractory period on a 0.1 ms grid, DP parameters. Each step, every synapse of each
  * excitatory neuron that fired is caught up and transmits (E->I synapses are frozen, as
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "history_walk.h"
+#include "gb_walk.h"
 
 #define N 4000
 #define NE 3200
@@ -90,15 +90,16 @@ int main(int argc, char **argv)
 #ifdef STATIC
                 ge[post[s]] += 1.62e-3;
 #else
-                double r = gb_history_catch_up_args(
-                    rho[s], c[s], tlast[s], t, npre[s], npost[s], 1 - frozen[s], 0.0, recent,
-                    ring, SLOTS, i, recent, ring, SLOTS, post[s], 0.02, 1.0, 1.3, 200.0,
-                    321.808, 2.8284, 150.0, 0.5, 1, GB_GATING_DP, 0.0137, 1.0, 2.0, 7, s);
-                rho[s] = gb_history_last[0];
-                c[s] = gb_history_last[1];
-                tlast[s] = gb_history_last[2];
-                npre[s] = (int32_t)gb_history_last[3];
-                npost[s] = (int32_t)gb_history_last[4];
+                double r = gb_walk_args(
+                    rho[s], c[s], 0.0, tlast[s], 1.0, -1e9, npre[s], npost[s], 1 - frozen[s],
+                    t, 0.0, recent, ring, SLOTS, i, recent, ring, SLOTS, post[s], 0.02, 1.0,
+                    1.3, 200.0, 321.808, 2.8284, 150.0, 0.5, 1, GB_GATING_DP, 0.0137, 1.0,
+                    2.0, 0.0, 0.0, 0.0, 0, 7, s);
+                rho[s] = gb_walk_get(0, s);
+                c[s] = gb_walk_get(1, s);
+                tlast[s] = gb_walk_get(3, s);
+                npre[s] = (int32_t)gb_walk_get(6, s);
+                npost[s] = (int32_t)gb_walk_get(7, s);
                 ge[post[s]] += r;
 #endif
                 n_events++;

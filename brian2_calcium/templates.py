@@ -640,9 +640,14 @@ def make_synapses(source, target, template, connect=None, name=None, history_slo
         post = history_for(target, plan.slots)
         link = HistoryLink(pre, post, _offset(source), _offset(target))
         options["namespace"].update(walk_functions(link))
+        if _runtime() and "transmission" in options["on_pre"]:
+            # Runtime targets run on one thread and pay per code object and time step:
+            # the walk and the transmission as one pathway (same order of statements).
+            on_pre = options["on_pre"]
+            on_pre["transmission"] = on_pre.pop("update") + "\n" + on_pre["transmission"]
     syn = Synapses(source, target, **options)
     for pathway, order in PATHWAY_ORDER.items():
-        if pathway in template.pathways:
+        if pathway in {p.objname for p in syn._pathways}:
             getattr(syn, pathway).order = order
     if walk:
         syn._gb_link = link
@@ -664,6 +669,12 @@ def make_synapses(source, target, template, connect=None, name=None, history_slo
         if walk:
             _start_walk(syn, connect)
     return syn
+
+
+def _runtime():
+    from brian2.devices.device import RuntimeDevice, get_device
+
+    return isinstance(get_device(), RuntimeDevice)
 
 
 def _offset(group):

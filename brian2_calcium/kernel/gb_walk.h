@@ -40,7 +40,11 @@ static inline int gb_pre_first(double t_arrival, double t_post)
     return t_arrival <= t_post + GB_TIE_WINDOW;
 }
 
-#if defined(__cplusplus) && __cplusplus >= 201103L
+/* Per-thread storage where threads exist (OpenMP); plain static storage otherwise, which
+ * in a shared library is much cheaper to reach than thread-local storage. */
+#if !defined(_OPENMP)
+#define GB_THREAD_LOCAL
+#elif defined(__cplusplus) && __cplusplus >= 201103L
 #define GB_THREAD_LOCAL thread_local
 #elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__STDC_NO_THREADS__)
 #define GB_THREAD_LOCAL _Thread_local
