@@ -287,6 +287,17 @@ def finish_figure(fig, name, out=None):
         If ``fig`` is not a matplotlib figure or ``name`` is not a string.
     ValueError
         If ``name`` is empty or contains a path separator.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from matplotlib.figure import Figure
+    >>> fig = Figure()
+    >>> _ = fig.subplots().plot([0, 1], [1, 0])
+    >>> path = finish_figure(fig, "line", out=tempfile.mkdtemp())  # doctest: +ELLIPSIS
+    figure saved to .../line.png
+    >>> path.name, path.read_bytes()[1:4]
+    ('line.png', b'PNG')
     """
     from matplotlib.figure import Figure
 
