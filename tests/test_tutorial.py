@@ -276,6 +276,10 @@ def test_step_2_transitions_agree_with_the_theory_within_the_sampling_error(step
         * math.sqrt(beta**2 * row.U * (1 - row.U) / n + (1 - beta) ** 2 * row.D * (1 - row.D) / n)
     )
     assert math.isclose(row.S_se, se, rel_tol=1e-6)
+    # exercise 2.3's last run, 10 000 synapses per state: at most ~0.012 below the theory
+    large = ns["S"]
+    assert large.n_synapses == 10_000
+    assert -0.012 - 3.5 * large.S_se <= large.S - row.S_analytic <= 3.5 * large.S_se
 
 
 # -- step 3: the curves' shapes of spec §4.1 ---------------------------------------------------

@@ -22,9 +22,11 @@ theory.
 #
 # **Solution.**
 
+import matplotlib.pyplot as plt
 from brian2 import Hz, ms
 
 import brian2_calcium as bc
+from brian2_calcium.plotting import finish_figure
 
 table = bc.stdp_curve("DP", delta_t=[10] * ms, frequency=1 * Hz, n_pairs=60,
                       n_synapses=1000, seed=1)  # fmt: skip
@@ -70,14 +72,23 @@ print(f"by hand {after / before:.4f}, change_in_strength "
 # --------------------------------
 #
 # **Task.** Repeat exercise 2.1 with 100 synapses per state (the default of
-# ``stdp_curve``) and with 10 000, and print the standard error of S for each. How does
-# it scale?
+# ``stdp_curve``) and with 10 000, print S with its standard error for each and plot
+# them against the number of synapses, with the theory as a line. How does the error
+# scale?
 #
 # **Solution.**
 
+fig, ax = plt.subplots(figsize=(5, 3.5), layout="constrained")
 for n in (100, 1000, 10_000):
     S = bc.stdp_curve("DP", delta_t=[10] * ms, n_synapses=n, seed=1).iloc[0]
     print(f"{n:6d} synapses per state: S = {S.S:.3f} ± {S.S_se:.3f}")
+    ax.errorbar(n, S.S, yerr=S.S_se, fmt="o", color="k", capsize=3)
+ax.axhline(row.S_analytic, color="C0", label="theory")
+ax.set_xscale("log")
+ax.set_xlabel("synapses per initial state")
+ax.set_ylabel("change in strength S (Δt = +10 ms)")
+ax.legend(frameon=False)
+finish_figure(fig, "tutorial_step_2")
 
 # %%
 # **You should see**::
