@@ -218,7 +218,7 @@ cdef inline double _jitter_pre(const _Train *tr, long long k) noexcept nogil:
 
 cdef inline void _jitter_next_post(_Train *tr) noexcept nogil:
     """Draw the lags of every post spike that may come before those waiting; take the first."""
-    cdef int q, first
+    cdef int q
     cdef double earliest = INFINITY
     for q in range(tr.n_waiting):
         if tr.waiting[q] < earliest:
