@@ -243,6 +243,7 @@ def _check_law(name, table):
             raise ValueError("jittered_pairs law: the lag range must be shorter than two periods")
 
 
+@strict_keywords
 def simulate_synapses(
     params,
     pre,
