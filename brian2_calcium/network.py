@@ -608,7 +608,7 @@ class NetworkResult:
                 f"{self.n_plastic} plastic synapses: {tr['down_to_up']} DOWN→UP, "
                 f"{tr['up_to_down']} UP→DOWN", fontsize="medium",
             )  # fmt: skip
-            axes[2].legend(frameon=False)
+            axes[2].legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         axes[2].set_xlabel("ρ")
         axes[2].set_ylabel("synapses")
         fig.tight_layout()
@@ -626,7 +626,7 @@ def _json_safe(value):
 
 
 def simulate_network(duration=1.0, target="cython", directory=None, progress=None,
-                     **kwargs):  # fmt: skip
+                     threads=None, **kwargs):  # fmt: skip
     """Build, run and read the CUBA network on a code generation target.
 
     Parameters
@@ -639,7 +639,12 @@ def simulate_network(duration=1.0, target="cython", directory=None, progress=Non
     directory : str, optional
         cpp_standalone project directory to keep.
     progress : bool, optional
-        Let Brian2 report progress on stderr (default: only on a terminal).
+        Let Brian2 report progress on stderr (default: only on a terminal); also announces
+        the first build, which compiles (Brian2 caches it for later runs).
+    threads : int, optional
+        ``cpp_standalone`` only: OpenMP threads (Brian2's
+        ``prefs.devices.cpp_standalone.openmp_threads``); the walk's noise is keyed by seed,
+        synapse and time, so the numbers do not depend on it.
     **kwargs
         Passed to :func:`cuba_network` (``n_neurons``, ``plasticity``, ``params``,
         ``plastic_targets``, ``seed``, ``rho_samples``, ``dt``, ``history_slots``).
@@ -667,12 +672,25 @@ def simulate_network(duration=1.0, target="cython", directory=None, progress=Non
     seconds = _seconds(duration, "duration")
     if not seconds > 0:
         raise ValueError(f"duration must be positive, got {seconds} s")
+    if threads is not None:
+        if target != "cpp_standalone":
+            raise ValueError(
+                f"threads is for target 'cpp_standalone' (OpenMP); {target!r} runs on one thread"
+            )
+        if isinstance(threads, bool) or int(threads) != threads or threads < 1:
+            raise ValueError(f"threads must be a positive whole number, got {threads!r}")
     show = sys.stderr.isatty() if progress is None else bool(progress)
     report = "stderr" if show else None
+    if show:
+        print(
+            f"brian2-calcium: building the network for {target} (the first build compiles "
+            "for a minute or so; Brian2 caches it for later runs)",
+            file=sys.stderr,
+        )
     seed = int(kwargs.get("seed", 0))
     start = time.perf_counter()
     if target == "cpp_standalone":
-        return _standalone(float(seconds), directory, report, seed, start, kwargs)
+        return _standalone(float(seconds), directory, report, seed, start, kwargs, threads)
     import brian2 as b2
 
     previous = b2.prefs.codegen.target
@@ -690,13 +708,16 @@ def simulate_network(duration=1.0, target="cython", directory=None, progress=Non
     return result
 
 
-def _standalone(seconds, directory, report, seed, start, kwargs):
+def _standalone(seconds, directory, report, seed, start, kwargs, threads=None):
     import brian2 as b2
     from brian2.devices.device import get_device, reset_device, set_device
 
     keep = directory is not None
     build_dir = directory if keep else tempfile.mkdtemp(prefix="brian2_calcium_net_")
     set_device("cpp_standalone", build_on_run=False)
+    previous_threads = b2.prefs.devices.cpp_standalone.openmp_threads
+    if threads is not None:
+        b2.prefs.devices.cpp_standalone.openmp_threads = int(threads)
     try:
         device = get_device()
         b2.seed(seed % 2**32)
@@ -707,6 +728,7 @@ def _standalone(seconds, directory, report, seed, start, kwargs):
         timings = {"run_s": run_s, "build_s": time.perf_counter() - start - run_s}
         result = net.result(target="cpp_standalone", timings=timings)
     finally:
+        b2.prefs.devices.cpp_standalone.openmp_threads = previous_threads
         get_device().reinit()
         reset_device()
         if not keep:
