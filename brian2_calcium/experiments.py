@@ -97,6 +97,7 @@ _BRIAN2_SUPPLIED = {"params", "pre", "post", "train_of_synapse", "rho0", "t_end"
                     "mode", "progress"}  # fmt: skip
 
 
+@strict_keywords
 def engine_options(engine):
     """The keyword options an engine takes through ``**engine_options``.
 

@@ -152,3 +152,8 @@ def strict_keywords(function=None, *, options=None):
                 raise unexpected_keyword(qualname, name, named | accepted, said)
 
     return wrapper
+
+
+# The helpers hold themselves to the same rule.
+unexpected_keyword = strict_keywords(unexpected_keyword)
+check_keywords = strict_keywords(check_keywords)
