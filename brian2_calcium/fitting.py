@@ -91,6 +91,9 @@ class FitResult:
     def plot(self, ax=None):
         """Data (points with SEM) and the starting and fitted model vs frequency.
 
+        The model lines are the analytic theory on a dense frequency grid, whichever engine
+        the fit used (the simulated values at the data's protocols are in ``residuals``).
+
         Returns
         -------
         matplotlib.axes.Axes
