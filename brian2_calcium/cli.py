@@ -36,10 +36,11 @@ class _Parser(argparse.ArgumentParser):
         raise CLIError(message)
 
 
-# The command line's default, against 100 in the Python functions: one run from the shell
-# is a figure someone looks at, and 1000 synapses per state (SE of S about 0.015, against
-# 0.05 with 100) take well under a second on the fast engine. The Python functions are
-# called in loops, sweeps and fits, where the caller chooses.
+#: Synapses per initial state that the command line simulates by default, against 100 in
+#: the Python functions: one run from the shell makes a figure someone looks at, and 1000
+#: synapses per state (SE of S about 0.015, against 0.05 with 100) take well under a second
+#: on the fast engine. The Python functions are called in loops, sweeps and fits, where
+#: the caller chooses.
 CLI_SYNAPSES = 1000
 
 
