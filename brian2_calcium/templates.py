@@ -734,6 +734,8 @@ def _register_dump(history):
     code = history.dump_code()
     if code not in device.code_lines["after_network_run"]:
         device.insert_code("after_network_run", code)
+    # the device declares the Synapses a network holds directly; the recorder is contained
+    device.synapses.add(history.recorder)
 
 
 def _add_regular_operation(syn, name, code, interval):
