@@ -222,7 +222,6 @@ def _simulate_drawn(
     return rho, rho_at, c_at, int(sum(events))
 
 
-@strict_keywords
 def _check_law(name, table):
     """Refuse a law table the compiled samplers would misread (they trust their input)."""
     if table.ndim != 2 or table.shape[1] != 6 or not np.all(np.isfinite(table)):
