@@ -38,6 +38,13 @@ from .protocols import (
     triplets,
 )
 from .sweeps import sweep
+from .templates import (
+    bring_up_to_date,
+    clock_template,
+    event_template,
+    make_synapses,
+    synapse_template,
+)
 from .units import SI
 
 __version__ = "0.1.0.dev0"
@@ -78,6 +85,12 @@ __all__ = [
     "simulate_synapses",
     "sweep",
     "fit",
+    # Brian2 synapse templates, for any model
+    "synapse_template",
+    "event_template",
+    "clock_template",
+    "make_synapses",
+    "bring_up_to_date",
     # the network
     "cuba_network",
     "simulate_network",

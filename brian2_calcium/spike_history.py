@@ -15,6 +15,7 @@ read-out, tests).
 import itertools
 import logging
 import threading
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -571,9 +572,12 @@ class SpikeHistory:
 def history_for(group, slots):
     """The spike history of ``group`` (its parent group for a subgroup), made on first use.
 
-    The first call makes the history with ``slots`` slots and a recorder: ``Synapses``
-    from the group onto itself, one per neuron, whose presynaptic pathway appends each
-    spike (after the other synaptic pathways of the step). Later calls return the same
+    The first call makes the history with ``slots`` slots and its recording: a
+    ``NeuronGroup``'s reset appends each spike (one statement added to the reset, or a
+    reset made for it); other groups get a recorder, ``Synapses`` from the group onto
+    itself, one per neuron, whose presynaptic pathway appends each spike after the other
+    synaptic pathways of the step (:attr:`SpikeHistory.recorder`). Either way spikes enter
+    the history after the synapses of their time step. Later calls return the same
     history, so that every plastic ``Synapses`` on the group shares it.
 
     Parameters
@@ -586,19 +590,33 @@ def history_for(group, slots):
     SpikeHistory
     """
     import brian2 as b2
+    from brian2.core.functions import DEFAULT_FUNCTIONS
 
     parent, _ = _parent(group)
     history = getattr(parent, "_gb_history", None)
     if history is not None:
         return history
     history = SpikeHistory(parent.N, slots)
-    recorder = b2.Synapses(
-        parent, parent, model="n_recorded : integer", on_pre="n_recorded = gb_record(i, t)",
-        namespace={"gb_record": history.record_function()}, name=f"{history.name}_recorder",
-    )  # fmt: skip
-    recorder.connect(j="i")
-    recorder.pre.order = 100  # after the plastic pathways of the same step
-    history.recorder = recorder
+    if isinstance(parent, b2.NeuronGroup):
+        # The group's reset appends the spike (after the synapses of the step, and at no
+        # cost per time step); the recording Function is found by name from any namespace.
+        name = f"{history.name}_record"
+        DEFAULT_FUNCTIONS[name] = history.record_function()
+        weakref.finalize(history, DEFAULT_FUNCTIONS.pop, name, None)
+        line = f"{history.name}_count = {name}(i, t)"
+        if parent.event_codes.get("spike"):
+            parent.event_codes["spike"] = f"{parent.event_codes['spike']}\n{line}"
+        else:
+            parent.run_on_event("spike", line, when="resets")
+    else:
+        # other groups have no reset: a synapse per neuron onto itself records its spikes
+        history.recorder = b2.Synapses(
+            parent, parent, model="n_recorded : integer",
+            on_pre="n_recorded = gb_record(i, t)",
+            namespace={"gb_record": history.record_function()}, name=f"{history.name}_recorder",
+        )  # fmt: skip
+        history.recorder.connect(j="i")
+        history.recorder.pre.order = 100  # after the plastic pathways of the same step
     parent._gb_history = history
     return history
 

@@ -563,9 +563,10 @@ def make_synapses(source, target, template, connect=None, name=None, history_slo
 
     One call is all an event template needs in any Brian2 model: the spikes of ``source``
     and ``target`` (``NeuronGroup``, ``PoissonGroup``, ``SpikeGeneratorGroup``, their
-    subgroups; the same group for recurrent synapses) are recorded by small recorders that
-    the returned object contains (so ``Network`` and ``run`` include them), shared by all
-    plastic synapses on a group. Their ring buffers are sized from what the groups can do
+    subgroups; the same group for recurrent synapses) are recorded, by a statement added to
+    a ``NeuronGroup``'s reset or by a small recorder that the returned object contains (so
+    ``Network`` and ``run`` include it), once per group for all plastic synapses on it.
+    Their ring buffers are sized from what the groups can do
     (:func:`~brian2_calcium.spike_history.spike_capacity`: refractoriness, rates or spike
     times), with a sweep over the synapses often enough that no spike a synapse still
     needs is overwritten; a synapse that would need one gets ρ = NaN, never a wrong value.
@@ -653,7 +654,8 @@ def make_synapses(source, target, template, connect=None, name=None, history_slo
         syn._gb_link = link
         syn._gb_plan = plan
         for history in {id(h): h for h in (pre, post)}.values():
-            syn.contained_objects.append(history.recorder)
+            if history.recorder is not None:
+                syn.contained_objects.append(history.recorder)
             _register_dump(history)
         if sweep:
             code = template.sweep.format(min_age=f"{plan.max_age!r}*second")
@@ -734,8 +736,9 @@ def _register_dump(history):
     code = history.dump_code()
     if code not in device.code_lines["after_network_run"]:
         device.insert_code("after_network_run", code)
-    # the device declares the Synapses a network holds directly; the recorder is contained
-    device.synapses.add(history.recorder)
+    if history.recorder is not None:
+        # the device declares the Synapses a network holds directly; a recorder is contained
+        device.synapses.add(history.recorder)
 
 
 def _add_regular_operation(syn, name, code, interval):
