@@ -604,8 +604,8 @@ def history_for(group, slots):
         DEFAULT_FUNCTIONS[name] = history.record_function()
         weakref.finalize(history, DEFAULT_FUNCTIONS.pop, name, None)
         line = f"{history.name}_count = {name}(i, t)"
-        if parent.event_codes.get("spike"):
-            parent.event_codes["spike"] = f"{parent.event_codes['spike']}\n{line}"
+        if "spike" in parent.resetter:
+            parent.event_codes["spike"] = f"{parent.event_codes.get('spike') or ''}\n{line}"
         else:
             parent.run_on_event("spike", line, when="resets")
     else:

@@ -140,9 +140,10 @@ def test_parameters_are_constant_shared_variables():
     assert np.dtype(S.variables["bistable"].dtype).kind == "i"
     w0, w1 = (S.variables[w].get_value()[0] for w in ("w0", "w1"))
     assert w1 / w0 == pytest.approx(5.0)  # default w1/w0 = b
-    assert {n: getattr(S, n).order for n in ("update", "transmission")} == {
-        n: PATHWAY_ORDER[n] for n in ("update", "transmission")
-    }
+    # runtime targets join the walk and the transmission into one pathway
+    assert [p.objname for p in S._pathways] == ["transmission"]
+    assert S.transmission.order == PATHWAY_ORDER["transmission"]
+    assert str(S.transmission.code).startswith("rho_now = gb_walk(")
 
 
 def test_template_errors_are_clear():
