@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 
+from .keywords import strict_keywords
 from .parameters import get_parameters
 from .protocols import SpikeTrains
 from .templates import bring_up_to_date, make_synapses, synapse_template
@@ -78,6 +79,7 @@ def _generators(pre, post, trains, t_end_steps, d_steps):
     return neuron, unique.shape[0], (pre_owner, pre_steps), (post_owner, post_steps)
 
 
+@strict_keywords
 def simulate_brian2(params, pre, post, train_of_synapse, rho0, t_end, seed=0, mode="event",
                     progress=None, target="numpy", dt=None, timings=None,
                     directory=None):  # fmt: skip

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .keywords import strict_keywords
 from .parameters import get_parameters
 from .units import to_si
 
@@ -331,6 +332,7 @@ class CubaNetwork:
         )  # fmt: skip
 
 
+@strict_keywords
 def cuba_network(n_neurons=4000, plasticity="event", params="DP",
                  plastic_targets="excitatory", seed=0, rho_samples=0, dt=None,
                  history_slots=None):  # fmt: skip
@@ -625,6 +627,14 @@ def _json_safe(value):
     return value
 
 
+def _network_options(arguments):
+    """The keywords ``simulate_network`` passes on: those of :func:`cuba_network`."""
+    import inspect
+
+    return set(inspect.signature(cuba_network).parameters), "(options of cuba_network)"
+
+
+@strict_keywords(options=_network_options)
 def simulate_network(duration=1.0, target="cython", directory=None, progress=None,
                      threads=None, **kwargs):  # fmt: skip
     """Build, run and read the CUBA network on a code generation target.

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .brian2_functions import kernel_parameters
+from .keywords import strict_keywords
 from .reference import (
     KERNEL_HEADER,
     TIE_WINDOW,
@@ -73,6 +74,7 @@ MAX_SLOTS = 512
 NEVER = -1e9  # s
 
 
+@strict_keywords
 def walk_header_text():
     """Kernel, random streams and walk as one C text (generated code has no include path)."""
     rng = KERNEL_HEADER.with_name("gb_rng.h").read_text()
@@ -96,6 +98,7 @@ def _parent(group):
     return group, 0
 
 
+@strict_keywords
 def spike_capacity(group, dt):
     """Most spikes one neuron of ``group`` can fire in a window: a function of its length.
 
@@ -184,6 +187,7 @@ class HistoryPlan:
     max_age: float
 
 
+@strict_keywords
 def history_plan(pre_capacity, post_capacity, D, dt, flush_interval=1.0, max_age=1.0,
                  max_slots=MAX_SLOTS, slots=None):  # fmt: skip
     """Ring-buffer size and sweep schedule under which no needed spike is ever lost.
@@ -258,6 +262,7 @@ def _capacity(value):
 # -- numpy: the walk, vectorised over synapses ----------------------------------------------
 
 
+@strict_keywords
 def walk_numpy(state, t, i, j, pre, post, model, rng=None, plastic=None, min_age=0.0):
     """The walk of ``gb_walk.h``, vectorised over synapses (numpy target and read-out).
 
@@ -569,6 +574,7 @@ class SpikeHistory:
         return f"SpikeHistory(n={self.n}, slots={self.slots}, name={self.name!r})"
 
 
+@strict_keywords
 def history_for(group, slots):
     """The spike history of ``group`` (its parent group for a subgroup), made on first use.
 
@@ -877,6 +883,7 @@ class _NumpyWalk:
         return self.kept[KEPT_FIELDS[int(np.asarray(k).flat[0])]]
 
 
+@strict_keywords
 def walk_functions(link):
     """The Brian2 ``Function`` objects the event template's code calls.
 

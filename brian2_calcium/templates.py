@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .brian2_functions import PRE_JUMP_NAME, TM_RESOURCES_NAME, pre_jump_functions
+from .keywords import strict_keywords
 from .parameters import get_parameters
 from .reference import GATING_CODES
 from .spike_history import (
@@ -283,6 +284,7 @@ def _declarations(shared, weight_unit):
     return lines
 
 
+@strict_keywords
 def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
                      split_calcium=None, stop_time=False, probe=False):  # fmt: skip
     """Build a Graupner–Brunel synapse template for Brian2.
@@ -418,6 +420,7 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
     )
 
 
+@strict_keywords
 def event_template(params, weight_target=None, w0=None, w1=None, split_calcium=None,
                    probe=False):  # fmt: skip
     """The event-driven template (the spike-history walk); see :func:`synapse_template`."""
@@ -425,6 +428,7 @@ def event_template(params, weight_target=None, w0=None, w1=None, split_calcium=N
                             probe=probe)  # fmt: skip
 
 
+@strict_keywords
 def clock_template(params, weight_target=None, w0=None, w1=None, split_calcium=None,
                    stop_time=False, probe=False):  # fmt: skip
     """Clock-driven reference template (heun); see :func:`synapse_template`."""
@@ -557,6 +561,17 @@ def _check_weight_target(target, weight_target):
         )
 
 
+def _synapses_options(arguments):
+    """The keywords ``make_synapses`` passes on: those of ``brian2.Synapses``."""
+    import inspect
+
+    from brian2 import Synapses
+
+    names = set(inspect.signature(Synapses.__init__).parameters) - {"self", "source", "target"}
+    return names, "(further options are brian2.Synapses arguments)"
+
+
+@strict_keywords(options=_synapses_options)
 def make_synapses(source, target, template, connect=None, name=None, history_slots=None,
                   sweep=True, **kwargs):  # fmt: skip
     """Install a template between two groups: ``Synapses``, parameters, spike recording.
@@ -789,6 +804,7 @@ def _scalar(syn, name):
     return float(_values(syn, name).ravel()[0])
 
 
+@strict_keywords
 def bring_up_to_date(synapses, time, rng=None, update=None):
     """Bring every synapse of an event template exactly up to ``time`` and return ρ.
 
