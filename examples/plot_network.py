@@ -5,10 +5,10 @@ A plastic CUBA network: raster, rates and ρ after one second
 Brian2's CUBA network (4000 leaky integrate-and-fire neurons, 80 % excitatory,
 connection probability 0.02, Vogels & Abbott 2005) with Graupner–Brunel plasticity on
 its excitatory-to-excitatory synapses (DP parameter set, seed 0), built by
-:func:`brian2_calcium.cuba_network` from the history template: every plastic synapse is
-brought up to date exactly (the same kernel as the fast engine) at its own presynaptic
-spikes, never at postsynaptic ones. The initial weights are w0 (DOWN, ρ = 0) or
-w1 = 5·w0 (UP, ρ = 1), half each, so that their mean is CUBA's 1.62 mV.
+:func:`brian2_calcium.cuba_network` with the event template (the spike-history walk):
+every plastic synapse is brought up to date exactly (the same kernel as the fast engine)
+at its own presynaptic spikes, never at postsynaptic ones. The initial weights are w0
+(DOWN, ρ = 0) or w1 = 5·w0 (UP, ρ = 1), half each, so that their mean is CUBA's 1.62 mV.
 
 The top panel is the raster of the first 500 neurons, the middle one the population
 rate; the bottom one compares ρ at t = 0 with ρ after 1 s. At a few Hz the synapses
