@@ -9,12 +9,11 @@ cortex by Deperrois & Graupner (2020) (set ``deperrois2020_somatosensory``). The
 a flat potential (no UP and DOWN states, ρ starts at 0.5), short-term depression of the
 presynaptic calcium, and a presynaptic calcium jump scaled by the synapse's own ρ.
 
-Each ``Synapses`` object is made by one call,
-:func:`~brian2_calcium.templates.make_synapses`, which records the spikes of both groups
-itself; the neuron model has no plasticity code in it. A synapse transmits
-w0 + ρ (w1 − w0) and is brought up to date exactly at each of its presynaptic spikes
-(:doc:`/embedding`). The network runs in pieces; between them
-:func:`~brian2_calcium.templates.bring_up_to_date` reads ρ of every synapse at that time.
+Each ``Synapses`` object is made by one call, :func:`~brian2_calcium.make_synapses`,
+which records the spikes of both groups itself; the neuron model has no plasticity code
+in it. A synapse transmits w0 + ρ (w1 − w0) and is brought up to date exactly at each of
+its presynaptic spikes (:doc:`/embedding`). The network runs in pieces; between them
+:func:`~brian2_calcium.bring_up_to_date` reads ρ of every synapse at that time.
 
 Top: the raster. Middle: ρ of the input synapses and of the recurrent synapses over time
 (median and 10–90 % range). Bottom: ρ of each input synapse after one second against the
@@ -32,9 +31,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from brian2 import Hz, ms, mV, second
 
-from brian2_calcium import get_parameters
+from brian2_calcium import bring_up_to_date, get_parameters, make_synapses, synapse_template
 from brian2_calcium.plotting import finish_figure
-from brian2_calcium.templates import bring_up_to_date, make_synapses, synapse_template
 
 b2.prefs.codegen.target = "numpy"
 b2.seed(2020)
