@@ -239,6 +239,9 @@ def _check_data(data):
         raise ValueError("data contains NaN or infinite values")
     if np.any(df["S_sem"] <= 0):
         raise ValueError("S_sem must be positive (it weights the residuals)")
+    n_pairs = df["n_pairs"].to_numpy(float)
+    if np.any((n_pairs < 1) | (n_pairs != np.round(n_pairs))):
+        raise ValueError("n_pairs must be positive whole numbers (pairings per protocol)")
     if np.any(df["frequency_hz"] <= 0):
         raise ValueError("frequency_hz must be positive")
     if np.any(np.abs(df["delta_t_ms"]) * 1e-3 >= 1 / df["frequency_hz"]):

@@ -138,6 +138,8 @@ def test_fast_engine_fit_uses_common_random_numbers():
         (lambda d: d.assign(S_sem=0.0), "S_sem must be positive"),
         (lambda d: d.assign(S=np.nan), "NaN"),
         (lambda d: d.assign(delta_t_ms=30.0), "shorter than the pairing period"),
+        (lambda d: d.assign(n_pairs=75.5), "n_pairs must be positive whole numbers"),
+        (lambda d: d.assign(n_pairs=0), "n_pairs must be positive whole numbers"),
     ],
 )
 def test_bad_data_is_refused(change, message):
