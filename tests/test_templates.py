@@ -243,8 +243,9 @@ def _lif_network(template, pre_times, post_of, rho0):
     mons = {
         "before": b2.StateMonitor(lif, "ge", record=True, when="before_synapses"),
         "after": b2.StateMonitor(lif, "ge", record=True, when="after_synapses"),
-        "rho": b2.StateMonitor(S, "rho_now" if "rho_now" in S.variables else "rho",
-                               record=True, when="after_synapses"),  # fmt: skip
+        "rho": b2.StateMonitor(
+            S, "rho_now" if "rho_now" in S.variables else "rho", record=True, when="after_synapses"
+        ),  # fmt: skip
         "post": b2.SpikeMonitor(lif),
     }
     net = b2.Network(lif, pre, S, *mons.values())
