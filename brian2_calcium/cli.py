@@ -182,6 +182,10 @@ def _parser():
         help="plastic synapses: excitatory->excitatory or excitatory->all",
     )
     net.add_argument("--seed", type=int, default=0, help="random seed")
+    net.add_argument(
+        "--threads", type=_positive_int, default=None,
+        help="OpenMP threads, for --target cpp_standalone only (threads)",
+    )  # fmt: skip
     net.add_argument("--json", default="network.json", help="output summary")
     net.add_argument("--plot", default="", help="raster and rho histogram (PNG); '' for none")
     net.add_argument("--quiet", action="store_true", help="no progress report")
@@ -369,7 +373,8 @@ def _cmd_network(args):
         result = simulate_network(
             args.duration,
             target=args.target,
-            progress=False if args.quiet else None,
+            progress=not args.quiet,
+            threads=args.threads,
             n_neurons=args.neurons,
             plasticity=args.plasticity,
             params=p,

@@ -3,9 +3,9 @@
 4000 leaky integrate-and-fire neurons (80 % excitatory) with current-based synapses
 (Vogels & Abbott 2005, Brian2's ``examples/CUBA.py``); the excitatory synapses onto
 excitatory neurons (or onto all neurons) are plastic, built from the same templates as a
-single synapse: the history template (``plasticity="event"``, exact and event-driven, no
-work on postsynaptic spikes), the clock template (``"clock"``, the literal equations) or
-none (``"none"``, the original static network).
+single synapse: the event template (``plasticity="event"``, the spike-history walk: exact,
+no work on postsynaptic spikes), the clock template (``"clock"``, the literal equations)
+or none (``"none"``, the original static network). Any parameter set.
 """
 
 import shutil
@@ -30,7 +30,7 @@ __all__ = [
     "simulate_network",
 ]
 
-#: Kinds of plasticity: the history template, the clock template, static synapses.
+#: Kinds of plasticity: the event template, the clock template, static synapses.
 PLASTICITY = ("event", "clock", "none")
 
 #: Which excitatory synapses learn: onto excitatory neurons only, or onto all neurons.

@@ -261,6 +261,7 @@ def test_cli_network_writes_its_json(tmp_path, capsys):
         (["network", "--plasticity", "stdp"], "invalid choice"),
         (["network", "--set", "nope"], "unknown parameter set"),
         (["network", "--json", "/no/such/dir/x.json"], "does not exist"),
+        (["network", "--threads", "2", "--target", "numpy"], "cpp_standalone"),
     ],
 )
 def test_cli_network_bad_input_is_one_line(argv, message, capsys):
