@@ -208,11 +208,11 @@ def _build_network(b2, p, mode, dt_s, neuron, n_neurons, pre_spikes, post_spikes
     # One generator group holds the presynaptic neurons (0 … n−1) and the postsynaptic ones
     # (n … 2n−1): one code object less per time step, which is what an event-driven run
     # on a runtime target pays for.
-    clock = b2.Clock(dt=dt_s * b2.second, name="calcium_clock*")
+    clock = b2.Clock(dt=dt_s * b2.second, name="calcium_clock")
     indices = np.concatenate([pre_spikes[0], post_spikes[0] + n_neurons])
     steps = np.concatenate([pre_spikes[1], post_spikes[1]])
     generators = b2.SpikeGeneratorGroup(
-        2 * n_neurons, indices, steps * dt_s * b2.second, clock=clock, name="calcium_spikes*"
+        2 * n_neurons, indices, steps * dt_s * b2.second, clock=clock, name="calcium_spikes"
     )
     template = synapse_template(p, mode, stop_time=(mode == "clock"))
     options = {}
@@ -220,10 +220,12 @@ def _build_network(b2, p, mode, dt_s, neuron, n_neurons, pre_spikes, post_spikes
         # no sweep (it would walk a synapse past its own read-out time): the rings hold
         # every spike of the busiest generator neuron
         counts = np.bincount(indices, minlength=2 * n_neurons)
-        options = {"sweep": False, "history_slots": int(counts.max(initial=0)) + 2}
+        # (a power of two: the ring size is in the generated code, which Brian2 caches)
+        slots = 1 << int(np.ceil(np.log2(int(counts.max(initial=0)) + 2)))
+        options = {"sweep": False, "history_slots": slots}
     syn = make_synapses(
         generators, generators, template, connect={"i": neuron, "j": neuron + n_neurons},
-        clock=clock, name="calcium_synapses*", **options,
+        clock=clock, name="calcium_synapses", **options,
     )  # fmt: skip
     syn.rho = rho0
     if mode == "clock":

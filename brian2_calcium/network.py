@@ -149,11 +149,11 @@ class CubaNetwork:
         if probe:
             model += "rho_probe : 1\n"
             reset += "\nrho_probe = 0"
-        clock = b2.Clock(dt=dt * second, name="cuba_clock*")
+        clock = b2.Clock(dt=dt * second, name="cuba_clock")
         self.neurons = b2.NeuronGroup(
             self.n_neurons, model, threshold="v > Vt", reset=reset,
             refractory=CUBA["refractory"] * second, method="exact", namespace=namespace,
-            clock=clock, name="cuba_neurons*",
+            clock=clock, name="cuba_neurons",
         )  # fmt: skip
         vt, vr = CUBA["Vt"], CUBA["Vr"]
         self.neurons.v = (vr + rng.random(self.n_neurons) * (vt - vr)) * b2.volt
@@ -179,7 +179,7 @@ class CubaNetwork:
             self.template = None
             self.exc_synapses = b2.Synapses(
                 self.neurons, self.neurons, on_pre="ge_post += we",
-                namespace={"we": we * b2.volt}, name="cuba_exc*", **kwargs,
+                namespace={"we": we * b2.volt}, name="cuba_exc", **kwargs,
             )  # fmt: skip
             self.exc_synapses.connect(i=ie, j=je)
         elif plasticity == "event":
@@ -189,7 +189,7 @@ class CubaNetwork:
             )  # fmt: skip
             self.exc_synapses = make_synapses(
                 self.neurons, self.neurons, self.template, connect={"i": ie, "j": je},
-                name="cuba_exc*", history_slots=history_slots, **kwargs,
+                name="cuba_exc", history_slots=history_slots, **kwargs,
             )  # fmt: skip
             # The static excitatory synapses share the group (one pathway, as in CUBA):
             # not plastic, with the ρ whose weight is we.
@@ -206,13 +206,13 @@ class CubaNetwork:
             )  # fmt: skip
             self.exc_synapses = make_synapses(
                 self.neurons, self.neurons, self.template,
-                connect={"i": ie[plastic], "j": je[plastic]}, name="cuba_exc*", **kwargs,
+                connect={"i": ie[plastic], "j": je[plastic]}, name="cuba_exc", **kwargs,
             )  # fmt: skip
             self.exc_synapses.rho = rho0
             if not plastic.all():
                 self.exc_static = b2.Synapses(
                     self.neurons, self.neurons, on_pre="ge_post += we",
-                    namespace={"we": we * b2.volt}, name="cuba_exc_static*", **kwargs,
+                    namespace={"we": we * b2.volt}, name="cuba_exc_static", **kwargs,
                 )  # fmt: skip
                 self.exc_static.connect(i=ie[~plastic], j=je[~plastic])
                 objects.append(self.exc_static)
@@ -220,7 +220,7 @@ class CubaNetwork:
         objects.append(self.exc_synapses)
         self.inh_synapses = b2.Synapses(
             self.neurons, self.neurons, on_pre="gi_post += wi",
-            namespace={"wi": wi * b2.volt}, name="cuba_inh*", **kwargs,
+            namespace={"wi": wi * b2.volt}, name="cuba_inh", **kwargs,
         )  # fmt: skip
         self.inh_synapses.connect(i=ii, j=ji)
         objects.append(self.inh_synapses)
@@ -236,10 +236,10 @@ class CubaNetwork:
             self.exc_synapses.probe = flags
         self.spikes = b2.SpikeMonitor(
             self.neurons, variables=["rho_probe"] if probe else None,
-            when="after_synapses" if probe else "thresholds", name="cuba_spikes*",
+            when="after_synapses" if probe else "thresholds", name="cuba_spikes",
         )  # fmt: skip
         objects.append(self.spikes)
-        self.network = b2.Network(*objects, name="cuba_network*")
+        self.network = b2.Network(*objects, name="cuba_network")
         self.n_synapses = int(ie.size + ii.size)
 
     def _choose_sample(self, rng, k):

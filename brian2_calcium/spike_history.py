@@ -602,11 +602,16 @@ def history_for(group, slots):
     history = getattr(parent, "_gb_history", None)
     if history is not None:
         return history
-    history = SpikeHistory(parent.N, slots)
+    # named after the group, so that the generated code (and Brian2's cache of it) is the
+    # same from one run of a model to the next
+    history = SpikeHistory(parent.N, slots, name=f"gb_{parent.name}")
     if isinstance(parent, b2.NeuronGroup):
         # The group's reset appends the spike (after the synapses of the step, and at no
         # cost per time step); the recording Function is found by name from any namespace.
         name = f"{history.name}_record"
+        if name in DEFAULT_FUNCTIONS:  # a group of that name, still alive, records too
+            with _lock:
+                name = f"{name}_{next(_counter)}"
         DEFAULT_FUNCTIONS[name] = history.record_function()
         weakref.finalize(history, DEFAULT_FUNCTIONS.pop, name, None)
         line = f"{history.name}_count = {name}(i, t)"
@@ -702,9 +707,11 @@ class HistoryLink:
         Postsynaptic neuron (in the history) of every synapse, in the order of the
         ``Synapses`` object. With it, a walk prefetches the history of the neuron two
         synapses ahead, which hides the one cache miss of a walk.
+    name : str, optional
+        Name of the ``Synapses`` object (names ``post_of`` in generated code).
     """
 
-    def __init__(self, pre, post, pre_offset=0, post_offset=0, post_of=None):
+    def __init__(self, pre, post, pre_offset=0, post_offset=0, post_of=None, name=None):
         self.pre, self.post = pre, post
         self.pre_offset, self.post_offset = int(pre_offset), int(post_offset)
         base = pre.name if pre is post else f"{pre.name}_{post.name}"
@@ -714,17 +721,20 @@ class HistoryLink:
         self.key = base
         self.post_of = None
         if post_of is not None:
-            self.post_of = np.ascontiguousarray(post_of, dtype=np.int32)
-            if self.post_of.size and (self.post_of.min() < 0 or self.post_of.max() >= post.n):
+            post_of = np.asarray(post_of, dtype=np.int32)
+            if post_of.size and (post_of.min() < 0 or post_of.max() >= post.n):
                 raise ValueError("post_of names a neuron outside the postsynaptic history")
-            base += f"_p{id(self.post_of)}"
-        self.post_of_key = f"{base}_post_of"
+            # two entries more, so that synapse k may look at k + 2 without a bound (and
+            # the generated code does not depend on the number of synapses)
+            self.post_of = np.concatenate([post_of, np.zeros(2, np.int32)])
+        # per Synapses object: cpp_standalone makes namespace arrays global, by name
+        self.post_of_key = f"{name or base}_post_of"
 
     @property
     def namespace(self):
         """Arrays of the generated code, by namespace name."""
         ns = {**self.pre.arrays, **self.post.arrays}
-        if self.post_of is not None and self.post_of.size:
+        if self.post_of is not None:
             ns[self.post_of_key] = self.post_of
         return ns
 
@@ -737,11 +747,11 @@ class HistoryLink:
         )
 
     def prefetch_call(self):
-        if self.post_of is None or not self.post_of.size:
+        if self.post_of is None:
             return ""
         return (
             f"gb_walk_prefetch(_namespace{self.post.recent_key}, "
-            f"_namespace{self.post_of_key}, {self.post_of.size}, _vectorisation_idx)"
+            f"_namespace{self.post_of_key}, _vectorisation_idx)"
         )
 
 
@@ -760,7 +770,7 @@ _GB_WALK_ARGS_DECL = (
     "double Cpre, double Cpost, double eta, double stp_U, double tau_rec, "
     "int rho_scales_cpre, int64_t seed, int64_t syn) nogil\n"
     "    void gb_walk_prefetch(const double *post_recent, const int32_t *post_of, "
-    "int64_t n_syn, int64_t syn) nogil\n"
+    "int64_t syn) nogil\n"
     "    double gb_walk_get(int k, int64_t syn) nogil\n"
 )
 

@@ -737,7 +737,7 @@ def _start_walk(syn, connect):
     else:
         return
     prefetching = HistoryLink(link.pre, link.post, link.pre_offset, link.post_offset,
-                              post_of=post_of)  # fmt: skip
+                              post_of=post_of, name=syn.name)  # fmt: skip
     syn.namespace.update(walk_functions(prefetching))
 
 

@@ -116,6 +116,36 @@ def test_every_plastic_synapse_equals_the_fast_path(numpy_target, name):
         np.testing.assert_allclose(res.samples["rho"][k], at, rtol=0, atol=1e-9)
 
 
+@pytest.mark.long
+def test_noisy_network_has_the_transitions_of_the_fast_path():
+    """σ > 0: the walk and the fast path replayed on the same synapses' recorded trains
+    draw different noise, so compare the fraction of synapses that end UP, separately for
+    those that started DOWN and UP (two-proportion z-test; given the trains, each synapse's
+    outcome is an independent draw in each engine, so the binomial SE is conservative).
+    τ = 1 s makes transitions common within the run, so that the test has power."""
+    p = get_parameters("DP").replace(tau=1 * second)
+    previous = b2.prefs.codegen.target
+    b2.prefs.codegen.target = "cython"
+    try:
+        b2.seed(6)
+        net = cuba_network(1000, plasticity="event", params=p, seed=6)
+        net.run(0.5 * second)
+        res = net.result()
+    finally:
+        b2.prefs.codegen.target = previous
+    fast = _fast_path_rho(net, res, p)
+    z = []
+    for start in (0.0, 1.0):
+        sel = net.rho_initial == start
+        a, b = np.mean(res.rho_final[sel] > 0.5), np.mean(fast[sel] > 0.5)
+        pooled = (a + b) / 2
+        se = np.sqrt(2 * pooled * (1 - pooled) / sel.sum())
+        assert 0.02 < b < 0.98  # transitions both ways happen
+        assert 3.5 * se < 0.05
+        z.append((a - b) / se)
+    assert np.all(np.abs(z) <= 3.5), z
+
+
 def test_clock_plasticity_runs_and_reports_transitions(numpy_target):
     res = simulate_network(0.05, target="numpy", n_neurons=200, plasticity="clock", seed=1,
                            rho_samples=2)  # fmt: skip

@@ -337,17 +337,16 @@ static inline double gb_walk_get(int k, int64_t syn)
 
 /* Ask for the history block of the postsynaptic neuron of synapse syn + 2 (synapses of one
  * presynaptic neuron are processed in order): its load is the one cache miss a walk cannot
- * avoid, and the kernel's arithmetic hides it. */
+ * avoid, and the kernel's arithmetic hides it.  post_of has two entries beyond the last
+ * synapse. */
 static inline void gb_walk_prefetch(const double *post_recent, const int32_t *post_of,
-                                    int64_t n_syn, int64_t syn)
+                                    int64_t syn)
 {
 #if defined(__GNUC__)
-    if (syn + 2 < n_syn)
-        __builtin_prefetch(post_recent + 4 * (int64_t)post_of[syn + 2]);
+    __builtin_prefetch(post_recent + 4 * (int64_t)post_of[syn + 2]);
 #else
     (void)post_recent;
     (void)post_of;
-    (void)n_syn;
     (void)syn;
 #endif
 }
