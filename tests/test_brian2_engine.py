@@ -208,7 +208,7 @@ def test_cython_event_engine_equals_fast_path_and_is_reproducible():
 def test_cython_clock_and_event_agree_at_two_time_steps():
     """U and D within tolerance at dt = 0.1 and 0.02 ms; the σ = 0 bias shrinks."""
     p = get_parameters("DP").replace(**FAST_DP)
-    n = 300
+    n = 2500
     grid = _grid(p, DELTA_T, n)
     quiet = p.replace(sigma=0)
     det = _grid(quiet, DELTA_T, 1)
@@ -241,7 +241,7 @@ def test_standalone_event_engine_equals_fast_path_and_targets_agree():
     np.testing.assert_allclose(rho, _simulate(p, pre, post, rho0, t_end, 0, trains), atol=1e-9)
 
     q = get_parameters("DP").replace(**FAST_DP)
-    n = 200
+    n = 2500
     grid = _grid(q, DELTA_T, n)
     runs = {
         t: simulate_brian2(q, *grid, seed=9, target=t)
