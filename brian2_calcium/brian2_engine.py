@@ -139,8 +139,8 @@ def simulate_brian2(params, pre, post, train_of_synapse, rho0, t_end, seed=0, mo
     Raises
     ------
     ValueError
-        For an unknown mode or target, inconsistent sizes, or two spikes of a train in one
-        time step.
+        For an unknown mode or target, inconsistent sizes, NaN initial efficacies, an
+        unsorted, negative or NaN spike train, or two spikes of a train in one time step.
 
     Examples
     --------
@@ -163,6 +163,8 @@ def simulate_brian2(params, pre, post, train_of_synapse, rho0, t_end, seed=0, mo
         raise ValueError(f"dt must be positive, got {dt_s} s")
     if not isinstance(pre, SpikeTrains) or not isinstance(post, SpikeTrains):
         raise TypeError("pre and post must be SpikeTrains")
+    pre.validate("presynaptic train")
+    post.validate("postsynaptic train")
     rho0 = check_finite(np.atleast_1d(np.asarray(rho0, dtype=float)), "rho0")
     n = rho0.size
     t_end = np.broadcast_to(check_finite(_as_seconds(t_end, "t_end"), "t_end"), (n,))

@@ -185,6 +185,11 @@ def test_bad_input_is_refused_with_a_reason():
     one = SpikeTrains(np.array([0.02]), np.array([0, 1]))
     with pytest.raises(ValueError, match="same time step"):
         simulate_brian2(p, close, one, [0], [0.0], np.array([1.0]))
+    unsorted = SpikeTrains(np.array([0.5, 0.1]), np.array([0, 2]))
+    with pytest.raises(ValueError, match="presynaptic train 0 is not sorted"):
+        simulate_brian2(p, unsorted, close, [0], [0.0], np.array([1.0]))
+    with pytest.raises(ValueError, match="rho0"):
+        simulate_brian2(p, pre, post, trains, np.full(rho0.size, np.nan), t_end)
 
 
 # ------------------------------------------------------------------------------------------
