@@ -10,7 +10,7 @@ on another code generation target.
 import numpy as np
 import pytest
 from brian2 import Hz, ms, second
-from scipy import stats
+from proportions import assert_same_proportions
 
 from brian2_calcium import get_parameters
 from brian2_calcium.brian2_engine import simulate_brian2
@@ -42,20 +42,10 @@ def _UD(p, rho, n):
 
 
 def _assert_same_statistics(p, rho_a, rho_b, n):
-    """U and D of two engines on the same grid: per point |z| ≤ 3.5 (pooled binomial SE of
-    the difference), the χ² of all z consistent (p > 0.001). At n = 2500 per state, 3.5 SE
-    is at most 0.0495: a rule that moves U or D by 0.05 fails."""
-    z = []
-    for a, b in zip(_UD(p, rho_a, n), _UD(p, rho_b, n), strict=True):
-        pooled = (a + b) / 2
-        se = np.sqrt(2 * pooled * (1 - pooled) / n)
-        assert np.all(3.5 * se <= 0.05), se
-        same = se == 0  # no transition in either engine: both must agree exactly
-        assert np.array_equal(a[same], b[same]), (a, b)
-        z.append((a[~same] - b[~same]) / se[~same])
-    z = np.concatenate(z)
-    assert np.all(np.abs(z) <= 3.5), z
-    assert stats.chi2.sf(np.sum(z**2), max(z.size, 1)) > 1e-3, z
+    """U and D of two engines on the same grid (:mod:`proportions`); at n = 2500 per
+    state 3.5 SE is at most 0.0495: a rule that moves U or D by 0.05 fails."""
+    pairs = zip(_UD(p, rho_a, n), _UD(p, rho_b, n), strict=True)
+    assert_same_proportions(pairs, n)
 
 
 # ------------------------------------------------------------------------------------------

@@ -285,6 +285,32 @@ static inline double gb_pre_jump(double Cpre, double rho, int rho_scales_cpre, d
     return U > 0.0 ? a * U * x : a;
 }
 
+/* Set the parameters from scalars (what generated code passes), without preparing them. */
+static inline void gb_params_fill(gb_params *p, double tau_ca, double theta_d, double theta_p,
+                                  double gamma_d, double gamma_p, double sigma, double tau,
+                                  double rho_star, int bistable, int gating)
+{
+    p->tau_ca = tau_ca;
+    p->theta_d = theta_d;
+    p->theta_p = theta_p;
+    p->gamma_d = gamma_d;
+    p->gamma_p = gamma_p;
+    p->sigma = sigma;
+    p->tau = tau;
+    p->rho_star = rho_star;
+    p->bistable = bistable;
+    p->gating = gating;
+}
+
+/* Whether two parameter sets have the same values (the derived fields follow from them). */
+static inline int gb_params_same(const gb_params *a, const gb_params *b)
+{
+    return a->tau_ca == b->tau_ca && a->theta_d == b->theta_d && a->theta_p == b->theta_p
+           && a->gamma_d == b->gamma_d && a->gamma_p == b->gamma_p && a->sigma == b->sigma
+           && a->tau == b->tau && a->rho_star == b->rho_star && a->bistable == b->bistable
+           && a->gating == b->gating;
+}
+
 /* The same with every parameter as a scalar argument, for Brian2 Function calls. */
 static inline double gb_advance_rho_args(double rho, double c, double L, double tau_ca,
                                          double theta_d, double theta_p, double gamma_d,
@@ -293,16 +319,8 @@ static inline double gb_advance_rho_args(double rho, double c, double L, double 
                                          double xi_p, double xi_d)
 {
     gb_params p;
-    p.tau_ca = tau_ca;
-    p.theta_d = theta_d;
-    p.theta_p = theta_p;
-    p.gamma_d = gamma_d;
-    p.gamma_p = gamma_p;
-    p.sigma = sigma;
-    p.tau = tau;
-    p.rho_star = rho_star;
-    p.bistable = bistable;
-    p.gating = gating;
+    gb_params_fill(&p, tau_ca, theta_d, theta_p, gamma_d, gamma_p, sigma, tau, rho_star,
+                   bistable, gating);
     gb_params_prepare(&p);
     return gb_advance_rho(rho, c, L, &p, xi_p, xi_d);
 }

@@ -269,7 +269,8 @@ static inline double gb_walk_args(
     double eta, double stp_U, double tau_rec, int rho_scales_cpre, int64_t seed, int64_t syn)
 {
     gb_synapse_model *m = &gb_walk_model_cache;
-    gb_history hp, hq;
+    gb_params q;
+    gb_history hp = {pre_recent, pre_ring, pre_slots}, hq = {post_recent, post_ring, post_slots};
     gb_synapse_state *s = &gb_walk_kept.s;
     s->rho = rho;
     s->c = c;
@@ -282,21 +283,11 @@ static inline double gb_walk_args(
     gb_walk_kept.syn = syn;
     if (!plastic || t - tlast < min_age)
         return rho;
-    if (!gb_walk_model_ready || m->p.tau_ca != tau_ca || m->p.theta_d != theta_d
-        || m->p.theta_p != theta_p || m->p.gamma_d != gamma_d || m->p.gamma_p != gamma_p
-        || m->p.sigma != sigma || m->p.tau != tau || m->p.rho_star != rho_star
-        || m->p.bistable != bistable || m->p.gating != gating) {
-        m->p.tau_ca = tau_ca;
-        m->p.theta_d = theta_d;
-        m->p.theta_p = theta_p;
-        m->p.gamma_d = gamma_d;
-        m->p.gamma_p = gamma_p;
-        m->p.sigma = sigma;
-        m->p.tau = tau;
-        m->p.rho_star = rho_star;
-        m->p.bistable = bistable;
-        m->p.gating = gating;
-        gb_params_prepare(&m->p);
+    gb_params_fill(&q, tau_ca, theta_d, theta_p, gamma_d, gamma_p, sigma, tau, rho_star,
+                   bistable, gating);
+    if (!gb_walk_model_ready || !gb_params_same(&q, &m->p)) {
+        gb_params_prepare(&q);
+        m->p = q;
         gb_walk_model_ready = 1;
     }
     m->D = D;
@@ -306,12 +297,6 @@ static inline double gb_walk_args(
     m->stp_U = stp_U;
     m->tau_rec = tau_rec;
     m->rho_scales_cpre = rho_scales_cpre;
-    hp.recent = pre_recent;
-    hp.ring = pre_ring;
-    hp.slots = pre_slots;
-    hq.recent = post_recent;
-    hq.ring = post_ring;
-    hq.slots = post_slots;
     return gb_walk(s, t, m, &hp, i, &hq, j, (uint64_t)seed, syn);
 }
 
