@@ -183,8 +183,8 @@ def _parser():
     )
     net.add_argument("--seed", type=int, default=0, help="random seed")
     net.add_argument(
-        "--threads", type=_positive_int, default=None,
-        help="OpenMP threads, for --target cpp_standalone only (threads)",
+        "--threads", type=_positive_int, default=argparse.SUPPRESS,
+        help="OpenMP threads, for --target cpp_standalone only (threads; default: Brian2's)",
     )  # fmt: skip
     net.add_argument("--json", default="network.json", help="output summary")
     net.add_argument("--plot", default="", help="raster and rho histogram (PNG); '' for none")
@@ -374,7 +374,7 @@ def _cmd_network(args):
             args.duration,
             target=args.target,
             progress=not args.quiet,
-            threads=args.threads,
+            threads=getattr(args, "threads", None),
             n_neurons=args.neurons,
             plasticity=args.plasticity,
             params=p,
