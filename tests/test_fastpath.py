@@ -1,9 +1,10 @@
 """The fast engine (compiled, exact event-driven) against the theory and the authors' data.
 
 Statistical tests use fixed seeds and tolerances derived from standard errors: the
-diffusion approximation (spec §3.2, §4.6: |ΔU|, |ΔD| ≤ 4 SE + 0.015) and the authors' full
-stochastic simulations of GB2012 Fig. 2 (tests/data/gb2012_fig2_fullsim.csv: pointwise z,
-and per set χ² and mean |z| with bounds from their null distributions).
+diffusion approximation (spec §3.2, §4.6: |ΔU|, |ΔD| ≤ 3.5 SE + 0.015, at most 0.05) and
+the authors' full stochastic simulations of GB2012 Fig. 2 (tests/data/
+gb2012_fig2_fullsim.csv: pointwise z, and per set χ² and mean |z| with bounds from their
+null distributions).
 """
 
 import numpy as np
@@ -25,7 +26,7 @@ from brian2_calcium import (
 )
 
 FIG2_DT_MS = np.arange(-100.0, 101.0, 5.0)  # the 41 Δt of the authors' simulations
-N_PER_STATE = 2000  # spec §4.6: at least 2000 synapses per initial state
+N_PER_STATE = 2500  # spec §4.6: at least 2000; 3.5 SE + 0.015 is then at most 0.05
 SEED = 20120301
 
 
@@ -80,8 +81,8 @@ def test_transition_probabilities_match_the_diffusion_approximation(fig2_runs, n
     pred = predict_pairs(name, FIG2_DT_MS * ms, 1 * Hz, 60)
     se_U = np.sqrt(pred.U * (1 - pred.U) / N_PER_STATE)
     se_D = np.sqrt(pred.D * (1 - pred.D) / N_PER_STATE)
-    bad_U = np.abs(U - pred.U) > 4 * se_U + 0.015
-    bad_D = np.abs(D - pred.D) > 4 * se_D + 0.015
+    bad_U = np.abs(U - pred.U) > 3.5 * se_U + 0.015
+    bad_D = np.abs(D - pred.D) > 3.5 * se_D + 0.015
     assert not bad_U.any(), (FIG2_DT_MS[bad_U], U[bad_U], pred.U[bad_U])
     assert not bad_D.any(), (FIG2_DT_MS[bad_D], D[bad_D], pred.D[bad_D])
 
@@ -116,7 +117,7 @@ ALPHA = 1e-3
 
 def fig2_z_scores(S, U, D, ref):
     """z of our S against the authors' at every Δt where either side saw a transition."""
-    # Combined standard error of the difference: ours (n = 2000 per state) and theirs,
+    # Combined standard error of the difference: ours (n = 2500 per state) and theirs,
     # both from the SE formula of spec §1.4 with the observed U, D; theirs with n = 1000
     # per initial state (spec §4.1). We do not use the file's σ5 column: it is
     # (b−1)·sqrt((βU(1−U) + (1−β)D(1−D))/n), which has β instead of β² and lacks the
