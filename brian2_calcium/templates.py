@@ -724,7 +724,7 @@ def _start_walk(syn, connect):
     link = syn._gb_link
     runtime = isinstance(get_device(), RuntimeDevice)
     if runtime:
-        if link.pre.count.any() or link.post.count.any():
+        if any(getattr(group, "_network", None) is not None for group in (syn.source, syn.target)):
             # synapses added to a network that has run: they start now
             syn.tlast = syn.clock.t
         i = np.asarray(syn.i[:], dtype=np.int64) + link.pre_offset
