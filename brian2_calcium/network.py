@@ -105,7 +105,7 @@ class CubaNetwork:
     neurons : brian2.NeuronGroup
     exc_synapses : brian2.Synapses
         Synapses from excitatory neurons (the plastic ones and, for ``"event"``, the
-        static ones onto inhibitory neurons, marked ``frozen``).
+        static ones onto inhibitory neurons, with ``plastic = 0``).
     exc_static : brian2.Synapses or None
         Static excitatory synapses kept apart (``"clock"`` with excitatory targets).
     inh_synapses : brian2.Synapses
