@@ -11,6 +11,7 @@ counterexamples with fresh random draws (what derandomized runs never do).
 import os
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 DATA = Path(__file__).with_name("data")
@@ -39,3 +40,14 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 #: Settings for the ``long`` variants of property tests.
 LONG = settings.get_profile("long")
+
+
+@pytest.fixture
+def numpy_target():
+    """Run a test on Brian2's numpy target and restore the preference afterwards."""
+    import brian2 as b2
+
+    previous = b2.prefs.codegen.target
+    b2.prefs.codegen.target = "numpy"
+    yield
+    b2.prefs.codegen.target = previous

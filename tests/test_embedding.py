@@ -99,14 +99,6 @@ def _check_against_fast_path(p, synapses, offsets, initial, mons, duration):
     assert moved > 1e-3  # plasticity did something
 
 
-@pytest.fixture
-def numpy_target():
-    previous = b2.prefs.codegen.target
-    b2.prefs.codegen.target = "numpy"
-    yield
-    b2.prefs.codegen.target = previous
-
-
 @pytest.mark.parametrize("name", SETS)
 def test_user_model_equals_the_fast_path_numpy(numpy_target, name):
     p = get_parameters(name).replace(sigma=0)

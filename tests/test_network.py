@@ -26,14 +26,6 @@ from brian2_calcium.spike_history import (
 from brian2_calcium.templates import bring_up_to_date, event_template, make_synapses
 
 
-@pytest.fixture
-def numpy_target():
-    previous = b2.prefs.codegen.target
-    b2.prefs.codegen.target = "numpy"
-    yield
-    b2.prefs.codegen.target = previous
-
-
 def _fast_path_rho(net, result, p):
     """ρ of every plastic synapse from the fast path on its own recorded spike trains."""
     S = net.exc_synapses
