@@ -165,7 +165,7 @@ static inline double gb_walk(gb_synapse_state *s, double t, const gb_synapse_mod
     double xres = s->xres, tpre = s->tpre;
     double pending = 0.0, ta, tb, e, L, decay, jump, rho_last, pending_last, c_t;
 
-    if (a < ni - pre->slots || b < nj - post->slots || a > ni || b > nj) {
+    if (a < 0 || b < 0 || a < ni - pre->slots || b < nj - post->slots || a > ni || b > nj) {
         s->rho = NAN; /* a needed spike has been overwritten */
         return NAN;
     }
