@@ -338,23 +338,32 @@ def _write_csv(df, path):
     _atomic(path, lambda tmp: df.to_csv(tmp, index=False, float_format="%.6g"))
 
 
-def _write_plot(path, kind, df, title):
+def _save_figure(path, draw, dpi=150):
+    """Draw a figure off screen (``draw()`` returns it) and write it atomically to path."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .plotting import plot_frequency_curve, plot_stdp_curve
-
-    ax = plot_stdp_curve(df) if kind == "stdp" else plot_frequency_curve(df)
-    ax.set_title(title, fontsize="medium")
+    fig = draw()
     fmt = Path(path).suffix.lstrip(".") or "png"
     try:
-        _atomic(path, lambda tmp: ax.figure.savefig(tmp, dpi=150, format=fmt))
+        _atomic(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=fmt))
     except ValueError as err:
         raise CLIError(f"cannot write the plot {path!r}: {err}") from None
     finally:
-        plt.close(ax.figure)
+        plt.close(fig)
+
+
+def _write_plot(path, kind, df, title):
+    from .plotting import plot_frequency_curve, plot_stdp_curve
+
+    def draw():
+        ax = plot_stdp_curve(df) if kind == "stdp" else plot_frequency_curve(df)
+        ax.set_title(title, fontsize="medium")
+        return ax.figure
+
+    _save_figure(path, draw)
 
 
 def _cmd_network(args):
@@ -419,19 +428,7 @@ def _summary_network(summary, args):
 
 
 def _write_network_plot(path, result):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig = result.plot()
-    fmt = Path(path).suffix.lstrip(".") or "png"
-    try:
-        _atomic(path, lambda tmp: fig.savefig(tmp, dpi=120, format=fmt))
-    except ValueError as err:
-        raise CLIError(f"cannot write the plot {path!r}: {err}") from None
-    finally:
-        plt.close(fig)
+    _save_figure(path, result.plot, dpi=120)
 
 
 # -- fit ----------------------------------------------------------------------------------
@@ -607,19 +604,7 @@ def _value(params, name):
 
 
 def _write_fit_plot(path, result):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ax = result.plot()
-    fmt = Path(path).suffix.lstrip(".") or "png"
-    try:
-        _atomic(path, lambda tmp: ax.figure.savefig(tmp, dpi=150, format=fmt))
-    except ValueError as err:
-        raise CLIError(f"cannot write the plot {path!r}: {err}") from None
-    finally:
-        plt.close(ax.figure)
+    _save_figure(path, lambda: result.plot().figure)
 
 
 _COMMANDS = {
