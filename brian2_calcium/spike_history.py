@@ -26,7 +26,6 @@ from .reference import (
     KERNEL_HEADER,
     TIE_WINDOW,
     advance_rho,
-    cubic_flow,
     kernel_header_text,
     pre_jump,
     tm_resources,
@@ -328,7 +327,6 @@ def _walk_all(s, t, i, j, pre, post, m, rng):
     lost = (a < ni - pre_slots) | (b < nj - post_slots) | (a > ni) | (b > nj) | (a < 0) | (b < 0)
     draw = _normal_source(rng)
     noisy = p.noise_gating != "none" and p.sigma > 0
-    pending = np.zeros(n)
     while True:
         ta = np.full(n, np.inf)
         tb = np.full(n, np.inf)
@@ -348,16 +346,12 @@ def _walk_all(s, t, i, j, pre, post, m, rng):
         L = np.maximum(e - tlast, 0.0)
         e = np.maximum(e, tlast)
         act = np.flatnonzero(active)
-        rho[act], pending[act] = _deferred_step(rho[act], pending[act], c[act], L[act], p,
-                                                noisy, draw)  # fmt: skip
+        rho[act] = _step(rho[act], c[act], L[act], p, noisy, draw)
         decay = np.exp(-L / p.tau_ca)
         c = np.where(active, c * decay, c)
         cpre = np.where(active, cpre * decay, cpre)
         pre_now = np.flatnonzero(is_pre)
         if pre_now.size:
-            if m.rho_scales_cpre:  # the jump reads the efficacy at the arrival
-                rho[pre_now] = _flow(rho[pre_now], pending[pre_now], p)
-                pending[pre_now] = 0.0
             if m.stp_U > 0:
                 xres[pre_now] = tm_resources(xres[pre_now], m.stp_U,
                                              e[pre_now] - tpre[pre_now], m.tau_rec)  # fmt: skip
@@ -371,10 +365,9 @@ def _walk_all(s, t, i, j, pre, post, m, rng):
             c[post_now] += m.Cpost + m.eta * cpre[post_now]
             b[post_now] += 1
         tlast = np.where(active, e, tlast)
-    rho_last = _flow(rho, pending, p)
+    rho_last = rho
     L = np.maximum(t - tlast, 0.0)
-    rho_end, pending = _deferred_step(rho, pending, c, L, p, noisy, draw)
-    rho_end = _flow(rho_end, pending, p)
+    rho_end = _step(rho, c, L, p, noisy, draw)
     decay = np.exp(-L / p.tau_ca)
     c_t = c * decay
     keep_t = np.full(n, True) if noisy else ~(c_t > p.theta_d)
@@ -399,13 +392,11 @@ def _normal_source(rng):
     return rng.standard_normal
 
 
-def _flow(rho, pending, p):
-    return cubic_flow(rho, pending, p)
-
-
-def _deferred_step(rho, pending, c, L, p, noisy, draw):
-    """One interval of the deferred ρ (``gb_walk_step``): the kernel's update with
-    ``pending`` s of cubic flow owed before it; normals only where segments exist."""
+def _step(rho, c, L, p, noisy, draw):
+    """One interval of the walk (``gb_walk_step``): the kernel's update over L, with
+    normals drawn only where segments exist. The C walk defers the cubic flow between
+    events; flows compose exactly, so the mirror applies each interval's flow at once and
+    ρ is always current (what the ρ-scaled jump reads)."""
     xi_p = np.zeros(rho.size)
     xi_d = np.zeros(rho.size)
     if noisy:
@@ -414,10 +405,7 @@ def _deferred_step(rho, pending, c, L, p, noisy, draw):
         need_p = need_d & (c > p.theta_p)
         xi_p[need_p] = draw(int(need_p.sum()))
         xi_d[need_d] = draw(int(need_d.sum()))
-    # The numpy mirror of the kernel applies the whole interval at once; the owed flow
-    # composes exactly with it, so it is applied first and nothing stays pending.
-    rho = advance_rho(_flow(rho, pending, p), c, L, p, xi_p, xi_d)
-    return rho, np.zeros(rho.size)
+    return advance_rho(rho, c, L, p, xi_p, xi_d)
 
 
 # -- the Brian2 side ------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from .reference import GATING_CODES
 from .spike_history import (
     KEPT_FIELDS,
     NEVER,
+    WALK_ARGUMENTS,
     HistoryLink,
     HistoryPlan,
     history_for,
@@ -439,11 +440,7 @@ def clock_template(params, weight_target=None, w0=None, w1=None, split_calcium=N
 # The kept state the walk call reads, with the value passed for a variable a template does
 # not declare (no nonlinear calcium: cpre = 0; no short-term depression: x = 1, no event).
 _ABSENT = {"cpre": "0.0", "xres": "1.0", "tpre": f"{NEVER!r}*second"}
-_WALK_PARAMS = (
-    "tau_ca", "theta_d", "theta_p", "gamma_d", "gamma_p", "sigma", "tau", "rho_star",
-    "bistable", "gating", "D", "Cpre", "Cpost", "eta", "stp_U", "tau_rec",
-    "rho_scales_cpre", "noise_seed",
-)  # fmt: skip
+_WALK_PARAMS = WALK_ARGUMENTS[WALK_ARGUMENTS.index("tau_ca") :]  # the model, then the seed
 
 
 def _walk_code(split, pre_jump, target):
