@@ -135,42 +135,129 @@ static inline double gb_walk_step(double rho, double *pending, double c, double 
     return gb_advance_rho_deferred(rho, pending, c, L, p, xi_p, xi_d);
 }
 
+/* A walk in progress: what the synapse carries from event to event.  A walk is
+ * gb_walker_start, then gb_walker_event for each event in time order (ties by
+ * gb_pre_first), then gb_walker_finish.  Every engine that walks (the Brian2 getters below
+ * on their spike rings, the NEST synapse on its own pending spikes and NEST's archive of
+ * postsynaptic spikes) goes through these three, so the model lives here once. */
+typedef struct {
+    double rho, pending; /* rho deferred by `pending` seconds of sub-threshold flow */
+    double c, cpre, tlast, xres, tpre;
+    int noisy, seeded;
+    uint64_t seed, stream;
+    gb_rng rng;
+} gb_walker;
+
+static inline void gb_walker_start(gb_walker *w, const gb_synapse_state *s,
+                                   const gb_synapse_model *m, double t, uint64_t seed,
+                                   int64_t syn)
+{
+    w->rho = s->rho;
+    w->pending = 0.0;
+    w->c = s->c;
+    w->cpre = s->cpre;
+    w->tlast = s->tlast;
+    w->xres = s->xres;
+    w->tpre = s->tpre;
+    w->noisy = m->p.gating != GB_GATING_NONE && m->p.sigma > 0.0;
+    w->seeded = 0;
+    w->seed = seed;
+    w->stream = w->noisy ? gb_walk_stream(t, syn) : 0;
+}
+
+/* Apply the event at time e: the presynaptic calcium arriving (is_pre) or a postsynaptic
+ * spike.  At a presynaptic arrival the short-term resources recover and release and the
+ * jump may scale with rho (spec 1.5); at a postsynaptic spike the jump is Cpost + eta c_pre. */
+static inline void gb_walker_event(gb_walker *w, double e, int is_pre,
+                                   const gb_synapse_model *m)
+{
+    const gb_params *p = &m->p;
+    double L = e - w->tlast, decay, jump;
+    if (L < 0.0) { /* a tie taken in the other order: an empty interval */
+        L = 0.0;
+        e = w->tlast;
+    }
+    w->rho = gb_walk_step(w->rho, &w->pending, w->c, L, p, w->noisy, &w->rng, &w->seeded,
+                          w->seed, w->stream);
+    decay = exp(-L / p->tau_ca);
+    w->c *= decay;
+    w->cpre *= decay;
+    if (is_pre) {
+        if (m->rho_scales_cpre) { /* the jump reads the efficacy at the arrival */
+            w->rho = gb_cubic_flow(w->rho, w->pending, p);
+            w->pending = 0.0;
+        }
+        if (m->stp_U > 0.0) {
+            w->xres = gb_tm_resources(w->xres, m->stp_U, e - w->tpre, m->tau_rec);
+            w->tpre = e;
+        }
+        jump = gb_pre_jump(m->Cpre, w->rho, m->rho_scales_cpre, m->stp_U, w->xres);
+        w->c += jump;
+        w->cpre += jump;
+    } else {
+        w->c += m->Cpost + m->eta * w->cpre;
+    }
+    w->tlast = e;
+}
+
+/* End the walk at t (no event after t was applied): return rho at t and store in *s the
+ * state to keep (its counters npre, npost are the caller's).  Kept is the state at t where
+ * that is exact: with noise (a noisy path must pass through the value transmitted) or
+ * where c has fallen below theta_d by t (the sub-threshold flow composes exactly);
+ * otherwise the state after the last event, so that a deterministic synapse splits
+ * intervals only at events, exactly as the fast path does. */
+static inline double gb_walker_finish(gb_walker *w, gb_synapse_state *s, double t,
+                                      const gb_synapse_model *m)
+{
+    const gb_params *p = &m->p;
+    /* rho stays deferred between events (no efficacy is read there); flushed at t */
+    double rho_last = w->rho, pending_last = w->pending, L = t - w->tlast, rho, decay, c_t;
+    if (L < 0.0)
+        L = 0.0;
+    rho = gb_walk_step(w->rho, &w->pending, w->c, L, p, w->noisy, &w->rng, &w->seeded,
+                       w->seed, w->stream);
+    rho = gb_cubic_flow(rho, w->pending, p);
+    decay = exp(-L / p->tau_ca);
+    c_t = w->c * decay;
+    s->xres = w->xres;
+    s->tpre = w->tpre;
+    if (w->noisy || !(c_t > p->theta_d)) {
+        s->rho = rho;
+        s->c = c_t;
+        s->cpre = w->cpre * decay;
+        s->tlast = w->tlast + L;
+    } else {
+        s->rho = gb_cubic_flow(rho_last, pending_last, p);
+        s->c = w->c;
+        s->cpre = w->cpre;
+        s->tlast = w->tlast;
+    }
+    return rho;
+}
+
 /* Bring synapse `syn` (neurons i -> j) from its state *s to time t and return rho at t.
  *
  * The events since the last walk, in time order (spec 6.2): the presynaptic calcium of
  * each new spike u of neuron i arrives at u + D (if u + D <= t), each new spike of neuron
- * j is a postsynaptic jump (if <= t); ties by gb_pre_first.  At a presynaptic arrival the
- * short-term resources recover and release and the jump may scale with rho (spec 1.5);
- * at a postsynaptic spike the jump is Cpost + eta c_pre.
- *
- * The state kept is the one at t where that is exact: with noise (a noisy path must pass
- * through the value transmitted) or where c has fallen below theta_d by t (the
- * sub-threshold flow composes exactly); otherwise the state after the last event, so that
- * a deterministic synapse splits intervals only at events, exactly as the fast path does.
- * If a spike the synapse still needs has left a ring, rho becomes NaN (never a silently
- * wrong value). */
+ * j is a postsynaptic jump (if <= t); ties by gb_pre_first.  If a spike the synapse still
+ * needs has left a ring, rho becomes NaN (never a silently wrong value). */
 static inline double gb_walk(gb_synapse_state *s, double t, const gb_synapse_model *m,
                              const gb_history *pre, int32_t i, const gb_history *post,
                              int32_t j, uint64_t seed, int64_t syn)
 {
-    const gb_params *p = &m->p;
     const double *bp = pre->recent + 4 * (int64_t)i, *bq = post->recent + 4 * (int64_t)j;
     const double *hp = pre->ring + (int64_t)i * pre->slots;
     const double *hq = post->ring + (int64_t)j * post->slots;
     int32_t ni = (int32_t)bp[0], nj = (int32_t)bq[0], a = s->npre, b = s->npost;
-    int noisy = p->gating != GB_GATING_NONE && p->sigma > 0.0, seeded = 0, is_pre;
-    gb_rng rng;
-    uint64_t stream = 0;
-    double rho = s->rho, c = s->c, cpre = s->cpre, tlast = s->tlast;
-    double xres = s->xres, tpre = s->tpre;
-    double pending = 0.0, ta, tb, e, L, decay, jump, rho_last, pending_last, c_t;
+    gb_walker w;
+    double ta, tb;
+    int is_pre;
 
     if (a < 0 || b < 0 || a < ni - pre->slots || b < nj - post->slots || a > ni || b > nj) {
         s->rho = NAN; /* a needed spike has been overwritten */
         return NAN;
     }
-    if (noisy)
-        stream = gb_walk_stream(t, syn);
+    gb_walker_start(&w, s, m, t, seed, syn);
     for (;;) {
         ta = a < ni ? gb_history_spike(bp, hp, pre->slots, ni, a) + m->D : INFINITY;
         tb = b < nj ? gb_history_spike(bq, hq, post->slots, nj, b) : INFINITY;
@@ -181,61 +268,15 @@ static inline double gb_walk(gb_synapse_state *s, double t, const gb_synapse_mod
         if (ta == INFINITY && tb == INFINITY)
             break;
         is_pre = gb_pre_first(ta, tb);
-        e = is_pre ? ta : tb;
-        L = e - tlast;
-        if (L < 0.0) { /* a tie taken in the other order */
-            L = 0.0;
-            e = tlast;
-        }
-        rho = gb_walk_step(rho, &pending, c, L, p, noisy, &rng, &seeded, seed, stream);
-        decay = exp(-L / p->tau_ca);
-        c *= decay;
-        cpre *= decay;
-        if (is_pre) {
-            if (m->rho_scales_cpre) { /* the jump reads the efficacy at the arrival */
-                rho = gb_cubic_flow(rho, pending, p);
-                pending = 0.0;
-            }
-            if (m->stp_U > 0.0) {
-                xres = gb_tm_resources(xres, m->stp_U, e - tpre, m->tau_rec);
-                tpre = e;
-            }
-            jump = gb_pre_jump(m->Cpre, rho, m->rho_scales_cpre, m->stp_U, xres);
-            c += jump;
-            cpre += jump;
+        gb_walker_event(&w, is_pre ? ta : tb, is_pre, m);
+        if (is_pre)
             a++;
-        } else {
-            c += m->Cpost + m->eta * cpre;
+        else
             b++;
-        }
-        tlast = e;
     }
-    /* rho stays deferred between events (no efficacy is read there); flushed at t */
-    rho_last = rho;
-    pending_last = pending;
-    L = t - tlast;
-    if (L < 0.0)
-        L = 0.0;
-    rho = gb_walk_step(rho, &pending, c, L, p, noisy, &rng, &seeded, seed, stream);
-    rho = gb_cubic_flow(rho, pending, p);
-    decay = exp(-L / p->tau_ca);
-    c_t = c * decay;
-    s->xres = xres;
-    s->tpre = tpre;
     s->npre = a;
     s->npost = b;
-    if (noisy || !(c_t > p->theta_d)) {
-        s->rho = rho;
-        s->c = c_t;
-        s->cpre = cpre * decay;
-        s->tlast = tlast + L;
-    } else {
-        s->rho = gb_cubic_flow(rho_last, pending_last, p);
-        s->c = c;
-        s->cpre = cpre;
-        s->tlast = tlast;
-    }
-    return rho;
+    return gb_walker_finish(&w, s, t, m);
 }
 
 /* -- For code generators whose functions return one value (Brian2) -------------------- */
