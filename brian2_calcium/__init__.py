@@ -6,6 +6,7 @@ a recurrent network built from them. Brian2 itself is imported only by the parts
 need it (templates, Brian2 engines, network).
 """
 
+from . import nest  # the NEST synapse (imports NEST only when used)
 from .analytic import (
     change_in_strength,
     change_in_strength_se,
@@ -95,4 +96,6 @@ __all__ = [
     "cuba_network",
     "simulate_network",
     "NetworkResult",
+    # NEST
+    "nest",
 ]

@@ -1,0 +1,17 @@
+"""The Graupner–Brunel synapse in NEST: the same walk and kernel as a NEST synapse model.
+
+For networks beyond one machine (NEST spreads them over MPI processes and threads).
+``gb_synapse`` is brought up to date at its own presynaptic spike from NEST's archive of
+postsynaptic spikes, through the C walk of ``kernel/gb_walk.h`` that the Brian2 event
+template and the fast path use. NEST itself is imported only when a function here is
+called: ``import brian2_calcium`` never needs it.
+
+>>> import nest, brian2_calcium as bc                                     # doctest: +SKIP
+>>> pre, post = nest.Create("parrot_neuron"), nest.Create("iaf_psc_exp")  # doctest: +SKIP
+>>> nest.Connect(pre, post, syn_spec=bc.nest.syn_spec("DP", w0=20.0))      # doctest: +SKIP
+"""
+
+from .build import NestBuildError, install
+from .synapse import model_parameters, syn_spec, synapse_model
+
+__all__ = ["NestBuildError", "install", "model_parameters", "syn_spec", "synapse_model"]

@@ -1,0 +1,160 @@
+"""Compile the NEST extension module (``gb_module.cpp``) once, cache it, install it.
+
+The module is compiled against the headers of the installed NEST (the ``nest-simulator``
+wheel ships them), with the kernel headers of this package, into a per-user cache keyed by
+the hash of every source file, the NEST version and the compiler command: a changed kernel
+or a new NEST builds a new module, an unchanged one loads in milliseconds (as Brian2 caches
+its builds). The wheel's ``nest-config`` holds its build machine's paths and is not used.
+"""
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+__all__ = ["NestBuildError", "install", "module_path", "cache_directory"]
+
+HERE = Path(__file__).resolve().parent
+KERNEL = HERE.parent / "kernel"
+SOURCES = (HERE / "gb_module.cpp", HERE / "gb_synapse.h", *sorted(KERNEL.glob("*.h")))
+#: The library's file name; NEST looks up the symbol ``<name>_LTX_module`` in it.
+MODULE_NAME = "brian2_calcium_nest"
+#: Flags of the build. The wheel's kernel is built with the pre-C++11 string ABI: a module
+#: built without -D_GLIBCXX_USE_CXX11_ABI=0 compiles, and nest.Install then fails with a
+#: misleading "file not found".
+FLAGS = ("-std=c++20", "-O2", "-fPIC", "-shared", "-fopenmp", "-D_GLIBCXX_USE_CXX11_ABI=0")
+
+
+class NestBuildError(RuntimeError):
+    """The NEST module cannot be built or loaded here (what is missing, and how to get it)."""
+
+
+def _nest():
+    os.environ.setdefault("PYNEST_QUIET", "1")  # no banner in scripts and the CLI
+    try:
+        import nest
+    except ImportError as err:
+        raise NestBuildError(
+            "NEST is not installed: pip install 'brian2_calcium[nest]' (NEST 3.10 or newer)"
+        ) from err
+    return nest
+
+
+def cache_directory():
+    """Where built modules are kept: ``$BRIAN2_CALCIUM_CACHE`` or the user's cache folder."""
+    root = os.environ.get("BRIAN2_CALCIUM_CACHE")
+    if root:
+        return Path(root) / "nest"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "brian2_calcium" / "nest"
+
+
+def _include_directories(nest):
+    nest_include = Path(nest.__file__).resolve().parent / "include" / "nest"
+    if not (nest_include / "nest_extension_interface.h").is_file():
+        raise NestBuildError(
+            f"NEST's headers are missing ({nest_include}): this NEST cannot build extension "
+            "modules; use the nest-simulator wheel 3.10 or newer, or a NEST built from source"
+        )
+    try:
+        import boost_headers
+
+        boost = Path(boost_headers.get_include())
+    except ImportError:
+        boost = Path("/usr/include")
+    if not (boost / "boost").is_dir():
+        raise NestBuildError(
+            "Boost headers are missing: pip install boost-headers (part of the [nest] extra), "
+            "or apt-get install libboost-dev"
+        )
+    ltdl = [Path(p) for p in ("/usr/include", "/usr/local/include")]
+    if not any((p / "ltdl.h").is_file() for p in ltdl):
+        raise NestBuildError(
+            "ltdl.h is missing (NEST's headers include it): apt-get install libltdl-dev"
+        )
+    return [nest_include, boost, KERNEL, HERE]
+
+
+def _compiler():
+    cxx = os.environ.get("CXX", "g++")
+    path = shutil.which(cxx)
+    if path is None:
+        raise NestBuildError(
+            f"no C++ compiler ({cxx!r} not found): install g++ (apt-get install g++), or set CXX"
+        )
+    return path
+
+
+def module_path(nest=None):
+    """Path of the built module for the installed NEST (built now if needed).
+
+    Raises
+    ------
+    NestBuildError
+        If NEST, its headers, Boost, ltdl.h or a compiler is missing, or the build fails.
+    """
+    nest = nest or _nest()
+    includes = _include_directories(nest)
+    cxx = _compiler()
+    command = [cxx, *FLAGS, *(f"-I{p}" for p in includes)]
+    digest = hashlib.sha256()
+    for source in SOURCES:
+        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    digest.update(" ".join([nest.__version__, *command]).encode())
+    target = cache_directory() / digest.hexdigest()[:16] / f"{MODULE_NAME}.so"
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    print(f"brian2_calcium: compiling the NEST module (once, ~15 s) into {target.parent}",
+          file=sys.stderr)  # fmt: skip
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        built = Path(tmp) / target.name
+        run = subprocess.run(
+            [*command, str(HERE / "gb_module.cpp"), "-o", str(built)],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if run.returncode != 0:
+            raise NestBuildError(
+                "building the NEST module failed (incompatible NEST?):\n"
+                + "\n".join(run.stderr.splitlines()[-30:])
+            )
+        os.replace(built, target)  # atomic: a parallel build never sees half a file
+    return target
+
+
+def install():
+    """Make ``gb_synapse`` available in the running NEST kernel.
+
+    Compiles the module on first use (see :func:`module_path`) and loads it with
+    ``nest.Install``. NEST loads modules only while the kernel holds no node: call it
+    before ``nest.Create`` (and again after each ``nest.ResetKernel()``, which forgets
+    installed models; calling it when ``gb_synapse`` is present does nothing).
+
+    Returns
+    -------
+    pathlib.Path
+        The module's file.
+
+    Raises
+    ------
+    NestBuildError
+        If the module cannot be built or loaded.
+    """
+    nest = _nest()
+    path = module_path(nest)
+    if "gb_synapse" not in nest.synapse_models:
+        try:
+            nest.Install(str(path))
+        except Exception as err:  # NEST raises its own kernel exceptions
+            if nest.GetKernelStatus("network_size") > 0:
+                raise NestBuildError(
+                    "NEST loads modules only before any node exists: call "
+                    "brian2_calcium.nest.install() first (after each nest.ResetKernel())"
+                ) from err
+            raise NestBuildError(f"NEST could not load {path}: {err}") from err
+        if "gb_synapse" not in nest.synapse_models:
+            raise NestBuildError(f"{path} loaded but registered no gb_synapse")
+    return path
