@@ -9,6 +9,7 @@ or none (``"none"``, the original static network). Any parameter set.
 """
 
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ __all__ = [
     "PLASTICITY",
     "PLASTIC_TARGETS",
     "TARGETS",
+    "ENGINES",
     "CUBA",
     "cuba_network",
     "CubaNetwork",
@@ -38,6 +40,9 @@ PLASTIC_TARGETS = ("excitatory", "all")
 
 #: Code generation targets of :func:`simulate_network`.
 TARGETS = ("numpy", "cython", "cpp_standalone")
+
+#: Simulators of :func:`simulate_network`: Brian2 (any target) or NEST (``gb_synapse``).
+ENGINES = ("brian2", "nest")
 
 #: The CUBA model's constants (SI units), from Brian2's ``examples/CUBA.py``.
 CUBA = {
@@ -388,6 +393,14 @@ def cuba_network(n_neurons=4000, plasticity="event", params="DP",
     >>> int(net.plastic.sum()) > 0, round(net.w0 * 1e3, 2), round(net.w1 * 1e3, 2)
     (True, 0.54, 2.7)
     """
+    n_neurons, dt_s = _checked(n_neurons, plasticity, plastic_targets, rho_samples, dt)
+    p = get_parameters(params)
+    return CubaNetwork(n_neurons, plasticity, p, plastic_targets, seed, int(rho_samples),
+                       dt_s, history_slots)  # fmt: skip
+
+
+def _checked(n_neurons, plasticity, plastic_targets, rho_samples, dt):
+    """The network's options checked (any engine): the size and the step (s)."""
     _choice("plasticity", plasticity, PLASTICITY)
     _choice("plastic_targets", plastic_targets, PLASTIC_TARGETS)
     if isinstance(n_neurons, bool) or not float(n_neurons) == int(float(n_neurons)) \
@@ -401,9 +414,7 @@ def cuba_network(n_neurons=4000, plasticity="event", params="DP",
     dt_s = 1e-4 if dt is None else _seconds(dt, "dt")
     if not dt_s > 0:
         raise ValueError(f"dt must be positive, got {dt_s} s")
-    p = get_parameters(params)
-    return CubaNetwork(n_neurons, plasticity, p, plastic_targets, seed, int(rho_samples),
-                       dt_s, history_slots)  # fmt: skip
+    return n_neurons, dt_s
 
 
 @dataclass
@@ -635,26 +646,32 @@ def _network_options(arguments):
 
 
 @strict_keywords(options=_network_options)
-def simulate_network(duration=1.0, target="cython", directory=None, progress=None,
-                     threads=None, **kwargs):  # fmt: skip
-    """Build, run and read the CUBA network on a code generation target.
+def simulate_network(duration=1.0, target=None, directory=None, progress=None,
+                     threads=None, engine="brian2", **kwargs):  # fmt: skip
+    """Build, run and read the CUBA network in Brian2 (on a code generation target) or NEST.
 
     Parameters
     ----------
     duration : Quantity (time) or float
         Network time (a bare number is seconds).
-    target : {"numpy", "cython", "cpp_standalone"}
-        ``cpp_standalone`` builds in a fresh temporary directory (or ``directory``) and
-        restores the previous device afterwards.
+    target : {"numpy", "cython", "cpp_standalone"}, optional
+        Brian2's code generation target (default ``cython``). ``cpp_standalone`` builds in
+        a fresh temporary directory (or ``directory``) and restores the previous device
+        afterwards.
     directory : str, optional
         cpp_standalone project directory to keep.
     progress : bool, optional
         Let Brian2 report progress on stderr (default: only on a terminal); also announces
         the first build, which compiles (Brian2 caches it for later runs).
     threads : int, optional
-        ``cpp_standalone`` only: OpenMP threads (Brian2's
-        ``prefs.devices.cpp_standalone.openmp_threads``); the walk's noise is keyed by seed,
-        synapse and time, so the numbers do not depend on it.
+        ``cpp_standalone``: OpenMP threads (Brian2's
+        ``prefs.devices.cpp_standalone.openmp_threads``); ``nest``: NEST's
+        ``local_num_threads``. The walk's noise is keyed by seed, synapse and time, so the
+        numbers do not depend on it.
+    engine : {"brian2", "nest"}
+        ``nest``: the same network in NEST with ``gb_synapse`` (see
+        :mod:`brian2_calcium.nest`; needs the ``[nest]`` extra). Plasticity ``event`` or
+        ``none``; the final ρ is each synapse's at its last presynaptic spike.
     **kwargs
         Passed to :func:`cuba_network` (``n_neurons``, ``plasticity``, ``params``,
         ``plastic_targets``, ``seed``, ``rho_samples``, ``dt``, ``history_slots``).
@@ -676,19 +693,26 @@ def simulate_network(duration=1.0, target="cython", directory=None, progress=Non
     >>> res.duration, res.n_plastic
     (0.05, 0)
     """
-    import sys
-
+    _choice("engine", engine, ENGINES)
+    if engine == "nest":
+        for name, value in (("target", target), ("directory", directory)):
+            if value is not None:
+                raise ValueError(f"{name} is an option of engine 'brian2'; NEST has none")
+    target = "cython" if target is None else target
     _choice("target", target, TARGETS)
     seconds = _seconds(duration, "duration")
     if not seconds > 0:
         raise ValueError(f"duration must be positive, got {seconds} s")
     if threads is not None:
-        if target != "cpp_standalone":
+        if engine == "brian2" and target != "cpp_standalone":
             raise ValueError(
-                f"threads is for target 'cpp_standalone' (OpenMP); {target!r} runs on one thread"
+                f"threads is for target 'cpp_standalone' (OpenMP) or engine 'nest'; {target!r} "
+                "runs on one thread"
             )
         if isinstance(threads, bool) or int(threads) != threads or threads < 1:
             raise ValueError(f"threads must be a positive whole number, got {threads!r}")
+    if engine == "nest":
+        return _nest(seconds, kwargs, threads, progress)
     show = sys.stderr.isatty() if progress is None else bool(progress)
     report = "stderr" if show else None
     if show:
@@ -716,6 +740,29 @@ def simulate_network(duration=1.0, target="cython", directory=None, progress=Non
         b2.prefs.codegen.target = previous
     result.timings["total_s"] = time.perf_counter() - start
     return result
+
+
+def _nest(seconds, kwargs, threads, progress):
+    """The CUBA network in NEST (:mod:`brian2_calcium.nest.network`), options checked here."""
+    import inspect
+
+    from .nest.network import simulate_cuba
+
+    options = {k: v.default for k, v in inspect.signature(cuba_network).parameters.items()}
+    for name in ("rho_samples", "history_slots"):
+        if kwargs.get(name) not in (None, 0):
+            raise ValueError(f"{name} is an option of engine 'brian2'; NEST has none")
+    options.update(kwargs)
+    if options["plasticity"] == "clock":
+        raise ValueError("plasticity 'clock' is Brian2's reference; NEST runs 'event' or 'none'")
+    n, dt = _checked(options["n_neurons"], options["plasticity"], options["plastic_targets"],
+                     options["rho_samples"], options["dt"])  # fmt: skip
+    show = sys.stderr.isatty() if progress is None else bool(progress)
+    return simulate_cuba(
+        seconds, n, options["plasticity"], get_parameters(options["params"]),
+        options["plastic_targets"], int(options["seed"]), dt, threads=threads or 1,
+        progress=show,
+    )  # fmt: skip
 
 
 def _standalone(seconds, directory, report, seed, start, kwargs, threads=None):

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["NestBuildError", "install", "module_path", "cache_directory"]
+__all__ = ["NestBuildError", "import_nest", "install", "module_path", "cache_directory"]
 
 HERE = Path(__file__).resolve().parent
 KERNEL = HERE.parent / "kernel"
@@ -32,7 +32,8 @@ class NestBuildError(RuntimeError):
     """The NEST module cannot be built or loaded here (what is missing, and how to get it)."""
 
 
-def _nest():
+def import_nest():
+    """The ``nest`` module, imported without its banner; a clear error if it is missing."""
     os.environ.setdefault("PYNEST_QUIET", "1")  # no banner in scripts and the CLI
     try:
         import nest
@@ -96,7 +97,7 @@ def module_path(nest=None):
     NestBuildError
         If NEST, its headers, Boost, ltdl.h or a compiler is missing, or the build fails.
     """
-    nest = nest or _nest()
+    nest = nest or import_nest()
     includes = _include_directories(nest)
     cxx = _compiler()
     command = [cxx, *FLAGS, *(f"-I{p}" for p in includes)]
@@ -143,7 +144,7 @@ def install():
     NestBuildError
         If the module cannot be built or loaded.
     """
-    nest = _nest()
+    nest = import_nest()
     path = module_path(nest)
     if "gb_synapse" not in nest.synapse_models:
         try:

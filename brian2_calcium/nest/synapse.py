@@ -14,7 +14,7 @@ import numpy as np
 
 from ..keywords import strict_keywords
 from ..parameters import get_parameters
-from .build import install
+from .build import import_nest, install
 
 __all__ = ["model_parameters", "syn_spec", "synapse_model"]
 
@@ -97,7 +97,7 @@ def synapse_model(params, w0, w1=None, seed=None):
     Installs the module first (see :func:`~brian2_calcium.nest.install`). Arguments as for
     :func:`model_parameters`.
     """
-    import nest
+    nest = import_nest()
 
     install()
     values = model_parameters(params, w0, w1, seed)

@@ -1,0 +1,144 @@
+"""Brian2's CUBA network in NEST, with ``gb_synapse`` on its excitatory synapses.
+
+The same network as :func:`brian2_calcium.cuba_network` (same connectivity, initial
+potentials and initial ρ for a seed, drawn by the same code): ``iaf_psc_exp`` neurons whose
+exponential currents give CUBA's voltage jumps (a jump of ``w`` volts is a current of
+``w C_m / τ_m``), static inhibitory synapses, and plastic excitatory synapses made with
+:func:`~brian2_calcium.nest.syn_spec`. Read out into the same
+:class:`~brian2_calcium.NetworkResult` (the same JSON).
+
+ρ at the end is each synapse's ρ at its last presynaptic spike (NEST brings a synapse up
+to date at its presynaptic spikes only; Brian2's read-out walks every synapse to the end).
+"""
+
+import time
+
+import numpy as np
+
+from ..network import CUBA, NetworkResult, _connectivity, _initial_rho
+from .build import import_nest, install
+from .synapse import syn_spec
+
+__all__ = ["simulate_cuba"]
+
+#: Membrane capacitance of the NEST neurons (pF): any value gives the same voltages.
+C_M = 250.0
+
+
+def _current(volts):
+    """The current (pA) of an exponential synapse whose voltage jump is ``volts`` in CUBA."""
+    return volts * 1e3 * C_M / (CUBA["taum"] * 1e3)
+
+
+def simulate_cuba(duration, n_neurons, plasticity, params, plastic_targets, seed, dt,
+                  threads=1, progress=False):  # fmt: skip
+    """Build, run and read the CUBA network in NEST (see :func:`~brian2_calcium.simulate_network`).
+
+    Parameters
+    ----------
+    duration : float
+        Network time (s).
+    n_neurons : int
+    plasticity : {"event", "none"}
+        ``gb_synapse`` on the plastic synapses, or static synapses everywhere.
+    params : CalciumParameters
+    plastic_targets : {"excitatory", "all"}
+    seed : int
+        Seeds the connectivity and initial state (numpy, as in Brian2) and NEST's
+        ``rng_seed`` (the plasticity noise).
+    dt : float
+        NEST's resolution (s).
+    threads : int
+        NEST's ``local_num_threads``; the numbers do not depend on it.
+    progress : bool
+        NEST's progress output.
+
+    Returns
+    -------
+    NetworkResult
+        ``target`` is ``"nest"``; ``timings`` has ``build_s``, ``run_s``, ``readout_s``,
+        ``total_s``.
+    """
+    nest = import_nest()
+
+    start = time.perf_counter()
+    nest.ResetKernel()
+    nest.verbosity = nest.VerbosityLevel.WARNING if progress else nest.VerbosityLevel.ERROR
+    install()
+    nest.set(resolution=dt * 1e3, rng_seed=seed % (2**31 - 2) + 1,
+             local_num_threads=int(threads), print_time=bool(progress))  # fmt: skip
+
+    n_exc = int(round(CUBA["fraction_excitatory"] * n_neurons))
+    rng = np.random.default_rng([seed, 9])  # the draws of cuba_network, in its order
+    vt, vr = CUBA["Vt"], CUBA["Vr"]
+    v0 = vr + rng.random(n_neurons) * (vt - vr)
+    exc, inh = np.arange(n_exc), np.arange(n_exc, n_neurons)
+    ie, je = _connectivity(rng, exc, n_neurons, CUBA["p"])
+    ii, ji = _connectivity(rng, inh, n_neurons, CUBA["p"])
+    plastic = je < n_exc if plastic_targets == "excitatory" else np.ones(je.size, bool)
+    if plasticity == "none":
+        plastic = np.zeros(je.size, bool)
+    we, wi = CUBA["we"], CUBA["wi"]
+    rho0 = _initial_rho(rng, int(plastic.sum()), params)
+    w0 = we / float(np.mean(1.0 + rho0 * (params.b - 1.0))) if rho0.size else we
+    w1 = w0 * params.b
+
+    neurons = nest.Create("iaf_psc_exp", n_neurons, {
+        "C_m": C_M, "tau_m": CUBA["taum"] * 1e3, "tau_syn_ex": CUBA["taue"] * 1e3,
+        "tau_syn_in": CUBA["taui"] * 1e3, "t_ref": CUBA["refractory"] * 1e3,
+        "E_L": CUBA["El"] * 1e3, "V_th": vt * 1e3, "V_reset": vr * 1e3, "I_e": 0.0,
+    })  # fmt: skip
+    neurons.V_m = v0 * 1e3
+    first = neurons[0].global_id
+    delay = dt * 1e3  # CUBA's synapses act at once; NEST's shortest delay is one step
+
+    def connect(pre, post, spec):
+        # NEST's array connection wants one weight and delay per connection
+        spec = {"delay": np.full(pre.size, delay), **spec}
+        if "weight" in spec:
+            spec["weight"] = np.full(pre.size, spec["weight"])
+        nest.Connect(pre + first, post + first, "one_to_one", spec)
+
+    if plastic.any():
+        spec = syn_spec(params, _current(w0), _current(w1), rho=rho0, seed=seed % 2**31)
+        connect(ie[plastic], je[plastic], spec)
+    static = {"synapse_model": "static_synapse"}
+    if (~plastic).any():
+        connect(ie[~plastic], je[~plastic], {**static, "weight": _current(we)})
+    connect(ii, ji, {**static, "weight": _current(wi)})
+    recorder = nest.Create("spike_recorder")
+    nest.Connect(neurons, recorder)
+    nest.Prepare()
+    built = time.perf_counter()
+    nest.Run(duration * 1e3)
+    run_s = time.perf_counter() - built
+    nest.Cleanup()
+
+    read = time.perf_counter()
+    events = recorder.events
+    spike_i = np.asarray(events["senders"], dtype=np.int64) - first
+    spike_t = np.asarray(events["times"], dtype=float) * 1e-3
+    order = np.lexsort((spike_i, spike_t))
+    rho_final = np.zeros(0)
+    if plastic.any():
+        conns = nest.GetConnections(synapse_model=spec["synapse_model"])
+        state = conns.get(["source", "target", "rho"])
+        # back into the order of the connection list (sources, then targets, sorted)
+        key = np.lexsort((np.asarray(state["target"]), np.asarray(state["source"])))
+        rho_final = np.asarray(state["rho"], dtype=float)[key]
+        if np.isnan(rho_final).any():
+            raise RuntimeError(
+                f"{int(np.isnan(rho_final).sum())} gb_synapses lost a presynaptic spike "
+                "(more pending within D than the synapse holds)"
+            )
+    timings = {"build_s": built - start, "run_s": run_s,
+               "readout_s": time.perf_counter() - read}  # fmt: skip
+    timings["total_s"] = time.perf_counter() - start
+    return NetworkResult(
+        n_neurons=n_neurons, n_exc=n_exc, duration=float(duration), dt=dt,
+        plasticity=plasticity, plastic_targets=plastic_targets, params=params.name,
+        target="nest", seed=int(seed), spike_i=spike_i[order], spike_t=spike_t[order],
+        rho_initial=rho0, rho_final=rho_final, rho_star=params.rho_star,
+        bistable=bool(params.bistable), w0=w0, w1=w1, n_synapses=int(ie.size + ii.size),
+        samples={}, timings=timings,
+    )  # fmt: skip
