@@ -169,10 +169,16 @@ def _parser():
         help="event-driven, clock-driven or static synapses",
     )
     net.add_argument(
+        "--engine",
+        default="brian2",
+        choices=["brian2", "nest"],
+        help="simulator: Brian2, or NEST with gb_synapse (needs the [nest] extra)",
+    )
+    net.add_argument(
         "--target",
-        default="cython",
+        default=argparse.SUPPRESS,
         choices=["numpy", "cython", "cpp_standalone"],
-        help="Brian2 code generation target",
+        help="Brian2 code generation target, for --engine brian2 (default: cython)",
     )
     net.add_argument("--set", default="DP", help="parameter set: a name or a saved .json set")
     net.add_argument(
@@ -184,7 +190,7 @@ def _parser():
     net.add_argument("--seed", type=int, default=0, help="random seed")
     net.add_argument(
         "--threads", type=_positive_int, default=argparse.SUPPRESS,
-        help="OpenMP threads, for --target cpp_standalone only (threads; default: Brian2's)",
+        help="threads: OpenMP for --target cpp_standalone, or NEST's for --engine nest",
     )  # fmt: skip
     net.add_argument("--json", default="network.json", help="output summary")
     net.add_argument("--plot", default="", help="raster and rho histogram (PNG); '' for none")
@@ -369,6 +375,7 @@ def _write_plot(path, kind, df, title):
 def _cmd_network(args):
     import json
 
+    from .nest import NestBuildError
     from .network import simulate_network
 
     p = _parameters(args.set)
@@ -381,7 +388,8 @@ def _cmd_network(args):
     try:
         result = simulate_network(
             args.duration,
-            target=args.target,
+            engine=args.engine,
+            target=getattr(args, "target", None),
             progress=not args.quiet,
             threads=getattr(args, "threads", None),
             n_neurons=args.neurons,
@@ -390,7 +398,7 @@ def _cmd_network(args):
             plastic_targets=args.plastic_targets,
             seed=args.seed,
         )
-    except (ValueError, TypeError) as err:
+    except (ValueError, TypeError, NestBuildError) as err:
         raise CLIError(str(err)) from None
     summary = result.summary()
     if args.json:

@@ -18,8 +18,9 @@
  *
  * Noise: the walk's stream is keyed by (seed, synapse key, time) where the seed is NEST's
  * rng_seed (read when the connection is made, or the model's `seed`) and the key comes
- * from the source and target node ids: the numbers depend neither on the thread count nor
- * on the MPI layout.
+ * from the source and target node ids and the `noise_key` given at Connect (default 0;
+ * multapses need different ones to draw independent noise): the numbers depend neither
+ * on the thread count nor on the MPI layout.
  *
  * Times: NEST's milliseconds at the interface, seconds inside (the kernel's unit).
  */
@@ -148,6 +149,7 @@ private:
   uint16_t lag_[ GB_NEST_PENDING ];              // pending spikes: steps before read_step_, oldest first
   uint8_t n_pending_;
   uint8_t overflowed_;
+  uint8_t connected_; // check_connection has run: noise_key can no longer be given
 };
 
 template < typename targetidentifierT >
@@ -166,6 +168,7 @@ gb_synapse< targetidentifierT >::gb_synapse()
   , key_( 0 )
   , n_pending_( 0 )
   , overflowed_( 0 )
+  , connected_( 0 )
 {
 }
 
@@ -200,8 +203,13 @@ gb_synapse< targetidentifierT >::check_connection( nest::Node& s,
   const nest::Time now = nest::kernel().simulation_manager.get_time();
   read_step_ = now.get_steps();
   tlast_ = now.get_ms() * 1e-3;
-  uint64_t ids = ( static_cast< uint64_t >( s.get_node_id() ) << 32 ) ^ static_cast< uint64_t >( t.get_node_id() );
+  // key_ holds the noise_key given at Connect (0 by default): multapses that are given
+  // different ones draw independent noise
+  uint64_t given = key_;
+  uint64_t ids = ( static_cast< uint64_t >( s.get_node_id() ) << 32 ) ^ static_cast< uint64_t >( t.get_node_id() )
+    ^ gb_splitmix64( &given );
   key_ = static_cast< uint32_t >( gb_splitmix64( &ids ) );
+  connected_ = 1;
   gb_read_kernel_seed();
   t.register_stdp_connection( now.get_ms(), get_delay() );
 }
@@ -323,6 +331,9 @@ gb_synapse< targetidentifierT >::get_status( ::Dictionary& d ) const
   d[ "t_last_update" ] = nest::Time( nest::Time::step( read_step_ ) ).get_ms();
   d[ "pending_spikes" ] = static_cast< long >( n_pending_ );
   d[ "overflowed" ] = static_cast< bool >( overflowed_ );
+  // before Connect: the noise_key given; a connection: the key its noise uses (from the
+  // noise_key given and the two node ids)
+  d[ "noise_key" ] = static_cast< long >( key_ );
   d[ nest::names::size_of ] = static_cast< long >( sizeof( *this ) );
 }
 
@@ -349,6 +360,19 @@ gb_synapse< targetidentifierT >::set_status( const ::Dictionary& d, nest::Connec
     tlast_ = t > tlast_ ? t : tlast_;
     rho_ = rho;
     overflowed_ = 0;
+  }
+  long noise_key = 0;
+  if ( d.update_integer_value( "noise_key", noise_key ) )
+  {
+    if ( connected_ )
+    {
+      throw nest::BadProperty( "gb_synapse: noise_key is given when connecting (nest.Connect), not later" );
+    }
+    if ( noise_key < 0 or noise_key > 4294967295L )
+    {
+      throw nest::BadProperty( "gb_synapse: noise_key must lie in [0, 2**32)" );
+    }
+    key_ = static_cast< uint32_t >( noise_key );
   }
   for ( const char* name : { "c", "t_last_update", "pending_spikes", "overflowed", "weight" } )
   {

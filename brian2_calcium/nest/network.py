@@ -66,7 +66,7 @@ def simulate_cuba(duration, n_neurons, plasticity, params, plastic_targets, seed
     nest.verbosity = nest.VerbosityLevel.WARNING if progress else nest.VerbosityLevel.ERROR
     install()
     nest.set(resolution=dt * 1e3, rng_seed=seed % (2**31 - 2) + 1,
-             local_num_threads=int(threads), print_time=bool(progress))  # fmt: skip
+             local_num_threads=int(threads))  # fmt: skip
 
     n_exc = int(round(CUBA["fraction_excitatory"] * n_neurons))
     rng = np.random.default_rng([seed, 9])  # the draws of cuba_network, in its order

@@ -110,7 +110,7 @@ def synapse_model(params, w0, w1=None, seed=None):
 
 
 @strict_keywords
-def syn_spec(params, w0, w1=None, rho=None, delay=None, seed=None):
+def syn_spec(params, w0, w1=None, rho=None, delay=None, seed=None, noise_key=None):
     """A ``syn_spec`` for ``nest.Connect``: Graupner–Brunel synapses of a parameter set.
 
     Parameters
@@ -128,11 +128,15 @@ def syn_spec(params, w0, w1=None, rho=None, delay=None, seed=None):
         set's.
     seed : int, optional
         Seed of the plasticity noise (default: NEST's ``rng_seed``, read when connecting).
+    noise_key : int or array_like of int, optional
+        Keys the noise of each synapse together with its source and target (default 0).
+        Synapses between the same two neurons (multapses) draw the same noise unless they
+        are given different keys, in [0, 2**32).
 
     Returns
     -------
     dict
-        ``{"synapse_model": ..., "rho": ..., ["delay": ...]}``.
+        ``{"synapse_model": ..., "rho": ..., ["delay": ..., "noise_key": ...]}``.
 
     Examples
     --------
@@ -150,4 +154,9 @@ def syn_spec(params, w0, w1=None, rho=None, delay=None, seed=None):
     spec["rho"] = float(rho) if rho.ndim == 0 else rho
     if delay is not None:
         spec["delay"] = _nest_number(delay, "delay", "ms")
+    if noise_key is not None:
+        key = np.asarray(noise_key)
+        if not np.issubdtype(key.dtype, np.integer) or key.min() < 0 or key.max() >= 2**32:
+            raise ValueError("noise_key must be whole numbers in [0, 2**32)")
+        spec["noise_key"] = int(key) if key.ndim == 0 else key.astype(float)
     return spec

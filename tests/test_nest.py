@@ -1,0 +1,280 @@
+"""gb_synapse in NEST against the fast path: exact at sigma = 0, statistically with noise.
+
+The NEST side records every spike it delivered; the fast path is run on those recorded
+trains. The module is compiled once per machine (cached), so only the first test pays.
+"""
+
+import numpy as np
+import pytest
+from brian2 import second
+
+import brian2_calcium as bc
+from brian2_calcium.fastpath import simulate_synapses
+from brian2_calcium.protocols import SpikeTrains
+
+nest = pytest.importorskip("nest")
+
+STEP_MS = 0.1
+#: A parrot repeats what arrives at its port 0; a plastic synapse onto a postsynaptic
+#: parrot targets port 1, so that the parrot's spikes are the protocol's alone.
+QUIET = {"receptor_type": 1}
+
+
+def _kernel(threads=1, seed=5):
+    nest.ResetKernel()
+    nest.verbosity = nest.VerbosityLevel.ERROR
+    bc.nest.install()
+    nest.set(resolution=STEP_MS, rng_seed=seed, local_num_threads=threads)
+
+
+def _grid(rng, rate_hz, t_ms):
+    """Poisson spike times (ms) on the 0.1 ms grid, at most one per step."""
+    t = rng.uniform(1.0, t_ms, rng.poisson(rate_hz * t_ms / 1000))
+    return np.unique(np.round(t / STEP_MS) * STEP_MS)
+
+
+def _parrots(times):
+    """Parrot neurons that repeat the given spike times (one step later)."""
+    generators = nest.Create("spike_generator", len(times))
+    for g, t in zip(generators, times, strict=True):
+        g.spike_times = t
+    parrots = nest.Create("parrot_neuron", len(times))
+    nest.Connect(generators, parrots, "one_to_one")
+    return parrots
+
+
+def _trains(recorder, nodes):
+    """Recorded spike trains (s) of each node, in the order of ``nodes``."""
+    ev = recorder.events
+    senders, times = np.asarray(ev["senders"]), np.asarray(ev["times"])
+    return SpikeTrains.from_list([times[senders == g] / 1000.0 for g in nodes.tolist()])
+
+
+def _state(conns):
+    """rho and t_last_update (s) of connections, ordered by (source, target)."""
+    st = conns.get(["source", "target", "rho", "t_last_update", "overflowed"])
+    order = np.lexsort((np.asarray(st["target"]), np.asarray(st["source"])))
+    assert not np.any(np.asarray(st["overflowed"]))
+    return (np.asarray(st["rho"], float)[order], np.asarray(st["t_last_update"], float)[order]
+            / 1000.0)  # fmt: skip
+
+
+def _noiseless(name):
+    return bc.get_parameters(name).replace(sigma=0.0)
+
+
+@pytest.mark.parametrize(
+    "name", ["DP", "deperrois2020_visual", "graupner2016_nonlinear", "P"]
+)  # P: D = 0, the presynaptic calcium arrives with the walk's own spike
+def test_parrot_pairs_equal_the_fast_path(name):
+    """Pairs of parrots (Poisson trains, a third with ties pre + D = post) at sigma = 0."""
+    p = _noiseless(name)
+    rng = np.random.default_rng(3)
+    n, t_ms = 150, 3000.0
+    pre_t = [_grid(rng, 15, t_ms) for _ in range(n)]
+    post_t = [_grid(rng, 25, t_ms) for _ in range(n)]
+    d_ms = round(p.D * 1e3 / STEP_MS) * STEP_MS
+    for k in range(0, n, 3):  # grid ties: a postsynaptic spike as the calcium arrives
+        post_t[k] = np.unique(np.concatenate([post_t[k], np.round(pre_t[k][::2] + d_ms, 1)]))
+    _kernel()
+    pre, post = _parrots(pre_t), _parrots(post_t)
+    rho0 = rng.random(n)
+    nest.Connect(pre, post, "one_to_one", {**bc.nest.syn_spec(p, w0=1.0, rho=rho0), **QUIET})
+    readout = nest.Create("spike_generator", params={"spike_times": [t_ms + 10.0]})
+    nest.Connect(readout, pre)  # every synapse is brought up to date at the same time
+    recorder = nest.Create("spike_recorder")
+    nest.Connect(pre + post, recorder)
+    nest.Simulate(t_ms + 20.0)
+    rho, t_end = _state(nest.GetConnections(pre, post))
+    assert np.all(t_end == t_end[0])
+    fast = simulate_synapses(p, _trains(recorder, pre), _trains(recorder, post), rho0,
+                             t_end * second, seed=0)  # fmt: skip
+    assert np.max(np.abs(rho - fast)) <= 1e-9
+    assert np.mean(np.abs(rho - rho0)) > 0.05  # the synapses did change
+
+
+@pytest.mark.parametrize("name", ["DP", "deperrois2020_somatosensory", "graupner2016_nonlinear"])
+def test_recurrent_network_equals_the_fast_path(name):
+    """A small recurrent LIF network with plastic synapses; each synapse on its own trains."""
+    p = _noiseless(name)
+    rng = np.random.default_rng(11)
+    _kernel()
+    drive = _parrots([_grid(rng, 400, 2000.0) for _ in range(60)])
+    neurons = nest.Create("iaf_psc_exp", 60, {"t_ref": 2.0, "V_m": -65.0})
+    nest.Connect(drive, neurons, "one_to_one", {"weight": 500.0})
+    pre, post = np.nonzero(rng.random((60, 60)) < 0.15)
+    keep = pre != post
+    pre, post = pre[keep], post[keep]
+    rho0 = rng.random(pre.size)
+    first = neurons[0].global_id
+    spec = bc.nest.syn_spec(p, w0=20.0, rho=rho0, delay=1.0)
+    spec["delay"] = np.full(pre.size, 1.0)
+    nest.Connect(pre + first, post + first, "one_to_one", spec)
+    recorder = nest.Create("spike_recorder")
+    nest.Connect(neurons, recorder)
+    nest.Simulate(2000.0)
+    rho, t_end = _state(nest.GetConnections(neurons, neurons))
+    trains = _trains(recorder, neurons)
+    order = np.lexsort((post, pre))
+    fast = simulate_synapses(
+        p, SpikeTrains.from_list([trains.train(i) for i in pre[order]]),
+        SpikeTrains.from_list([trains.train(j) for j in post[order]]), rho0[order],
+        t_end * second, seed=0,
+    )  # fmt: skip
+    assert np.max(np.abs(rho - fast)) <= 1e-9
+    assert np.diff(trains.offsets).min() > 5  # every neuron fired, the network ran
+    assert np.mean(np.abs(rho - rho0[order])) > 0.01
+
+
+def _pairs_grid(deltas_ms, n_per_state, seed, rng_seed=5, threads=1, t_end_ms=61500.0):
+    """60 pairs at 1 Hz per delta t, n_per_state DOWN and UP synapses each (multapses with
+    their own noise keys) between one presynaptic and one postsynaptic parrot."""
+    _kernel(threads=threads, seed=rng_seed)
+    pre_t = [1000.0 + 1000.0 * np.arange(60) for _ in deltas_ms]
+    post_t = [np.round(t + d, 1) for t, d in zip(pre_t, deltas_ms, strict=True)]
+    pre, post = _parrots(pre_t), _parrots(post_t)
+    readout = nest.Create("spike_generator", params={"spike_times": [t_end_ms]})
+    nest.Connect(readout, pre)
+    rho0 = np.repeat([0.0, 1.0], n_per_state)
+    for a, b in zip(pre.tolist(), post.tolist(), strict=True):
+        m = rho0.size
+        spec = bc.nest.syn_spec("DP", w0=1.0, rho=rho0, noise_key=np.arange(m), seed=seed)
+        spec.update(delay=np.full(m, 1.0), receptor_type=np.full(m, QUIET["receptor_type"]))
+        nest.Connect(np.full(m, a), np.full(m, b), "one_to_one", spec)
+    recorder = nest.Create("spike_recorder")
+    nest.Connect(pre + post, recorder)
+    nest.Simulate(t_end_ms + 10.0)
+    rho = []
+    for a, b in zip(pre, post, strict=True):
+        r, t_end = _state(nest.GetConnections(a, b))
+        rho.append(r)
+    return np.array(rho), rho0, _trains(recorder, pre), _trains(recorder, post), t_end[0]
+
+
+def test_noisy_pairs_agree_with_the_fast_path():
+    """U and D on a 5-delta-t DP grid, 2000 NEST synapses per state: every |z| <= 3.5 and the
+    chi2 over the ten cells consistent."""
+    from scipy.stats import chi2
+
+    deltas = [-30.0, -10.0, 5.0, 15.0, 40.0]
+    n = 2000
+    rho, rho0, pre, post, t_end = _pairs_grid(deltas, n, seed=17)
+    m = 8000  # fast path synapses per state: its SE is small beside NEST's
+    fast = simulate_synapses(
+        "DP", pre, post, np.tile(np.repeat([0.0, 1.0], m), len(deltas)), t_end * second,
+        seed=3, train_of_synapse=np.repeat(np.arange(len(deltas)), 2 * m),
+    ).reshape(len(deltas), 2 * m)  # fmt: skip
+    z = []
+    for k in range(len(deltas)):
+        for state, (a, b) in enumerate(((0, n), (n, 2 * n))):
+            # U: DOWN -> UP; D: UP -> DOWN
+            p1 = np.mean((rho[k, a:b] > 0.5) != bool(state))
+            p2 = np.mean((fast[k, state * m : (state + 1) * m] > 0.5) != bool(state))
+            pooled = (p1 * n + p2 * m) / (n + m)
+            se = np.sqrt(pooled * (1 - pooled) * (1 / n + 1 / m))
+            z.append(0.0 if se == 0 else (p1 - p2) / se)
+    z = np.array(z)
+    assert np.all(np.abs(z) <= 3.5), z
+    assert chi2.sf(np.sum(z**2), z.size) > 0.001
+    # the grid has power: transitions are neither certain nor absent in most cells
+    p_nest = [np.mean(rho[k, :n] > 0.5) for k in range(len(deltas))]
+    assert sum(0.05 < p < 0.95 for p in p_nest) >= 2, p_nest
+
+
+def test_noise_is_keyed_by_seed_not_by_threads():
+    """Same seed: the same numbers with 1 and 2 threads; another seed: other numbers."""
+    one = _pairs_grid([10.0], 100, seed=None, rng_seed=7, threads=1, t_end_ms=20500.0)[0]
+    two = _pairs_grid([10.0], 100, seed=None, rng_seed=7, threads=2, t_end_ms=20500.0)[0]
+    other = _pairs_grid([10.0], 100, seed=None, rng_seed=8, threads=1, t_end_ms=20500.0)[0]
+    fixed = _pairs_grid([10.0], 100, seed=8, rng_seed=9, threads=1, t_end_ms=20500.0)[0]
+    assert np.array_equal(one, two)
+    assert np.array_equal(other, fixed)  # the model's seed replaces NEST's
+    assert np.mean(np.abs(one - other)) > 0.01
+    assert np.unique(one[0, :100]).size > 50  # multapses with their own keys differ
+
+
+def test_network_threads_give_the_same_numbers():
+    """The CUBA network in NEST with noise: 2 threads end with the same rho as 1."""
+    runs = [bc.simulate_network(0.3, engine="nest", n_neurons=1000, seed=4, threads=t)
+            for t in (1, 2)]  # fmt: skip
+    assert np.array_equal(runs[0].spike_t, runs[1].spike_t)
+    assert np.array_equal(runs[0].spike_i, runs[1].spike_i)
+    assert runs[0].n_plastic > 5000
+    assert np.max(np.abs(runs[0].rho_final - runs[1].rho_final)) <= 1e-12
+    assert np.mean(np.abs(runs[0].rho_final - runs[0].rho_initial)) > 1e-4
+
+
+def test_same_network_as_brian2():
+    """Same connectivity and initial state as Brian2's cuba_network for a seed; the JSON
+    read-out has the same fields."""
+    import brian2 as b2
+
+    b2.prefs.codegen.target = "numpy"
+    brian = bc.cuba_network(400, seed=2)
+    res = bc.simulate_network(0.2, engine="nest", n_neurons=400, seed=2)
+    assert np.array_equal(res.rho_initial, brian.rho_initial)
+    assert res.w0 == pytest.approx(brian.w0, rel=1e-12)
+    assert res.n_synapses == brian.n_synapses
+    assert res.n_plastic == int(brian.plastic.sum())
+    s = res.summary()
+    assert s["target"] == "nest" and s["firing_rate_hz"]["all"] > 1.0
+    assert set(s) == set(bc.simulate_network(0.02, target="numpy", n_neurons=400,
+                                             seed=2).summary())  # fmt: skip
+
+
+def test_pending_spike_overflow_gives_nan():
+    """More presynaptic spikes within D than a synapse holds: NaN and `overflowed`, never a
+    silently wrong rho."""
+    _kernel()
+    pre = _parrots([np.round(10.0 + 0.5 * np.arange(20), 1)])  # 20 spikes within 10 ms < D
+    post = _parrots([np.array([50.0])])
+    nest.Connect(pre, post, syn_spec={**bc.nest.syn_spec("DP", w0=1.0), **QUIET})
+    nest.Simulate(100.0)
+    st = nest.GetConnections(pre, post).get(["rho", "overflowed"])
+    assert np.isnan(st["rho"]) and st["overflowed"]
+
+
+def test_clear_errors():
+    _kernel()
+    a, b = nest.Create("parrot_neuron_ps"), nest.Create("parrot_neuron")
+    with pytest.raises(nest.NESTError, match="time grid"):
+        nest.Connect(a, b, syn_spec=bc.nest.syn_spec("DP", w0=1.0))
+    c = nest.Create("parrot_neuron")
+    with pytest.raises(nest.NESTError, match="rho"):  # the weight follows from rho
+        nest.Connect(b, c, syn_spec={**bc.nest.syn_spec("DP", w0=1.0), "weight": 2.0})
+    nest.Connect(b, c, syn_spec=bc.nest.syn_spec("DP", w0=1.0))
+    conn = nest.GetConnections(b, c)
+    for item in ({"c": 1.0}, {"noise_key": 3}, {"rho": np.nan}):
+        with pytest.raises(nest.NESTError):
+            conn.set(item)
+    with pytest.raises(nest.NESTError, match="tau_ca"):
+        nest.SetDefaults(bc.nest.synapse_model("DP", w0=1.0), {"tau_ca": -1.0})
+    with pytest.raises(TypeError, match="rho"):
+        bc.nest.syn_spec("DP", w0=1.0, rh0=0.5)
+    with pytest.raises(ValueError, match="w0"):
+        bc.nest.syn_spec("DP", w0=float("nan"))
+    nest.ResetKernel()
+    nest.Create("parrot_neuron")
+    with pytest.raises(bc.nest.NestBuildError, match="before any node"):
+        bc.nest.install()  # nodes exist: NEST loads no module now
+    with pytest.raises(ValueError, match="target"):
+        bc.simulate_network(0.1, engine="nest", target="cython")
+    with pytest.raises(ValueError, match="clock"):
+        bc.simulate_network(0.1, engine="nest", plasticity="clock")
+    with pytest.raises(ValueError, match="rho_samples"):
+        bc.simulate_network(0.1, engine="nest", rho_samples=3)
+
+
+def test_cli_network_on_nest(tmp_path, capsys):
+    import json
+
+    from brian2_calcium.cli import main
+
+    out = tmp_path / "net.json"
+    status = main(["network", "--engine", "nest", "--neurons", "300", "--duration", "0.1",
+                   "--threads", "2", "--json", str(out), "--plot", "", "--quiet"])  # fmt: skip
+    assert status == 0
+    summary = json.loads(out.read_text())
+    assert summary["target"] == "nest" and summary["n_plastic_synapses"] > 0
+    assert "target nest" in capsys.readouterr().out
+    assert main(["network", "--engine", "nest", "--target", "numpy", "--duration", "0.1"]) != 0
