@@ -278,3 +278,9 @@ def test_cli_network_on_nest(tmp_path, capsys):
     assert summary["target"] == "nest" and summary["n_plastic_synapses"] > 0
     assert "target nest" in capsys.readouterr().out
     assert main(["network", "--engine", "nest", "--target", "numpy", "--duration", "0.1"]) != 0
+
+
+def test_missing_compiler_is_named(monkeypatch):
+    monkeypatch.setenv("CXX", "no-such-compiler")
+    with pytest.raises(bc.nest.NestBuildError, match="no-such-compiler"):
+        bc.nest.install()

@@ -7,6 +7,7 @@ or a new NEST builds a new module, an unchanged one loads in milliseconds (as Br
 its builds). The wheel's ``nest-config`` holds its build machine's paths and is not used.
 """
 
+import functools
 import hashlib
 import os
 import shutil
@@ -22,10 +23,10 @@ KERNEL = HERE.parent / "kernel"
 SOURCES = (HERE / "gb_module.cpp", HERE / "gb_synapse.h", *sorted(KERNEL.glob("*.h")))
 #: The library's file name; NEST looks up the symbol ``<name>_LTX_module`` in it.
 MODULE_NAME = "brian2_calcium_nest"
-#: Flags of the build. The wheel's kernel is built with the pre-C++11 string ABI: a module
-#: built without -D_GLIBCXX_USE_CXX11_ABI=0 compiles, and nest.Install then fails with a
-#: misleading "file not found".
-FLAGS = ("-std=c++20", "-O2", "-fPIC", "-shared", "-fopenmp", "-D_GLIBCXX_USE_CXX11_ABI=0")
+#: Flags of the build, to which the kernel's string ABI is added (_string_abi): the wheel's
+#: kernel uses the pre-C++11 one, and a module built with the other compiles, and
+#: nest.Install then fails with a misleading "file not found".
+FLAGS = ("-std=c++20", "-O2", "-fPIC", "-shared", "-fopenmp")
 
 
 class NestBuildError(RuntimeError):
@@ -53,13 +54,48 @@ def cache_directory():
     return Path(base) / "brian2_calcium" / "nest"
 
 
+def _nest_headers(nest):
+    """NEST's headers: in the wheel's package, or where a source build installed them."""
+    package = Path(nest.__file__).resolve().parent
+    candidates = [package / "include" / "nest"]
+    if os.environ.get("BRIAN2_CALCIUM_NEST_INCLUDE"):
+        candidates.insert(0, Path(os.environ["BRIAN2_CALCIUM_NEST_INCLUDE"]))
+    # <prefix>/lib/python3.x/site-packages/nest: cmake --install puts them in <prefix>/include
+    candidates += [package.parents[3] / "include" / "nest", Path(sys.prefix) / "include" / "nest"]
+    for path in candidates:
+        if (path / "nest_extension_interface.h").is_file():
+            return path
+    raise NestBuildError(
+        "NEST's headers are missing (looked in "
+        + ", ".join(str(p) for p in candidates)
+        + "): use the nest-simulator wheel 3.10 or newer, or set BRIAN2_CALCIUM_NEST_INCLUDE "
+        "to the include/nest folder of a NEST built from source"
+    )
+
+
+@functools.lru_cache
+def _string_abi(kernel_files):
+    """0 or 1: the libstdc++ string ABI of NEST's kernel (the wheel: 0, the pre-C++11 one;
+    a source build with a recent g++: 1), read from a symbol that takes a std::string."""
+    for path in kernel_files:
+        data = Path(path).read_bytes()
+        if b"_ZN10DictionaryixERKSs" in data:
+            return 0
+        if b"_ZN10DictionaryixERKNSt7__cxx11" in data:
+            return 1
+    return 0
+
+
+def _kernel_files(nest):
+    package = Path(nest.__file__).resolve().parent
+    found = sorted(package.glob("nestkernel_api*.so"))
+    for lib in (package.parents[2] / "nest", package.parents[2], package.parents[3] / "lib64"):
+        found += sorted(lib.glob("libnestkernel*.so*"))
+    return tuple(str(p) for p in found)
+
+
 def _include_directories(nest):
-    nest_include = Path(nest.__file__).resolve().parent / "include" / "nest"
-    if not (nest_include / "nest_extension_interface.h").is_file():
-        raise NestBuildError(
-            f"NEST's headers are missing ({nest_include}): this NEST cannot build extension "
-            "modules; use the nest-simulator wheel 3.10 or newer, or a NEST built from source"
-        )
+    nest_include = _nest_headers(nest)
     try:
         import boost_headers
 
@@ -71,10 +107,13 @@ def _include_directories(nest):
             "Boost headers are missing: pip install boost-headers (part of the [nest] extra), "
             "or apt-get install libboost-dev"
         )
-    ltdl = [Path(p) for p in ("/usr/include", "/usr/local/include")]
-    if not any((p / "ltdl.h").is_file() for p in ltdl):
+    searched = [Path(p) for p in ("/usr/include", "/usr/local/include")]
+    for variable in ("CPATH", "CPLUS_INCLUDE_PATH"):  # where g++ looks as well
+        searched += [Path(p) for p in os.environ.get(variable, "").split(os.pathsep) if p]
+    if not any((p / "ltdl.h").is_file() for p in searched):
         raise NestBuildError(
-            "ltdl.h is missing (NEST's headers include it): apt-get install libltdl-dev"
+            "ltdl.h is missing (NEST's headers include it): apt-get install libltdl-dev, or "
+            "add the folder that has it to CPATH"
         )
     return [nest_include, boost, KERNEL, HERE]
 
@@ -100,7 +139,8 @@ def module_path(nest=None):
     nest = nest or import_nest()
     includes = _include_directories(nest)
     cxx = _compiler()
-    command = [cxx, *FLAGS, *(f"-I{p}" for p in includes)]
+    abi = _string_abi(_kernel_files(nest))
+    command = [cxx, *FLAGS, f"-D_GLIBCXX_USE_CXX11_ABI={abi}", *(f"-I{p}" for p in includes)]
     digest = hashlib.sha256()
     for source in SOURCES:
         digest.update(source.name.encode() + b"\0" + source.read_bytes())
