@@ -12,6 +12,14 @@ called: ``import brian2_calcium`` never needs it.
 """
 
 from .build import NestBuildError, install
+from .readout import bring_up_to_date
 from .synapse import model_parameters, syn_spec, synapse_model
 
-__all__ = ["NestBuildError", "install", "model_parameters", "syn_spec", "synapse_model"]
+__all__ = [
+    "NestBuildError",
+    "bring_up_to_date",
+    "install",
+    "model_parameters",
+    "syn_spec",
+    "synapse_model",
+]

@@ -327,6 +327,12 @@ gb_synapse< targetidentifierT >::get_status( ::Dictionary& d ) const
   const double rho = rho_at_read_( cp, &c );
   d[ "rho" ] = rho;
   d[ "c" ] = c;
+  // the rest of the walk's state at t_last_update, for a read-out that walks on in Python
+  // (brian2_calcium.nest.bring_up_to_date)
+  const double since = nest::Time( nest::Time::step( read_step_ ) ).get_ms() * 1e-3 - tlast_;
+  d[ "cpre" ] = cpre_ * std::exp( -( since > 0.0 ? since : 0.0 ) / cp.model_.p.tau_ca );
+  d[ "xres" ] = xres_;
+  d[ "tpre" ] = tpre_ * 1e3;
   d[ nest::names::weight ] = cp.weight( rho );
   d[ "t_last_update" ] = nest::Time( nest::Time::step( read_step_ ) ).get_ms();
   d[ "pending_spikes" ] = static_cast< long >( n_pending_ );
@@ -374,7 +380,7 @@ gb_synapse< targetidentifierT >::set_status( const ::Dictionary& d, nest::Connec
     }
     key_ = static_cast< uint32_t >( noise_key );
   }
-  for ( const char* name : { "c", "t_last_update", "pending_spikes", "overflowed", "weight" } )
+  for ( const char* name : { "c", "cpre", "xres", "tpre", "t_last_update", "pending_spikes", "overflowed", "weight" } )
   {
     if ( d.known( name ) )
     {

@@ -7,8 +7,9 @@ exponential currents give CUBA's voltage jumps (a jump of ``w`` volts is a curre
 :func:`~brian2_calcium.nest.syn_spec`. Read out into the same
 :class:`~brian2_calcium.NetworkResult` (the same JSON).
 
-ρ at the end is each synapse's ρ at its last presynaptic spike (NEST brings a synapse up
-to date at its presynaptic spikes only; Brian2's read-out walks every synapse to the end).
+NEST brings a synapse up to date at its presynaptic spikes only; the read-out walks every
+synapse on to the end of the run (:func:`~brian2_calcium.nest.bring_up_to_date`), as
+Brian2's does.
 """
 
 import time
@@ -17,6 +18,7 @@ import numpy as np
 
 from ..network import CUBA, NetworkResult, _connectivity, _initial_rho
 from .build import import_nest, install
+from .readout import bring_up_to_date
 from .synapse import syn_spec
 
 __all__ = ["simulate_cuba"]
@@ -122,10 +124,13 @@ def simulate_cuba(duration, n_neurons, plasticity, params, plastic_targets, seed
     rho_final = np.zeros(0)
     if plastic.any():
         conns = nest.GetConnections(synapse_model=spec["synapse_model"])
-        state = conns.get(["source", "target", "rho"])
+        # every synapse walked on from its last presynaptic spike to the end (as Brian2's
+        # read-out), the noise of that stretch drawn as there
+        rho = bring_up_to_date(conns, duration * 1e3, recorder,
+                               rng=np.random.default_rng([seed, 17]))  # fmt: skip
+        state = conns.get(["source", "target"])
         # back into the order of the connection list (sources, then targets, sorted)
-        key = np.lexsort((np.asarray(state["target"]), np.asarray(state["source"])))
-        rho_final = np.asarray(state["rho"], dtype=float)[key]
+        rho_final = rho[np.lexsort((np.asarray(state["target"]), np.asarray(state["source"])))]
         if np.isnan(rho_final).any():
             raise RuntimeError(
                 f"{int(np.isnan(rho_final).sum())} gb_synapses lost a presynaptic spike "

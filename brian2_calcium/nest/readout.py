@@ -1,0 +1,161 @@
+"""ρ of NEST's ``gb_synapse`` connections at any time, not only at their last presynaptic spike.
+
+NEST brings a synapse up to date at its presynaptic spikes only, so after a simulation each
+holds its state at its own last presynaptic spike. The read-out walks each synapse on from
+there to a common time with the walk's numpy mirror (``spike_history.walk_numpy``, the
+mirror of ``kernel/gb_walk.h`` that Brian2's read-out uses), on the spikes a spike recorder
+kept: the presynaptic spikes whose calcium was still on its way, and the postsynaptic spikes
+since. Without noise the result is the fast path's exactly; with noise the remaining
+stretch draws from ``rng``.
+"""
+
+import numpy as np
+
+from ..keywords import strict_keywords
+from ..spike_history import NEVER, walk_model, walk_numpy
+from .build import import_nest
+
+__all__ = ["bring_up_to_date"]
+
+_STATE = ("source", "target", "noise_key", "synapse_model", "rho", "c", "cpre", "xres", "tpre",
+          "t_last_update", "pending_spikes", "overflowed")  # fmt: skip
+
+
+def _recorded(recorder):
+    """Spike senders and times (ms) from a spike recorder, or a dict of both."""
+    if isinstance(recorder, dict):
+        events = recorder
+    else:
+        nest = import_nest()
+        if not isinstance(recorder, nest.NodeCollection) or len(recorder) != 1:
+            raise TypeError("spikes must be one spike_recorder or a dict of senders and times")
+        if recorder.model != "spike_recorder":
+            raise TypeError(f"spikes must be a spike_recorder, got a {recorder.model}")
+        if recorder.record_to != "memory":
+            raise ValueError("the spike_recorder must record to memory")
+        events = recorder.events
+    try:
+        senders = np.asarray(events["senders"], dtype=np.int64)
+        times = np.asarray(events["times"], dtype=float)
+    except KeyError as err:
+        raise ValueError(f"spikes lacks {err.args[0]!r}") from None
+    return senders, times
+
+
+def _model(defaults):
+    """The walk's model from the NEST synapse model's common properties (ms → s)."""
+    s = 1e-3
+    return walk_model(
+        defaults["tau_ca"] * s, defaults["theta_d"], defaults["theta_p"], defaults["gamma_d"],
+        defaults["gamma_p"], defaults["sigma"], defaults["tau"] * s, defaults["rho_star"],
+        int(defaults["bistable"]), int(defaults["gating"]), defaults["D"] * s,
+        defaults["Cpre"], defaults["Cpost"], defaults["eta"], defaults["stp_U"],
+        defaults["tau_rec"] * s, int(defaults["rho_scales_cpre"]),
+    )  # fmt: skip
+
+
+def _spikes_until(ring, count, rows, t):
+    """Number of spikes of neuron ``rows[k]`` at or before ``t[k]`` (seconds)."""
+    out = np.zeros(rows.size, dtype=np.int64)
+    order = np.argsort(rows, kind="stable")
+    bounds = np.flatnonzero(np.diff(rows[order])) + 1
+    for group in np.split(order, bounds):
+        if group.size:
+            r = rows[group[0]]
+            out[group] = np.searchsorted(ring[r, : count[r]], t[group], side="right")
+    return out
+
+
+@strict_keywords
+def bring_up_to_date(connections, time, spikes, rng=None):
+    """ρ of ``gb_synapse`` connections at ``time`` (ms), from their state and recorded spikes.
+
+    Parameters
+    ----------
+    connections : nest.SynapseCollection
+        ``gb_synapse`` connections (any of its copies; ``nest.GetConnections(...)``).
+    time : float
+        Time (ms) at which to read ρ: at least every connection's ``t_last_update`` and at
+        most the kernel's time.
+    spikes : spike_recorder or dict
+        A spike recorder (recording to memory) that recorded every source and target of
+        the connections from the start, or a dict with its ``senders`` and ``times`` (ms).
+    rng : numpy.random.Generator, optional
+        Normal draws of the noise after each synapse's last update (default: numpy's
+        global generator).
+
+    Returns
+    -------
+    ndarray
+        ρ at ``time``, in the order of ``connections``. The connections themselves are not
+        changed (NEST updates them at their next presynaptic spike).
+
+    Raises
+    ------
+    ValueError
+        If a source or target has no recorded spikes although the synapse saw some, if
+        ``time`` lies outside the range above, or a connection lost a spike (overflow).
+    """
+    nest = import_nest()
+    t_ms = float(time)
+    if not np.isfinite(t_ms):
+        raise ValueError(f"time must be finite, got {time}")
+    if t_ms > nest.biological_time + 1e-9:
+        raise ValueError(f"time {t_ms} ms lies after the kernel's time {nest.biological_time} ms")
+    senders, times = _recorded(spikes)
+    state = connections.get(list(_STATE), output="pandas")
+    if len(state) == 0:
+        return np.zeros(0)
+    # walk in an order of the connections' own (not of NEST's threads), so that the noise
+    # drawn for each synapse does not depend on how NEST distributed them
+    canonical = np.lexsort(
+        (state["noise_key"].to_numpy(), state["target"].to_numpy(), state["source"].to_numpy())
+    )
+    state = state.iloc[canonical].reset_index(drop=True)
+    if state["overflowed"].any():
+        raise ValueError("some connections lost a presynaptic spike (overflowed): rho is NaN")
+    last = state["t_last_update"].to_numpy()
+    if np.any(last > t_ms):
+        raise ValueError(f"time {t_ms} ms lies before a connection's last update ({last.max()} ms)")
+
+    order = np.argsort(senders, kind="stable")
+    senders, times = senders[order], times[order]
+    nodes, first = np.unique(senders, return_index=True)
+    count = np.diff(np.append(first, senders.size))
+    slots = int(count.max()) + 1 if count.size else 1
+    ring = np.full((nodes.size + 1, slots), np.inf)  # the last row: a neuron that never fired
+    column = np.arange(senders.size) - np.repeat(first, count)
+    ring[np.repeat(np.arange(nodes.size), count), column] = times * 1e-3
+    count = np.append(count, 0)
+
+    def row(ids):
+        k = np.searchsorted(nodes, ids)
+        k[(k >= nodes.size) | (nodes[np.minimum(k, nodes.size - 1)] != ids)] = nodes.size
+        return k
+
+    i = row(state["source"].to_numpy())
+    j = row(state["target"].to_numpy())
+    t_last = last * 1e-3
+    # spikes each synapse has applied: presynaptic ones whose calcium arrived (the others
+    # are pending in the synapse), postsynaptic ones up to its last update
+    npre = _spikes_until(ring, count, i, last * 1e-3) - state["pending_spikes"].to_numpy()
+    npost = _spikes_until(ring, count, j, last * 1e-3)
+    if np.any(npre < 0):
+        raise ValueError("a source of the connections was not recorded (spikes lacks it)")
+    kept = {
+        "rho": state["rho"].to_numpy(float), "c": state["c"].to_numpy(float),
+        "cpre": state["cpre"].to_numpy(float), "tlast": t_last,
+        "xres": state["xres"].to_numpy(float),
+        "tpre": np.maximum(state["tpre"].to_numpy(float) * 1e-3, NEVER),
+        "npre": npre.astype(np.int64), "npost": npost.astype(np.int64),
+    }  # fmt: skip
+    rho = np.empty(len(state))
+    history = (ring.ravel(), count, slots)
+    for name in state["synapse_model"].unique():
+        sel = np.flatnonzero(state["synapse_model"].to_numpy() == name)
+        model = _model(nest.GetDefaults(name))
+        rho[sel], _ = walk_numpy({k: v[sel] for k, v in kept.items()}, t_ms * 1e-3, i[sel],
+                                 j[sel], history, history, model, rng=rng)  # fmt: skip
+    out = np.empty_like(rho)
+    out[canonical] = rho
+    return out
