@@ -12,12 +12,13 @@ called: ``import brian2_calcium`` never needs it.
 """
 
 from .build import NestBuildError, install
-from .readout import bring_up_to_date
+from .readout import bring_up_to_date, connection_state
 from .synapse import model_parameters, syn_spec, synapse_model
 
 __all__ = [
     "NestBuildError",
     "bring_up_to_date",
+    "connection_state",
     "install",
     "model_parameters",
     "syn_spec",

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..network import CUBA, NetworkResult, _connectivity, _initial_rho
 from .build import import_nest, install
-from .readout import bring_up_to_date
+from .readout import bring_up_to_date, connection_state
 from .synapse import syn_spec
 
 __all__ = ["simulate_cuba"]
@@ -126,11 +126,11 @@ def simulate_cuba(duration, n_neurons, plasticity, params, plastic_targets, seed
         conns = nest.GetConnections(synapse_model=spec["synapse_model"])
         # every synapse walked on from its last presynaptic spike to the end (as Brian2's
         # read-out), the noise of that stretch drawn as there
-        rho = bring_up_to_date(conns, duration * 1e3, recorder,
+        state = connection_state(conns)
+        rho = bring_up_to_date(state, duration * 1e3, recorder,
                                rng=np.random.default_rng([seed, 17]))  # fmt: skip
-        state = conns.get(["source", "target"])
         # back into the order of the connection list (sources, then targets, sorted)
-        rho_final = rho[np.lexsort((np.asarray(state["target"]), np.asarray(state["source"])))]
+        rho_final = rho[np.lexsort((state["target"].to_numpy(), state["source"].to_numpy()))]
         if np.isnan(rho_final).any():
             raise RuntimeError(
                 f"{int(np.isnan(rho_final).sum())} gb_synapses lost a presynaptic spike "
