@@ -331,3 +331,12 @@ def test_missing_compiler_is_named(monkeypatch):
     monkeypatch.setenv("CXX", "no-such-compiler")
     with pytest.raises(bc.nest.NestBuildError, match="no-such-compiler"):
         bc.nest.install()
+
+
+def test_old_nest_is_refused():
+    from brian2_calcium.nest.build import check_version
+
+    for old in ("3.6.0", "2.20.2", "3.9"):
+        with pytest.raises(bc.nest.NestBuildError, match="too old"):
+            check_version(old)
+    check_version(nest.__version__)

@@ -10,6 +10,7 @@ its builds). The wheel's ``nest-config`` holds its build machine's paths and is 
 import functools
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -23,6 +24,8 @@ KERNEL = HERE.parent / "kernel"
 SOURCES = (HERE / "gb_module.cpp", HERE / "gb_synapse.h", *sorted(KERNEL.glob("*.h")))
 #: The library's file name; NEST looks up the symbol ``<name>_LTX_module`` in it.
 MODULE_NAME = "brian2_calcium_nest"
+#: The oldest NEST whose kernel API (Dictionary, register_connection_model) the module uses.
+MIN_NEST = (3, 10)
 #: Flags of the build, to which the kernel's string ABI is added (_string_abi): the wheel's
 #: kernel uses the pre-C++11 one, and a module built with the other compiles, and
 #: nest.Install then fails with a misleading "file not found".
@@ -42,7 +45,18 @@ def import_nest():
         raise NestBuildError(
             "NEST is not installed: pip install 'brian2_calcium[nest]' (NEST 3.10 or newer)"
         ) from err
+    check_version(nest.__version__)
     return nest
+
+
+def check_version(version):
+    """Raise :class:`NestBuildError` for a NEST older than the module's kernel API."""
+    number = tuple(int(x) for x in re.findall(r"\d+", str(version))[:2])
+    if number < MIN_NEST:
+        raise NestBuildError(
+            f"NEST {version} is too old for gb_synapse (its module uses the kernel API of "
+            f"NEST {'.'.join(map(str, MIN_NEST))} and newer): pip install -U nest-simulator"
+        )
 
 
 def cache_directory():
