@@ -670,8 +670,9 @@ def simulate_network(duration=1.0, target=None, directory=None, progress=None,
         numbers do not depend on it.
     engine : {"brian2", "nest"}
         ``nest``: the same network in NEST with ``gb_synapse`` (see
-        :mod:`brian2_calcium.nest`; needs the ``[nest]`` extra). Plasticity ``event`` or
-        ``none``; the read-out walks every synapse to the end, as for Brian2.
+        :mod:`brian2_calcium.nest`; needs the ``[nest]`` extra; resets NEST's kernel).
+        Plasticity ``event`` or ``none``; the read-out walks every synapse to the end, as
+        for Brian2.
     **kwargs
         Passed to :func:`cuba_network` (``n_neurons``, ``plasticity``, ``params``,
         ``plastic_targets``, ``seed``, ``rho_samples``, ``dt``, ``history_slots``).

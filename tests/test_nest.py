@@ -342,3 +342,52 @@ def test_old_nest_is_refused():
         with pytest.raises(bc.nest.NestBuildError, match="too old"):
             check_version(old)
     check_version(nest.__version__)
+
+
+def test_synapses_made_during_a_run_start_from_then():
+    """Connections made after 1 s of activity see only the spikes that come after."""
+    p = _noiseless("DP")
+    rng = np.random.default_rng(21)
+    n = 40
+    pre_t = [_grid(rng, 20, 2500.0) for _ in range(n)]
+    post_t = [_grid(rng, 30, 2500.0) for _ in range(n)]
+    _kernel()
+    pre, post = _parrots(pre_t), _parrots(post_t)
+    recorder = nest.Create("spike_recorder")
+    nest.Connect(pre + post, recorder)
+    nest.Simulate(1000.0)
+    rho0 = rng.random(n)
+    nest.Connect(pre, post, "one_to_one", {**bc.nest.syn_spec(p, w0=1.0, rho=rho0), **QUIET})
+    nest.Simulate(1600.0)
+    conns = nest.GetConnections(pre, post)
+    rho = bc.nest.bring_up_to_date(conns, 2600.0, recorder)[np.argsort(conns.source)]
+    after = [t[t > 1.0] - 1.0 for t in (_trains(recorder, pre), _trains(recorder, post))
+             for t in [t.train(k) for k in range(n)]]  # fmt: skip
+    fast = simulate_synapses(p, SpikeTrains.from_list(after[:n]),
+                             SpikeTrains.from_list(after[n:]), rho0, 1.6 * second)  # fmt: skip
+    assert np.max(np.abs(rho - fast)) <= 1e-8
+    assert np.mean(np.abs(rho - rho0)) > 0.02
+
+
+def test_read_out_refuses_what_it_cannot_do():
+    _kernel()
+    pre, post = _parrots([np.array([5.0, 50.0])]), _parrots([np.array([20.0])])
+    nest.Connect(pre, post, syn_spec={**bc.nest.syn_spec("DP", w0=1.0), **QUIET})
+    only_post = nest.Create("spike_recorder")
+    nest.Connect(post, only_post)
+    nest.Simulate(100.0)
+    conns = nest.GetConnections(pre, post)
+    both = nest.Create("spike_recorder")  # connected after the run: records nothing, but
+    nest.Connect(pre + post, both)  # it is the checks on time that come first here
+    with pytest.raises(ValueError, match="before a connection's last update"):
+        bc.nest.bring_up_to_date(conns, 10.0, both)
+    with pytest.raises(ValueError, match="after the kernel's time"):
+        bc.nest.bring_up_to_date(conns, 500.0, both)
+    with pytest.raises(ValueError, match=f"node ids {pre[0].global_id}"):
+        bc.nest.bring_up_to_date(conns, 100.0, only_post)
+    events = only_post.events  # a dict cannot say what was recorded: the pending spike can
+    with pytest.raises(ValueError, match="not recorded"):
+        bc.nest.bring_up_to_date(conns, 100.0, {"senders": events["senders"],
+                                                "times": events["times"]})  # fmt: skip
+    with pytest.raises(TypeError, match="spike_recorder"):
+        bc.nest.bring_up_to_date(conns, 100.0, post)

@@ -36,6 +36,8 @@ def simulate_cuba(duration, n_neurons, plasticity, params, plastic_targets, seed
                   threads=1, progress=False):  # fmt: skip
     """Build, run and read the CUBA network in NEST (see :func:`~brian2_calcium.simulate_network`).
 
+    Starts from ``nest.ResetKernel()``: whatever the kernel held is gone.
+
     Parameters
     ----------
     duration : float

@@ -33,13 +33,14 @@ def _recorded(recorder):
             raise TypeError(f"spikes must be a spike_recorder, got a {recorder.model}")
         if recorder.record_to != "memory":
             raise ValueError("the spike_recorder must record to memory")
-        events = recorder.events
+        recorded = np.asarray(list(nest.GetConnections(target=recorder).sources()))
+        events = {**recorder.events, "recorded": recorded}
     try:
         senders = np.asarray(events["senders"], dtype=np.int64)
         times = np.asarray(events["times"], dtype=float)
     except KeyError as err:
         raise ValueError(f"spikes lacks {err.args[0]!r}") from None
-    return senders, times
+    return senders, times, events.get("recorded")
 
 
 def _model(defaults):
@@ -123,7 +124,7 @@ def bring_up_to_date(connections, time, spikes, rng=None):
         raise ValueError(f"time must be finite, got {time}")
     if t_ms > nest.biological_time + 1e-9:
         raise ValueError(f"time {t_ms} ms lies after the kernel's time {nest.biological_time} ms")
-    senders, times = _recorded(spikes)
+    senders, times, recorded = _recorded(spikes)
     import pandas as pd
 
     if isinstance(connections, pd.DataFrame):
@@ -143,6 +144,16 @@ def bring_up_to_date(connections, time, spikes, rng=None):
     state = state.iloc[canonical].reset_index(drop=True)
     if state["overflowed"].any():
         raise ValueError("some connections lost a presynaptic spike (overflowed): rho is NaN")
+    if recorded is not None:
+        neurons = np.union1d(state["source"].to_numpy(), state["target"].to_numpy())
+        missing = np.setdiff1d(neurons, recorded)
+        if missing.size:
+            raise ValueError(
+                f"the spike recorder does not record {missing.size} of the connections' "
+                f"neurons (node ids {', '.join(map(str, missing[:5]))}"
+                + (", ..." if missing.size > 5 else "")
+                + "): connect them to it"
+            )
     last = state["t_last_update"].to_numpy()
     if np.any(last > t_ms):
         raise ValueError(f"time {t_ms} ms lies before a connection's last update ({last.max()} ms)")
