@@ -391,3 +391,20 @@ def test_read_out_refuses_what_it_cannot_do():
                                                 "times": events["times"]})  # fmt: skip
     with pytest.raises(TypeError, match="spike_recorder"):
         bc.nest.bring_up_to_date(conns, 100.0, post)
+
+
+def test_missing_headers_are_named(monkeypatch, tmp_path):
+    import types
+
+    from brian2_calcium.nest import build
+
+    fake = types.SimpleNamespace(__file__=str(tmp_path / "lib/python3/site-packages/nest/x.py"))
+    monkeypatch.delenv("BRIAN2_CALCIUM_NEST_INCLUDE", raising=False)
+    with pytest.raises(bc.nest.NestBuildError, match="NEST's headers are missing"):
+        build._nest_headers(fake)
+    monkeypatch.setitem(
+        __import__("sys").modules, "boost_headers",
+        types.SimpleNamespace(get_include=lambda: tmp_path),
+    )  # fmt: skip
+    with pytest.raises(bc.nest.NestBuildError, match="Boost headers are missing"):
+        build._include_directories(nest)
