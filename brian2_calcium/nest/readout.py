@@ -55,16 +55,52 @@ def _model(defaults):
     )  # fmt: skip
 
 
-def _spikes_until(ring, count, rows, t):
-    """Number of spikes of neuron ``rows[k]`` at or before ``t[k]`` (seconds)."""
-    out = np.zeros(rows.size, dtype=np.int64)
-    order = np.argsort(rows, kind="stable")
-    bounds = np.flatnonzero(np.diff(rows[order])) + 1
-    for group in np.split(order, bounds):
-        if group.size:
-            r = rows[group[0]]
-            out[group] = np.searchsorted(ring[r, : count[r]], t[group], side="right")
-    return out
+class _Spikes:
+    """Recorded spikes by neuron (seconds), and the ring buffers the numpy walk reads.
+
+    Rows are the recorded neurons plus one that never fired. The rings hold only the spikes
+    at or after ``since`` (column ``k % slots`` for a neuron's spike k, as the walk reads
+    them), so that their size follows the read-out's window, not the length of the run.
+    """
+
+    def __init__(self, senders, times_ms):
+        order = np.lexsort((times_ms, senders))
+        self.times = np.asarray(times_ms, float)[order] * 1e-3
+        senders = np.asarray(senders)[order]
+        self.nodes, self.first = np.unique(senders, return_index=True)
+        self.count = np.append(np.diff(np.append(self.first, senders.size)), 0)
+        self.first = np.append(self.first, senders.size)
+
+    def rows(self, ids):
+        k = np.searchsorted(self.nodes, ids)
+        absent = (k >= self.nodes.size) | (self.nodes[np.minimum(k, self.nodes.size - 1)] != ids)
+        k[absent] = self.nodes.size
+        return k
+
+    def own(self, r):
+        """Spike times (s) of row r."""
+        return self.times[self.first[r] : self.first[r] + self.count[r]]
+
+    def until(self, rows, t):
+        """Number of spikes of neuron ``rows[k]`` at or before ``t[k]`` (s)."""
+        out = np.zeros(rows.size, dtype=np.int64)
+        order = np.argsort(rows, kind="stable")
+        for group in np.split(order, np.flatnonzero(np.diff(rows[order])) + 1):
+            if group.size:
+                out[group] = np.searchsorted(self.own(rows[group[0]]), t[group], side="right")
+        return out
+
+    def rings(self, since):
+        """``(ring, count, slots)`` holding every spike at or after ``since`` (s)."""
+        n = self.count.size
+        # first spike of each neuron in the window (index within the neuron's own spikes)
+        start = np.array([np.searchsorted(self.own(r), since) for r in range(n)], dtype=np.int64)
+        slots = int(np.max(self.count - start)) + 1
+        ring = np.full((n, slots), np.inf)
+        for r in range(n - 1):
+            k = np.arange(start[r], self.count[r])
+            ring[r, k % slots] = self.times[self.first[r] + k]
+        return ring.ravel(), self.count, slots
 
 
 def connection_state(connections):
@@ -158,28 +194,14 @@ def bring_up_to_date(connections, time, spikes, rng=None):
     if np.any(last > t_ms):
         raise ValueError(f"time {t_ms} ms lies before a connection's last update ({last.max()} ms)")
 
-    order = np.argsort(senders, kind="stable")
-    senders, times = senders[order], times[order]
-    nodes, first = np.unique(senders, return_index=True)
-    count = np.diff(np.append(first, senders.size))
-    slots = int(count.max()) + 1 if count.size else 1
-    ring = np.full((nodes.size + 1, slots), np.inf)  # the last row: a neuron that never fired
-    column = np.arange(senders.size) - np.repeat(first, count)
-    ring[np.repeat(np.arange(nodes.size), count), column] = times * 1e-3
-    count = np.append(count, 0)
-
-    def row(ids):
-        k = np.searchsorted(nodes, ids)
-        k[(k >= nodes.size) | (nodes[np.minimum(k, nodes.size - 1)] != ids)] = nodes.size
-        return k
-
-    i = row(state["source"].to_numpy())
-    j = row(state["target"].to_numpy())
+    spikes = _Spikes(senders, times)
+    i = spikes.rows(state["source"].to_numpy())
+    j = spikes.rows(state["target"].to_numpy())
     t_last = last * 1e-3
     # spikes each synapse has applied: presynaptic ones whose calcium arrived (the others
     # are pending in the synapse), postsynaptic ones up to its last update
-    npre = _spikes_until(ring, count, i, last * 1e-3) - state["pending_spikes"].to_numpy()
-    npost = _spikes_until(ring, count, j, last * 1e-3)
+    npre = spikes.until(i, t_last) - state["pending_spikes"].to_numpy()
+    npost = spikes.until(j, t_last)
     if np.any(npre < 0):
         raise ValueError("a source of the connections was not recorded (spikes lacks it)")
     kept = {
@@ -190,10 +212,12 @@ def bring_up_to_date(connections, time, spikes, rng=None):
         "npre": npre.astype(np.int64), "npost": npost.astype(np.int64),
     }  # fmt: skip
     rho = np.empty(len(state))
-    history = (ring.ravel(), count, slots)
-    for name in state["synapse_model"].unique():
+    models = {name: _model(nest.GetDefaults(name)) for name in state["synapse_model"].unique()}
+    # the walks need each neuron's spikes from the earliest pending presynaptic one on
+    since = t_last.min() - max(m.D for m in models.values()) - 1e-6
+    history = spikes.rings(since)
+    for name, model in models.items():
         sel = np.flatnonzero(state["synapse_model"].to_numpy() == name)
-        model = _model(nest.GetDefaults(name))
         rho[sel], _ = walk_numpy({k: v[sel] for k, v in kept.items()}, t_ms * 1e-3, i[sel],
                                  j[sel], history, history, model, rng=rng)  # fmt: skip
     out = np.empty_like(rho)
