@@ -408,3 +408,12 @@ def test_missing_headers_are_named(monkeypatch, tmp_path):
     )  # fmt: skip
     with pytest.raises(bc.nest.NestBuildError, match="Boost headers are missing"):
         build._include_directories(nest)
+
+
+def test_network_progress_changes_nothing(capsys):
+    """The run in twenty parts with a progress line gives the numbers of one part."""
+    quiet = bc.simulate_network(0.1, engine="nest", n_neurons=500, seed=6, progress=False)
+    shown = bc.simulate_network(0.1, engine="nest", n_neurons=500, seed=6, progress=True)
+    assert "NEST: 100% of 0.1 s" in capsys.readouterr().err
+    assert np.array_equal(quiet.spike_t, shown.spike_t)
+    assert np.array_equal(quiet.rho_final, shown.rho_final)
