@@ -101,6 +101,50 @@ def _initial_rho(rng, n, p):
     return rho
 
 
+@dataclass(frozen=True)
+class CubaDraws:
+    """What a seed decides in the CUBA network, the same for every engine (SI units).
+
+    ``n_exc``: excitatory neurons (the first ones); ``v0``: initial potentials;
+    ``ie, je`` and ``ii, ji``: excitatory and inhibitory synapses (presynaptic,
+    postsynaptic index; sorted); ``plastic``: which of the excitatory ones learn; ``rho0``:
+    their initial ρ; ``w0, w1``: DOWN and UP weights (V), chosen so that the mean initial
+    weight of the plastic synapses is CUBA's 1.62 mV.
+    """
+
+    n_exc: int
+    v0: np.ndarray
+    ie: np.ndarray
+    je: np.ndarray
+    ii: np.ndarray
+    ji: np.ndarray
+    plastic: np.ndarray
+    rho0: np.ndarray
+    w0: float
+    w1: float
+
+
+def cuba_draws(rng, n_neurons, plasticity, plastic_targets, params):
+    """Draw the network's initial state and connectivity from ``rng``, in one order.
+
+    Brian2's :class:`CubaNetwork` and NEST's network (:mod:`brian2_calcium.nest.network`)
+    both call it, so that one seed gives the same network in both.
+    """
+    n_exc = int(round(CUBA["fraction_excitatory"] * n_neurons))
+    vt, vr = CUBA["Vt"], CUBA["Vr"]
+    v0 = vr + rng.random(n_neurons) * (vt - vr)
+    ie, je = _connectivity(rng, np.arange(n_exc), n_neurons, CUBA["p"])
+    ii, ji = _connectivity(rng, np.arange(n_exc, n_neurons), n_neurons, CUBA["p"])
+    plastic = je < n_exc if plastic_targets == "excitatory" else np.ones(je.size, bool)
+    if plasticity == "none":
+        plastic = np.zeros(je.size, bool)
+    rho0 = _initial_rho(rng, int(plastic.sum()), params)
+    # mean initial weight of the plastic synapses = CUBA's we: w = w0 (1 + ρ (b − 1))
+    we = CUBA["we"]
+    w0 = we / float(np.mean(1.0 + rho0 * (params.b - 1.0))) if rho0.size else we
+    return CubaDraws(n_exc, v0, ie, je, ii, ji, plastic, rho0, w0, w0 * params.b)
+
+
 class CubaNetwork:
     """The CUBA network, built in the current Brian2 device; see :func:`cuba_network`.
 
@@ -136,7 +180,6 @@ class CubaNetwork:
         from .templates import clock_template, event_template, make_synapses
 
         self.n_neurons = int(n_neurons)
-        self.n_exc = int(round(CUBA["fraction_excitatory"] * self.n_neurons))
         self.plasticity = plasticity
         self.plastic_targets = plastic_targets
         self.params = params
@@ -160,21 +203,12 @@ class CubaNetwork:
             refractory=CUBA["refractory"] * second, method="exact", namespace=namespace,
             clock=clock, name="cuba_neurons",
         )  # fmt: skip
-        vt, vr = CUBA["Vt"], CUBA["Vr"]
-        self.neurons.v = (vr + rng.random(self.n_neurons) * (vt - vr)) * b2.volt
-
-        exc = np.arange(self.n_exc)
-        inh = np.arange(self.n_exc, self.n_neurons)
-        ie, je = _connectivity(rng, exc, self.n_neurons, CUBA["p"])
-        ii, ji = _connectivity(rng, inh, self.n_neurons, CUBA["p"])
-        plastic = je < self.n_exc if plastic_targets == "excitatory" else np.ones(je.size, bool)
-        if plasticity == "none":
-            plastic = np.zeros(je.size, bool)
+        d = cuba_draws(rng, self.n_neurons, plasticity, plastic_targets, params)
+        self.n_exc = d.n_exc
+        self.neurons.v = d.v0 * b2.volt
+        ie, je, ii, ji, plastic, rho0 = d.ie, d.je, d.ii, d.ji, d.plastic, d.rho0
         we, wi = CUBA["we"], CUBA["wi"]
-        rho0 = _initial_rho(rng, int(plastic.sum()), params)
-        # mean initial weight of the plastic synapses = CUBA's we: w = w0 (1 + ρ (b − 1))
-        self.w0 = we / float(np.mean(1.0 + rho0 * (params.b - 1.0))) if rho0.size else we
-        self.w1 = self.w0 * params.b
+        self.w0, self.w1 = d.w0, d.w1
         self.rho_initial = rho0
         self.plastic = plastic
         self.exc_static = None
@@ -712,9 +746,9 @@ def simulate_network(duration=1.0, target=None, directory=None, progress=None,
             )
         if isinstance(threads, bool) or int(threads) != threads or threads < 1:
             raise ValueError(f"threads must be a positive whole number, got {threads!r}")
-    if engine == "nest":
-        return _nest(seconds, kwargs, threads, progress)
     show = sys.stderr.isatty() if progress is None else bool(progress)
+    if engine == "nest":
+        return _nest(seconds, kwargs, threads, show)
     report = "stderr" if show else None
     if show:
         print(
@@ -743,7 +777,7 @@ def simulate_network(duration=1.0, target=None, directory=None, progress=None,
     return result
 
 
-def _nest(seconds, kwargs, threads, progress):
+def _nest(seconds, kwargs, threads, show):
     """The CUBA network in NEST (:mod:`brian2_calcium.nest.network`), options checked here."""
     import inspect
 
@@ -758,7 +792,6 @@ def _nest(seconds, kwargs, threads, progress):
         raise ValueError("plasticity 'clock' is Brian2's reference; NEST runs 'event' or 'none'")
     n, dt = _checked(options["n_neurons"], options["plasticity"], options["plastic_targets"],
                      options["rho_samples"], options["dt"])  # fmt: skip
-    show = sys.stderr.isatty() if progress is None else bool(progress)
     return simulate_cuba(
         seconds, n, options["plasticity"], get_parameters(options["params"]),
         options["plastic_targets"], int(options["seed"]), dt, threads=threads or 1,

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from ..network import CUBA, NetworkResult, _connectivity, _initial_rho
+from ..network import CUBA, NetworkResult, cuba_draws
 from .build import import_nest, install
 from .readout import bring_up_to_date, connection_state
 from .synapse import syn_spec
@@ -93,20 +93,13 @@ def simulate_cuba(duration, n_neurons, plasticity, params, plastic_targets, seed
     nest.set(resolution=dt * 1e3, rng_seed=seed % (2**31 - 2) + 1,
              local_num_threads=int(threads))  # fmt: skip
 
-    n_exc = int(round(CUBA["fraction_excitatory"] * n_neurons))
-    rng = np.random.default_rng([seed, 9])  # the draws of cuba_network, in its order
+    # the draws of Brian2's cuba_network (its generator, in its order): the same network
+    d = cuba_draws(np.random.default_rng([seed, 9]), n_neurons, plasticity, plastic_targets,
+                   params)  # fmt: skip
+    v0, ie, je, ii, ji, plastic, rho0 = d.v0, d.ie, d.je, d.ii, d.ji, d.plastic, d.rho0
+    n_exc = d.n_exc
+    we, wi, w0, w1 = CUBA["we"], CUBA["wi"], d.w0, d.w1
     vt, vr = CUBA["Vt"], CUBA["Vr"]
-    v0 = vr + rng.random(n_neurons) * (vt - vr)
-    exc, inh = np.arange(n_exc), np.arange(n_exc, n_neurons)
-    ie, je = _connectivity(rng, exc, n_neurons, CUBA["p"])
-    ii, ji = _connectivity(rng, inh, n_neurons, CUBA["p"])
-    plastic = je < n_exc if plastic_targets == "excitatory" else np.ones(je.size, bool)
-    if plasticity == "none":
-        plastic = np.zeros(je.size, bool)
-    we, wi = CUBA["we"], CUBA["wi"]
-    rho0 = _initial_rho(rng, int(plastic.sum()), params)
-    w0 = we / float(np.mean(1.0 + rho0 * (params.b - 1.0))) if rho0.size else we
-    w1 = w0 * params.b
 
     neurons = nest.Create("iaf_psc_exp", n_neurons, {
         "C_m": C_M, "tau_m": CUBA["taum"] * 1e3, "tau_syn_ex": CUBA["taue"] * 1e3,
