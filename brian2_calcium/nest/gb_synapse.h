@@ -27,6 +27,7 @@
 #ifndef BRIAN2_CALCIUM_GB_SYNAPSE_H
 #define BRIAN2_CALCIUM_GB_SYNAPSE_H
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
@@ -140,7 +141,11 @@ public:
 
 private:
   static const GBCommonProperties& common_properties_( nest::synindex syn_id );
-  double rho_at_read_( const GBCommonProperties& cp, double* c ) const;
+  struct AtRead
+  {
+    double t_ms, rho, c, cpre;
+  };
+  AtRead at_read_( const GBCommonProperties& cp ) const;
 
   // the state kept between walks (gb_synapse_state without the Brian2 counters)
   double rho_, c_, cpre_, tlast_, xres_, tpre_; // s
@@ -301,20 +306,18 @@ gb_synapse< targetidentifierT >::send( nest::Event& e, size_t tid, const GBCommo
   return true;
 }
 
-/* rho and c at the last update: the stored state, advanced without noise where the walk
- * kept the state after its last event (deterministic synapses only). */
+/* The state at the last update (time, rho, c and its presynaptic part): the stored state,
+ * advanced without noise where the walk kept the state after its last event
+ * (deterministic synapses only). */
 template < typename targetidentifierT >
-double
-gb_synapse< targetidentifierT >::rho_at_read_( const GBCommonProperties& cp, double* c ) const
+typename gb_synapse< targetidentifierT >::AtRead
+gb_synapse< targetidentifierT >::at_read_( const GBCommonProperties& cp ) const
 {
-  const double t = nest::Time( nest::Time::step( read_step_ ) ).get_ms() * 1e-3;
-  const double L = t > tlast_ ? t - tlast_ : 0.0;
-  *c = c_ * std::exp( -L / cp.model_.p.tau_ca );
-  if ( L == 0.0 || std::isnan( rho_ ) )
-  {
-    return rho_;
-  }
-  return gb_advance_rho( rho_, c_, L, &cp.model_.p, 0.0, 0.0 );
+  const double t_ms = nest::Time( nest::Time::step( read_step_ ) ).get_ms();
+  const double L = t_ms * 1e-3 > tlast_ ? t_ms * 1e-3 - tlast_ : 0.0;
+  const double decay = std::exp( -L / cp.model_.p.tau_ca );
+  const double rho = ( L == 0.0 || std::isnan( rho_ ) ) ? rho_ : gb_advance_rho( rho_, c_, L, &cp.model_.p, 0.0, 0.0 );
+  return { t_ms, rho, c_ * decay, cpre_ * decay };
 }
 
 template < typename targetidentifierT >
@@ -323,18 +326,16 @@ gb_synapse< targetidentifierT >::get_status( ::Dictionary& d ) const
 {
   ConnectionBase::get_status( d );
   const GBCommonProperties& cp = common_properties_( get_syn_id() );
-  double c;
-  const double rho = rho_at_read_( cp, &c );
-  d[ "rho" ] = rho;
-  d[ "c" ] = c;
+  const AtRead now = at_read_( cp );
+  d[ "rho" ] = now.rho;
+  d[ "c" ] = now.c;
   // the rest of the walk's state at t_last_update, for a read-out that walks on in Python
   // (brian2_calcium.nest.bring_up_to_date)
-  const double since = nest::Time( nest::Time::step( read_step_ ) ).get_ms() * 1e-3 - tlast_;
-  d[ "cpre" ] = cpre_ * std::exp( -( since > 0.0 ? since : 0.0 ) / cp.model_.p.tau_ca );
+  d[ "cpre" ] = now.cpre;
   d[ "xres" ] = xres_;
   d[ "tpre" ] = tpre_ * 1e3;
-  d[ nest::names::weight ] = cp.weight( rho );
-  d[ "t_last_update" ] = nest::Time( nest::Time::step( read_step_ ) ).get_ms();
+  d[ nest::names::weight ] = cp.weight( now.rho );
+  d[ "t_last_update" ] = now.t_ms;
   d[ "pending_spikes" ] = static_cast< long >( n_pending_ );
   d[ "overflowed" ] = static_cast< bool >( overflowed_ );
   // before Connect: the noise_key given; a connection: the key its noise uses (from the
@@ -357,13 +358,10 @@ gb_synapse< targetidentifierT >::set_status( const ::Dictionary& d, nest::Connec
     }
     // rho is the efficacy at the last update: the stored state moves there
     const GBCommonProperties& cp = static_cast< const GBCommonProperties& >( cm.get_common_properties() );
-    double c;
-    rho_at_read_( cp, &c );
-    const double t = nest::Time( nest::Time::step( read_step_ ) ).get_ms() * 1e-3;
-    const double L = t > tlast_ ? t - tlast_ : 0.0;
-    cpre_ *= std::exp( -L / cp.model_.p.tau_ca );
-    c_ = c;
-    tlast_ = t > tlast_ ? t : tlast_;
+    const AtRead now = at_read_( cp );
+    c_ = now.c;
+    cpre_ = now.cpre;
+    tlast_ = std::max( tlast_, now.t_ms * 1e-3 );
     rho_ = rho;
     overflowed_ = 0;
   }

@@ -8,12 +8,12 @@ NEST keeps parameters shared by all synapses of a model in the model itself; eac
 
 import hashlib
 import json
-import math
 
 import numpy as np
 
 from ..keywords import strict_keywords
 from ..parameters import get_parameters
+from ..units import check_finite
 from .build import import_nest, install
 
 __all__ = ["model_parameters", "syn_spec", "synapse_model"]
@@ -32,10 +32,7 @@ def _nest_number(value, name, unit):
             return float(value / scale)
         except b2.DimensionMismatchError as err:
             raise ValueError(f"{name} must be in units of {unit}, got {value}") from err
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return number
+    return float(check_finite(value, name))
 
 
 def _weight(value, name):
@@ -148,9 +145,7 @@ def syn_spec(params, w0, w1=None, rho=None, delay=None, seed=None, noise_key=Non
     spec = {"synapse_model": synapse_model(p, w0, w1, seed)}
     if rho is None:
         rho = 0.0 if p.bistable else p.rho0
-    rho = np.asarray(rho, dtype=float)
-    if not np.all(np.isfinite(rho)):
-        raise ValueError("rho must be finite")
+    rho = check_finite(rho, "rho")
     spec["rho"] = float(rho) if rho.ndim == 0 else rho
     if delay is not None:
         spec["delay"] = _nest_number(delay, "delay", "ms")
