@@ -176,7 +176,9 @@ class CubaNetwork:
                  history_slots):  # fmt: skip
         import brian2 as b2
         from brian2 import second
+        from brian2.devices.device import RuntimeDevice, get_device
 
+        from .compile_check import CompileCheck
         from .templates import clock_template, event_template, make_synapses
 
         self.n_neurons = int(n_neurons)
@@ -278,6 +280,9 @@ class CubaNetwork:
             when="after_synapses" if probe else "thresholds", name="cuba_spikes",
         )  # fmt: skip
         objects.append(self.spikes)
+        if isinstance(get_device(), RuntimeDevice):
+            # every object of the network, the static synapses and the monitor included
+            objects.append(CompileCheck(list(objects), name="cuba_compile_check"))
         self.network = b2.Network(*objects, name="cuba_network")
         self.n_synapses = int(ie.size + ii.size)
 

@@ -38,6 +38,9 @@ __all__ = [
     "spike_capacity",
     "history_for",
     "HistoryLink",
+    "add_neuron_indices",
+    "PRE_NEURON",
+    "POST_NEURON",
     "walk_functions",
     "walk_numpy",
     "walk_header_text",
@@ -50,17 +53,24 @@ __all__ = [
 #: Path of the walk's C header (installed with the package).
 WALK_HEADER = KERNEL_HEADER.with_name("gb_walk.h")
 
+#: The synapse's presynaptic and postsynaptic neuron as the library's generated code reads
+#: them: the index in the recorded (parent) group, Brian2's ``_synaptic_pre`` and
+#: ``_synaptic_post``. Never ``i`` and ``j``: Brian2's templates may use those names for
+#: their own variables (Brian2 2.11's cython ``synapses`` template counts its loop with
+#: ``i``, and code that reads the synapse's ``i`` fails to compile there).
+PRE_NEURON, POST_NEURON = "_gb_pre_neuron", "_gb_post_neuron"
+
 #: Arguments of the walk Function in abstract code, in order (Brian2 appends
 #: ``_vectorisation_idx``, the synapse index, which keys the random stream).
 WALK_ARGUMENTS = (
     "rho", "c", "cpre", "tlast", "xres", "tpre", "npre", "npost", "plastic", "t", "min_age",
-    "i", "j", "tau_ca", "theta_d", "theta_p", "gamma_d", "gamma_p", "sigma", "tau",
+    PRE_NEURON, POST_NEURON, "tau_ca", "theta_d", "theta_p", "gamma_d", "gamma_p", "sigma", "tau",
     "rho_star", "bistable", "gating", "D", "Cpre", "Cpost", "eta", "stp_U", "tau_rec",
     "rho_scales_cpre", "noise_seed",
 )  # fmt: skip
 _TIME_ARGS = ("tlast", "tpre", "t", "min_age", "tau_ca", "tau", "D", "tau_rec")
-_INT_ARGS = ("npre", "npost", "plastic", "i", "j", "bistable", "gating", "rho_scales_cpre",
-             "noise_seed")  # fmt: skip
+_INT_ARGS = ("npre", "npost", "plastic", PRE_NEURON, POST_NEURON, "bistable", "gating",
+             "rho_scales_cpre", "noise_seed")  # fmt: skip
 
 #: The state a walk leaves, in the order of ``gb_walk_get`` (``gb_walk.h``).
 KEPT_FIELDS = ("rho", "c", "cpre", "tlast", "xres", "tpre", "npre", "npost")
@@ -322,9 +332,20 @@ def _walk_all(s, t, i, j, pre, post, m, rng):
     n = rho.size
     pre_ring, pre_count, pre_slots = pre
     post_ring, post_count, post_slots = post
+    # a neuron outside a history (corrupted indices) loses the synapse, as in the C walk
+    outside = (i < 0) | (i >= len(pre_count)) | (j < 0) | (j >= len(post_count))
+    i, j = np.where(outside, 0, i), np.where(outside, 0, j)
     ni = np.asarray(pre_count)[i]
     nj = np.asarray(post_count)[j]
-    lost = (a < ni - pre_slots) | (b < nj - post_slots) | (a > ni) | (b > nj) | (a < 0) | (b < 0)
+    lost = (
+        outside
+        | (a < ni - pre_slots)
+        | (b < nj - post_slots)
+        | (a > ni)
+        | (b > nj)
+        | (a < 0)
+        | (b < 0)
+    )
     draw = _normal_source(rng)
     noisy = p.noise_gating != "none" and p.sigma > 0
     while True:
@@ -563,6 +584,18 @@ class SpikeHistory:
 
 
 @strict_keywords
+def add_neuron_indices(synapses):
+    """Give ``synapses`` the names :data:`PRE_NEURON` and :data:`POST_NEURON`.
+
+    They are references to the synapses' ``_synaptic_pre`` and ``_synaptic_post`` (the
+    neurons' indices in the parent groups, where the histories are kept), so that the
+    library's pathway code never reads ``i`` or ``j``.
+    """
+    for name, array in ((PRE_NEURON, "_synaptic_pre"), (POST_NEURON, "_synaptic_post")):
+        if name not in synapses.variables:
+            synapses.variables.add_reference(name, synapses, array)
+
+
 def history_for(group, slots):
     """The spike history of ``group`` (its parent group for a subgroup), made on first use.
 
@@ -611,9 +644,10 @@ def history_for(group, slots):
         # other groups have no reset: a synapse per neuron onto itself records its spikes
         history.recorder = b2.Synapses(
             parent, parent, model="n_recorded : integer",
-            on_pre="n_recorded = gb_record(i, t)",
+            on_pre=f"n_recorded = gb_record({PRE_NEURON}, t)",
             namespace={"gb_record": history.record_function()}, name=f"{history.name}_recorder",
         )  # fmt: skip
+        add_neuron_indices(history.recorder)
         history.recorder.connect(j="i")
         history.recorder.pre.order = 100  # after the plastic pathways of the same step
     parent._gb_history = history
@@ -690,7 +724,8 @@ class HistoryLink:
         recurrent synapses).
     pre_offset, post_offset : int
         Index in the history of the synapses' first presynaptic and postsynaptic neuron
-        (non-zero for subgroups).
+        (non-zero for subgroups): what the read-out adds to ``i`` and ``j``. The generated
+        code reads the neurons' indices in the histories directly (:data:`PRE_NEURON`).
     post_of : array_like of int, optional
         Postsynaptic neuron (in the history) of every synapse, in the order of the
         ``Synapses`` object. With it, a walk prefetches the history of the neuron two
@@ -729,9 +764,9 @@ class HistoryLink:
     def buffers_call(self):
         pre, post = self.pre, self.post
         return (
-            f"_namespace{pre.recent_key}, _namespace{pre.ring_key}, {pre.slots}, "
-            f"i + {self.pre_offset}, _namespace{post.recent_key}, _namespace{post.ring_key}, "
-            f"{post.slots}, j + {self.post_offset}"
+            f"_namespace{pre.recent_key}, _namespace{pre.ring_key}, {pre.slots}, {pre.n}, "
+            f"{PRE_NEURON}, _namespace{post.recent_key}, _namespace{post.ring_key}, "
+            f"{post.slots}, {post.n}, {POST_NEURON}"
         )
 
     def prefetch_call(self):
@@ -751,8 +786,9 @@ _PARAM_NAMES = ", ".join(WALK_ARGUMENTS[13:])
 _GB_WALK_ARGS_DECL = (
     "    double gb_walk_args(double rho, double c, double cpre, double tlast, double xres, "
     "double tpre, int32_t npre, int32_t npost, int plastic, double t, double min_age, "
-    "const double *pre_recent, const double *pre_ring, int32_t pre_slots, int32_t i, "
-    "const double *post_recent, const double *post_ring, int32_t post_slots, int32_t j, "
+    "const double *pre_recent, const double *pre_ring, int32_t pre_slots, int32_t pre_n, "
+    "int32_t i, const double *post_recent, const double *post_ring, int32_t post_slots, "
+    "int32_t post_n, int32_t j, "
     "double tau_ca, double theta_d, double theta_p, double gamma_d, double gamma_p, "
     "double sigma, double tau, double rho_star, int bistable, int gating, double D, "
     "double Cpre, double Cpost, double eta, double stp_U, double tau_rec, "
@@ -858,8 +894,8 @@ class _NumpyWalk:
         self.link = link
         self.kept = None
 
-    def walk(self, rho, c, cpre, tlast, xres, tpre, npre, npost, plastic, t, min_age, i, j,
-             *params, _vectorisation_idx=None):  # fmt: skip
+    def walk(self, rho, c, cpre, tlast, xres, tpre, npre, npost, plastic, t, min_age,
+             pre_neuron, post_neuron, *params, _vectorisation_idx=None):  # fmt: skip
         model = walk_model(*params[:17])  # after them: noise_seed (and the index)
         state = dict(zip(KEPT_FIELDS, (rho, c, cpre, tlast, xres, tpre, npre, npost),
                          strict=True))  # fmt: skip
@@ -867,8 +903,8 @@ class _NumpyWalk:
         state = {k: np.broadcast_to(np.asarray(v), (n,)) for k, v in state.items()}
         link = self.link
         rho_t, self.kept = walk_numpy(
-            state, float(np.asarray(t).flat[0]), np.atleast_1d(i) + link.pre_offset,
-            np.atleast_1d(j) + link.post_offset, link.pre.buffers, link.post.buffers, model,
+            state, float(np.asarray(t).flat[0]), np.atleast_1d(pre_neuron),
+            np.atleast_1d(post_neuron), link.pre.buffers, link.post.buffers, model,
             plastic=np.broadcast_to(np.asarray(plastic) != 0, (n,)),
             min_age=float(np.asarray(min_age).flat[0]),
         )  # fmt: skip
@@ -888,7 +924,7 @@ def walk_functions(link):
     In abstract code::
 
         rho_now = gb_walk(rho, c, cpre, tlast, xres, tpre, npre, npost, plastic, t,
-                          min_age, i, j, <parameters>)
+                          min_age, _gb_pre_neuron, _gb_post_neuron, <parameters>)
         rho = gb_walk_kept(0)
         c = gb_walk_kept(1)
         npre = gb_walk_kept_count(6)

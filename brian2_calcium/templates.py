@@ -15,15 +15,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .brian2_functions import PRE_JUMP_NAME, TM_RESOURCES_NAME, pre_jump_functions
+from .compile_check import CompileCheck
 from .keywords import strict_keywords
 from .parameters import get_parameters
 from .reference import GATING_CODES
 from .spike_history import (
     KEPT_FIELDS,
     NEVER,
+    POST_NEURON,
+    PRE_NEURON,
     WALK_ARGUMENTS,
     HistoryLink,
     HistoryPlan,
+    add_neuron_indices,
     history_for,
     history_plan,
     spike_capacity,
@@ -454,7 +458,8 @@ def _walk_code(split, pre_jump, target):
 
     def walk(min_age):
         call = (
-            f"rho_now = gb_walk({', '.join(args)}, plastic, t, {min_age}, i, j, "
+            f"rho_now = gb_walk({', '.join(args)}, plastic, t, {min_age}, {PRE_NEURON}, "
+            f"{POST_NEURON}, "
             f"{', '.join(_WALK_PARAMS)})"
         )
         lines = [call]
@@ -548,13 +553,28 @@ def _check_source(group, name):
         )
 
 
-def _check_weight_target(target, weight_target):
+def _check_weight_target(target, template):
+    """The weight target exists in the target group, with the weights' unit."""
+    from brian2.units.fundamentalunits import get_dimensions, get_unit
+
+    weight_target = template.weight_target
     if weight_target is None:
         return
     var = weight_target[: -len("_post")]
     if var not in target.variables:
         raise ValueError(
             f"weight_target {var!r}: the target group {target.name!r} has no variable {var!r}"
+        )
+    target_dim = target.variables[var].dim
+    weight_dim = get_dimensions(template.parameters["w1"])
+    if target_dim is not weight_dim and target_dim != weight_dim:
+
+        def unit(dim):
+            return "a bare number (dimensionless)" if dim.is_dimensionless else repr(get_unit(dim))
+
+        raise ValueError(
+            f"weight_target {var!r}: {target.name}.{var} is in {unit(target_dim)} but the "
+            f"weights w0, w1 are {unit(weight_dim)}; give w0/w1 in the unit of {var}"
         )
 
 
@@ -631,7 +651,7 @@ def make_synapses(source, target, template, connect=None, name=None, history_slo
 
     if not isinstance(template, SynapseTemplate):
         raise TypeError(f"template must be a SynapseTemplate, got {type(template).__name__}")
-    _check_weight_target(target, template.weight_target)
+    _check_weight_target(target, template)
     options = template.synapses_kwargs()
     options.update(kwargs)
     if name is not None:
@@ -659,9 +679,16 @@ def make_synapses(source, target, template, connect=None, name=None, history_slo
             on_pre = options["on_pre"]
             on_pre["transmission"] = on_pre.pop("update") + "\n" + on_pre["transmission"]
     syn = Synapses(source, target, **options)
+    if walk:
+        add_neuron_indices(syn)
     for pathway, order in PATHWAY_ORDER.items():
         if pathway in {p.objname for p in syn._pathways}:
             getattr(syn, pathway).order = order
+    if _runtime():
+        # Brian2's runtime targets carry on after a failed compile: refuse to run then
+        syn.contained_objects.append(
+            CompileCheck([syn, source, target], name=f"{syn.name}_compile_check")
+        )
     if walk:
         syn._gb_link = link
         syn._gb_plan = plan

@@ -77,20 +77,26 @@ typedef struct {
     int32_t npost; /* spikes of the postsynaptic neuron applied */
 } gb_synapse_state;
 
-/* The spike history of a group: per neuron a 4-double block {count, newest, second,
- * third} (one cache line for the common look-ups) and a ring of its last `slots` times. */
+/* The spike history of a group of n neurons: per neuron a 4-double block {count, newest,
+ * second, third} (one cache line for the common look-ups) and a ring of its last `slots`
+ * times. */
 typedef struct {
     const double *recent;
     const double *ring;
     int32_t slots;
+    int32_t n;
 } gb_history;
 
-/* Append the spike of neuron i at time t; returns the neuron's spike count. */
+/* Append the spike of neuron i at time t; returns the neuron's spike count (-1 and nothing
+ * written if the count is corrupted: the walks of its synapses then give NaN). */
 static inline int32_t gb_history_record(double *recent, double *ring, int32_t slots,
                                         int32_t i, double t)
 {
     double *block = recent + 4 * (int64_t)i;
-    int32_t n = (int32_t)block[0];
+    int32_t n;
+    if (!(block[0] >= 0.0 && block[0] < 2147483646.0) || slots < 1)
+        return -1;
+    n = (int32_t)block[0];
     ring[(int64_t)i * slots + n % slots] = t;
     block[3] = block[2];
     block[2] = block[1];
@@ -240,19 +246,38 @@ static inline double gb_walker_finish(gb_walker *w, gb_synapse_state *s, double 
  * The events since the last walk, in time order (spec 6.2): the presynaptic calcium of
  * each new spike u of neuron i arrives at u + D (if u + D <= t), each new spike of neuron
  * j is a postsynaptic jump (if <= t); ties by gb_pre_first.  If a spike the synapse still
- * needs has left a ring, rho becomes NaN (never a silently wrong value). */
+ * needs has left a ring, rho becomes NaN (never a silently wrong value).
+ *
+ * The walk ends on any input: each turn applies one event and advances a or b, which start
+ * at most `slots` behind the counts ni, nj they stop at (anything else is refused with
+ * NaN, as is a neuron outside a history); a NaN spike time ends the walk of its neuron. */
 static inline double gb_walk(gb_synapse_state *s, double t, const gb_synapse_model *m,
                              const gb_history *pre, int32_t i, const gb_history *post,
                              int32_t j, uint64_t seed, int64_t syn)
 {
-    const double *bp = pre->recent + 4 * (int64_t)i, *bq = post->recent + 4 * (int64_t)j;
-    const double *hp = pre->ring + (int64_t)i * pre->slots;
-    const double *hq = post->ring + (int64_t)j * post->slots;
-    int32_t ni = (int32_t)bp[0], nj = (int32_t)bq[0], a = s->npre, b = s->npost;
+    const double *bp, *bq, *hp, *hq;
+    double count_i, count_j, ta, tb;
+    int32_t ni, nj, a = s->npre, b = s->npost;
     gb_walker w;
-    double ta, tb;
     int is_pre;
 
+    if (i < 0 || i >= pre->n || j < 0 || j >= post->n || pre->slots < 1 || post->slots < 1) {
+        s->rho = NAN; /* corrupted indices: no history to walk */
+        return NAN;
+    }
+    bp = pre->recent + 4 * (int64_t)i;
+    bq = post->recent + 4 * (int64_t)j;
+    hp = pre->ring + (int64_t)i * pre->slots;
+    hq = post->ring + (int64_t)j * post->slots;
+    count_i = bp[0];
+    count_j = bq[0];
+    if (!(count_i >= 0.0 && count_i < 2147483647.0 && count_j >= 0.0
+          && count_j < 2147483647.0)) {
+        s->rho = NAN; /* a corrupted count (NaN, negative, too large) */
+        return NAN;
+    }
+    ni = (int32_t)count_i;
+    nj = (int32_t)count_j;
     if (a < 0 || b < 0 || a < ni - pre->slots || b < nj - post->slots || a > ni || b > nj) {
         s->rho = NAN; /* a needed spike has been overwritten */
         return NAN;
@@ -261,9 +286,9 @@ static inline double gb_walk(gb_synapse_state *s, double t, const gb_synapse_mod
     for (;;) {
         ta = a < ni ? gb_history_spike(bp, hp, pre->slots, ni, a) + m->D : INFINITY;
         tb = b < nj ? gb_history_spike(bq, hq, post->slots, nj, b) : INFINITY;
-        if (ta > t)
-            ta = INFINITY; /* arrives later: the next walk takes it */
-        if (tb > t)
+        if (!(ta <= t))
+            ta = INFINITY; /* arrives later (or NaN): the next walk takes it */
+        if (!(tb <= t))
             tb = INFINITY;
         if (ta == INFINITY && tb == INFINITY)
             break;
@@ -298,20 +323,22 @@ static GB_THREAD_LOCAL int gb_walk_model_ready = 0;
 /* Walk with every quantity a scalar argument (what the Brian2 Function calls); keeps the
  * new state in gb_walk_kept for gb_walk_get().  A synapse that is not plastic, or was
  * updated less than min_age ago (a sweep's way of leaving recent synapses alone), keeps
- * its state and returns its rho.  pre_offset, post_offset: index of the synapses' first
- * neuron in the recorded group (subgroups). */
+ * its state and returns its rho.  i, j: the neurons in the histories (pre_n, post_n
+ * neurons). */
 static inline double gb_walk_args(
     double rho, double c, double cpre, double tlast, double xres, double tpre, int32_t npre,
     int32_t npost, int plastic, double t, double min_age, const double *pre_recent,
-    const double *pre_ring, int32_t pre_slots, int32_t i, const double *post_recent,
-    const double *post_ring, int32_t post_slots, int32_t j, double tau_ca, double theta_d,
+    const double *pre_ring, int32_t pre_slots, int32_t pre_n, int32_t i,
+    const double *post_recent, const double *post_ring, int32_t post_slots, int32_t post_n,
+    int32_t j, double tau_ca, double theta_d,
     double theta_p, double gamma_d, double gamma_p, double sigma, double tau,
     double rho_star, int bistable, int gating, double D, double Cpre, double Cpost,
     double eta, double stp_U, double tau_rec, int rho_scales_cpre, int64_t seed, int64_t syn)
 {
     gb_synapse_model *m = &gb_walk_model_cache;
     gb_params q;
-    gb_history hp = {pre_recent, pre_ring, pre_slots}, hq = {post_recent, post_ring, post_slots};
+    gb_history hp = {pre_recent, pre_ring, pre_slots, pre_n};
+    gb_history hq = {post_recent, post_ring, post_slots, post_n};
     gb_synapse_state *s = &gb_walk_kept.s;
     s->rho = rho;
     s->c = c;
