@@ -22,6 +22,7 @@ from .analytic import (
     time_above_threshold_poisson,
     transition_probabilities,
 )
+from .compile_check import CompilationError
 from .experiments import frequency_curve, memory_time_curve, run_protocol, stdp_curve
 from .fastpath import simulate_synapses
 from .fitting import fit
@@ -92,6 +93,7 @@ __all__ = [
     "clock_template",
     "make_synapses",
     "bring_up_to_date",
+    "CompilationError",
     # the network
     "cuba_network",
     "simulate_network",

@@ -115,15 +115,36 @@ def _add_common(sub, default_set, csv, plot, n_pairs):
     sub.add_argument("--quiet", action="store_true", help="no progress bar (progress=False)")
 
 
+def _version():
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("brian2_calcium")
+    except PackageNotFoundError:  # run from a source tree that was not installed
+        from . import __version__
+
+        return __version__
+
+
 def _parser():
     parser = _Parser(
         prog="brian2-calcium",
         description="Calcium-based synaptic plasticity (Graupner & Brunel 2012) for Brian2.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    commands.add_parser("sets", help="list the published parameter sets with their sources")
+    commands.add_parser(
+        "sets",
+        help="list the published parameter sets with their sources",
+        description="List the published parameter sets, each with its bibliographic source.",
+    )
 
-    stdp = commands.add_parser("stdp-curve", help="change in strength vs spike timing (Fig. 2)")
+    stdp = commands.add_parser(
+        "stdp-curve",
+        help="change in strength vs spike timing (Fig. 2)",
+        description="Change in synaptic strength vs spike timing Δt after regular pairs "
+        "(GB2012 Fig. 2); writes a CSV table and a figure.",
+    )
     _add_common(stdp, "DP", "stdp_curve.csv", "stdp_curve.png", 60)
     stdp.add_argument(
         "--dt-min", type=_finite, default=-100.0, help="smallest Δt in ms (delta_t grid)"
@@ -139,7 +160,10 @@ def _parser():
     )
 
     freq = commands.add_parser(
-        "frequency-curve", help="change in strength vs pairing frequency (Fig. 4)"
+        "frequency-curve",
+        help="change in strength vs pairing frequency (Fig. 4)",
+        description="Change in synaptic strength vs pairing frequency at fixed Δt "
+        "(GB2012 Fig. 4); writes a CSV table and a figure.",
     )
     _add_common(freq, "cortical_slices", "frequency_curve.csv", "frequency_curve.png", 75)
     freq.add_argument(
@@ -159,7 +183,12 @@ def _parser():
 
     _add_fit(commands)
 
-    net = commands.add_parser("network", help="the CUBA network with plastic excitatory synapses")
+    net = commands.add_parser(
+        "network",
+        help="the CUBA network with plastic excitatory synapses",
+        description="Brian2's CUBA network (4000 neurons by default) with plastic excitatory "
+        "synapses; writes a JSON summary and a figure.",
+    )
     net.add_argument("--neurons", type=_positive_int, default=4000, help="network size")
     net.add_argument("--duration", type=_positive, default=1.0, help="network time in seconds")
     net.add_argument(
@@ -190,10 +219,13 @@ def _parser():
     net.add_argument("--seed", type=int, default=0, help="random seed")
     net.add_argument(
         "--threads", type=_positive_int, default=argparse.SUPPRESS,
-        help="threads: OpenMP for --target cpp_standalone, or NEST's for --engine nest",
+        help="threads: OpenMP for --target cpp_standalone, or NEST's for --engine nest "
+        "(default: 1; refused for the runtime targets)",
     )  # fmt: skip
     net.add_argument("--json", default="network.json", help="output summary")
-    net.add_argument("--plot", default="", help="raster and rho histogram (PNG); '' for none")
+    net.add_argument(
+        "--plot", default="network.png", help="raster and rho histogram (PNG); '' for none"
+    )
     net.add_argument("--quiet", action="store_true", help="no progress report")
     return parser
 
@@ -291,10 +323,13 @@ def _cmd_frequency(args):
 
 def _summary_stdp(df, p, args, elapsed):
     n_events = int(df.attrs.get("n_events", 0))
-    print(
-        f"{p.name} STDP curve, engine {args.engine}: {len(df)} Δt values × "
-        f"{2 * args.synapses if p.bistable else args.synapses} synapses in {elapsed:.2f} s"
-    )
+    if args.engine == "analytic":
+        print(f"{p.name} STDP curve, analytic theory: {len(df)} Δt values in {elapsed:.2f} s")
+    else:
+        print(
+            f"{p.name} STDP curve, engine {args.engine}: {len(df)} Δt values × "
+            f"{2 * args.synapses if p.bistable else args.synapses} synapses in {elapsed:.2f} s"
+        )
     i_min, i_max = int(np.argmin(df.S)), int(np.argmax(df.S))
     print(
         f"  minimum S = {df.S[i_min]:.4f} at Δt = {df.delta_t_ms[i_min]:+.1f} ms; "
@@ -308,7 +343,7 @@ def _summary_stdp(df, p, args, elapsed):
         if np.all(se > 0):
             line += f" ({np.mean(deviation / se):.2f} SE)"
         print(line)
-    if n_events:
+    if n_events and args.engine == "fast":  # Brian2's time is mostly compiling
         print(f"  {n_events / elapsed / 1e6:.1f} million synaptic events per second")
     _print_outputs(args)
 
@@ -518,6 +553,14 @@ def _add_fit(commands):
     fit.add_argument("--residuals", default="fit_residuals.csv", help="output: per-point table")
     fit.add_argument("--plot", default="fit.png", help="output: data, start and fit; '' for none")
     fit.add_argument("--quiet", action="store_true", help="no progress bar (progress=False)")
+    fit.add_argument(
+        "--force",
+        action="store_true",
+        help="fit even with as many free parameters as data points, or more",
+    )
+    fit.add_argument(
+        "--overwrite", action="store_true", help="replace output files that already exist"
+    )
 
 
 _RESIDUAL_COLUMNS = ["frequency_hz", "delta_t_ms", "n_pairs", "S", "S_sem", "S_start",
@@ -545,6 +588,18 @@ def _cmd_fit(args):
     names = [name for name, _ in args.free]
     if len(set(names)) != len(names):
         raise CLIError(f"--free names a parameter twice: {' '.join(names)}")
+    if len(names) >= len(data) and not args.force:
+        raise CLIError(
+            f"{len(names)} free parameters ({' '.join(names)}) for {len(data)} data points: "
+            "the fit would pass through every point and determine nothing; free fewer "
+            "(--free NAME ...) or pass --force"
+        )
+    existing = [p for p in (args.json, args.residuals, args.plot) if p and Path(p).exists()]
+    if existing and not args.overwrite:
+        raise CLIError(
+            f"{', '.join(existing)} already exist: pass --overwrite to replace them, or "
+            "other --json/--residuals/--plot paths"
+        )
     if any(bounds is not None for _, bounds in args.free):
         free = _free_with_bounds(args.free)
     else:

@@ -7,6 +7,7 @@ between evaluations). Optimisation is global (differential evolution) then local
 (Nelder–Mead), over log-scaled rates and time constants.
 """
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,10 +22,16 @@ __all__ = [
     "fit",
     "FitResult",
     "DEFAULT_BOUNDS",
+    "UnderdeterminedFitWarning",
     "DATA_COLUMNS",
     "model_change",
     "read_plasticity_data",
 ]
+
+
+class UnderdeterminedFitWarning(UserWarning):
+    """As many free parameters as data points, or more: a fit without information."""
+
 
 #: Default bounds (SI units: s for times) of the Deperrois & Graupner 2020 fits (spec §2.4).
 DEFAULT_BOUNDS = {
@@ -89,10 +96,12 @@ class FitResult:
         )
 
     def plot(self, ax=None):
-        """Data (points with SEM) and the starting and fitted model vs frequency.
+        """Data (points with SEM) and the starting and fitted model.
 
-        The model lines are the analytic theory on a dense frequency grid, whichever engine
-        the fit used (the simulated values at the data's protocols are in ``residuals``).
+        Against Δt, one curve per pairing frequency, when the data vary in Δt (an STDP
+        data set); otherwise against the pairing frequency, one curve per Δt. The model
+        lines are the analytic theory on a dense grid, whichever engine the fit used (the
+        simulated values at the data's protocols are in ``residuals``).
 
         Returns
         -------
@@ -103,32 +112,43 @@ class FitResult:
 
             _, ax = plt.subplots(figsize=(5.0, 3.6), layout="constrained")
         df = self.residuals
-        f_max = float(df["frequency_hz"].max())
-        f = np.linspace(min(0.1, float(df["frequency_hz"].min())), f_max, 200)
-        for k, (dt, group) in enumerate(df.groupby("delta_t_ms", sort=True)):
+        by_delta_t = df["delta_t_ms"].nunique() > 1 and (
+            df["frequency_hz"].nunique() == 1
+            or df["delta_t_ms"].nunique() >= df["frequency_hz"].nunique()
+        )
+        columns = ("delta_t_ms", "frequency_hz")
+        x_col, group_col = columns if by_delta_t else columns[::-1]
+        for k, (value, group) in enumerate(df.groupby(group_col, sort=True)):
             n = int(group["n_pairs"].iloc[0])
-            ok = np.abs(dt) * 1e-3 < 1 / f
+            if by_delta_t:
+                x = np.linspace(float(group[x_col].min()), float(group[x_col].max()), 200)
+                label = f"{value:g} Hz"
+                f, dt = np.full(x.size, value), x
+                ok = np.abs(dt) * 1e-3 < 1 / f
+            else:
+                lo = min(0.1, float(group[x_col].min()))
+                x = np.linspace(lo, float(df[x_col].max()), 200)
+                label = f"Δt = {value:+g} ms"
+                f, dt = x, np.full(x.size, value)
+                ok = np.abs(dt) * 1e-3 < 1 / f
             for p, style, what in ((self.start, ":", self.start.name), (self.params, "-", "fit")):
-                S = model_change(p, f[ok], np.full(ok.sum(), dt), n)
-                ax.plot(f[ok], S, style, color=f"C{k}", label=f"Δt = {dt:+g} ms, {what}")
-            ax.errorbar(
-                group["frequency_hz"],
-                group["S"],
-                yerr=group["S_sem"],
-                fmt="o",
-                color=f"C{k}",
-                capsize=2,
-                label=f"Δt = {dt:+g} ms, data",
-            )
+                S = model_change(p, f[ok], dt[ok], n)
+                ax.plot(x[ok], S, style, color=f"C{k % 10}", label=f"{label}, {what}")
+            ax.errorbar(group[x_col], group["S"], yerr=group["S_sem"], fmt="o",
+                        color=f"C{k % 10}", capsize=2, label=f"{label}, data")  # fmt: skip
         ax.axhline(1.0, color="0.5", ls="--", lw=0.8)
-        ax.set_xlabel("pairing frequency (Hz)")
+        ax.set_xlabel("Δt = t_post − t_pre (ms)" if by_delta_t else "pairing frequency (Hz)")
         ax.set_ylabel("change in synaptic strength")
         ax.set_title(
             f"loss (Σ (residual/SEM)²): {self.start.name} {self.start_loss:.2f}, "
             f"fit {self.loss:.2f}",
             fontsize="medium",
         )
-        ax.legend(frameon=False, fontsize="x-small")
+        if df[group_col].nunique() <= 4:
+            ax.legend(frameon=False, fontsize="x-small")
+        else:  # a legend of 3 entries per curve would cover the data: the lines say it
+            ax.text(0.02, 0.98, f"dotted: {self.start.name}; solid: fit; points: data",
+                    transform=ax.transAxes, va="top", fontsize="x-small")  # fmt: skip
         return ax
 
 
@@ -320,7 +340,10 @@ def fit(
         the bounds.
     free : sequence of str or dict
         Parameters to fit. A sequence uses :data:`DEFAULT_BOUNDS`; a dict maps names to
-        ``(low, high)`` bounds (times as Brian2 quantities).
+        ``(low, high)`` bounds (times as Brian2 quantities). Default: every parameter of
+        :data:`DEFAULT_BOUNDS` (``tau_ca``, ``Cpre``, ``Cpost``, ``theta_p``, ``gamma_d``,
+        ``gamma_p``, ``tau``, ``D``). As many free parameters as data points, or more,
+        warns (:class:`UnderdeterminedFitWarning`): such a fit determines nothing.
     engine : {"analytic", "fast"}
         Model evaluation: the diffusion approximation or the exact fast engine with common
         random numbers (``n_synapses`` per initial state, fixed ``seed``).
@@ -369,6 +392,13 @@ def fit(
         )
     bounds = _bounds(free, p0)
     names = tuple(bounds)
+    if len(names) >= len(df):
+        warnings.warn(
+            f"fitting {len(names)} free parameters to {len(df)} data points: the fit can pass "
+            "through every point and says nothing about the parameters; free fewer",
+            UnderdeterminedFitWarning,
+            stacklevel=3,
+        )
     evaluate = _evaluator(df, engine, n_synapses, seed)
     to_unit, from_unit = _scalers(bounds)
     count = [0]

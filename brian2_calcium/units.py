@@ -89,9 +89,14 @@ def to_si_array(value, name, kind=None):
             raise _unit_error(name, value, "dimensionless number")
     else:
         if dims is None:
+            if np.ndim(value) == 0:
+                what, example = "number", _example(kind)
+            else:  # a list or array of numbers: the unit multiplies the whole
+                what = "list" if isinstance(value, list | tuple) else "array"
+                shown = repr(list(value)) if what == "list" and len(repr(value)) < 40 else "[...]"
+                example = f"{shown}*{_example(kind).split('*')[-1]}"
             raise TypeError(
-                f"{name} needs a {kind} unit, e.g. {name}={_example(kind)}; got the bare "
-                f"number {value!r}"
+                f"{name} needs a {kind} unit, e.g. {name}={example}; got the bare {what} {value!r}"
             )
         import brian2
 

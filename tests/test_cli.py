@@ -319,3 +319,98 @@ def test_fit_on_the_fast_engine_is_reproducible_with_a_seed(tmp_path, capsys):
                                      "S_sem", "S_start", "S_model", "residual_start",
                                      "residual"]  # fmt: skip
     assert set_a["parameters"]["theta_p"] != 1.3  # the fit moved it
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"brian2-calcium {brian2_calcium.__version__}"
+
+
+@pytest.mark.parametrize("command", ["sets", "stdp-curve", "frequency-curve", "network", "fit"])
+def test_each_command_describes_itself_on_its_help_page(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    usage, description = capsys.readouterr().out.split("\n\n")[:2]
+    assert usage.startswith(f"usage: brian2-calcium {command}")
+    assert description[0].isupper() and description.rstrip().endswith(".")
+
+
+def test_network_defaults_write_a_plot_and_show_threads(capsys):
+    with pytest.raises(SystemExit):
+        main(["network", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(default: network.png)" in out
+    assert "(default: 1;" in out  # --threads
+
+
+def _six_points(tmp_path):
+    path = tmp_path / "six.csv"
+    pd.read_csv(DATA).head(6).to_csv(path, index=False)
+    return path
+
+
+def test_fit_refuses_as_many_free_parameters_as_points_without_force(tmp_path, capsys,
+                                                                     monkeypatch):  # fmt: skip
+    """Eight default free parameters for six points: refused, naming both counts, and
+    nothing written; --force fits (with a warning from the Python function)."""
+    data = _six_points(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.chdir(out)
+    assert main(["fit", "--data", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert "8 free parameters" in err and "6 data points" in err and "--force" in err
+    assert not list(out.iterdir())
+    free = ["--free", "theta_p", "gamma_p", "gamma_d", "Cpost", "Cpre", "tau"]
+    argv = ["fit", "--data", str(data), *free, "--maxiter", "1", "--popsize", "2", "--quiet",
+            "--plot", "", "--force"]  # fmt: skip
+    from brian2_calcium.fitting import UnderdeterminedFitWarning
+
+    with pytest.warns(UnderdeterminedFitWarning, match="6 free parameters to 6 data points"):
+        assert main(argv) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["fit_residuals.csv", "fitted.json"]
+
+
+def test_fit_does_not_overwrite_earlier_results_silently(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fitted.json").write_text("{}")
+    argv = ["fit", "--data", str(DATA), "--free", "theta_p", "--maxiter", "1", "--popsize",
+            "2", "--quiet"]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "fitted.json already exist" in err and "--overwrite" in err
+    assert (tmp_path / "fitted.json").read_text() == "{}"
+    assert main([*argv, "--overwrite"]) == 0
+    assert (tmp_path / "fitted.json").read_text() != "{}"
+
+
+def test_fit_plot_is_against_delta_t_for_stdp_data(tmp_path):
+    """Data at one frequency and several Δt: the figure's x axis is Δt (one curve per
+    frequency), not the frequency."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from brian2_calcium.fitting import fit
+
+    data = pd.DataFrame({"frequency_hz": 1.0, "delta_t_ms": [-40.0, -10.0, 10.0, 40.0],
+                         "S": [0.9, 0.8, 1.2, 1.05], "S_sem": 0.05})  # fmt: skip
+    result = fit(data, free=["theta_p"], maxiter=1, popsize=2)
+    ax = result.plot()
+    assert ax.get_xlabel().startswith("Δt")
+    x = np.concatenate([line.get_xdata() for line in ax.lines if len(line.get_xdata()) > 2])
+    assert x.min() == pytest.approx(-40.0) and x.max() == pytest.approx(40.0)
+    frequency = pd.read_csv(DATA)
+    assert fit(frequency, free=["theta_p"], maxiter=1, popsize=2).plot().get_xlabel() == (
+        "pairing frequency (Hz)"
+    )
+
+
+def test_analytic_and_brian2_summaries_claim_no_synapses_or_event_rate(capsys, tmp_path,
+                                                                       monkeypatch):  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    assert main(["stdp-curve", "--engine", "analytic", "--points", "5", "--plot", ""]) == 0
+    out = capsys.readouterr().out
+    assert "synapses" not in out.splitlines()[0] and "analytic theory" in out
+    assert "million" not in out

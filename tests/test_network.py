@@ -264,8 +264,10 @@ def test_options_are_checked():
 def test_cli_network_writes_its_json(tmp_path, capsys):
     out = tmp_path / "net.json"
     status = main(["network", "--neurons", "200", "--duration", "0.05", "--target", "numpy",
-                   "--seed", "2", "--json", str(out), "--quiet"])  # fmt: skip
+                   "--seed", "2", "--json", str(out), "--quiet",
+                   "--plot", str(tmp_path / "net.png")])  # fmt: skip
     assert status == 0
+    assert (tmp_path / "net.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     summary = json.loads(out.read_text())
     assert summary["n_neurons"] == 200 and summary["plasticity"] == "event"
     assert summary["n_plastic_synapses"] > 0
