@@ -441,6 +441,13 @@ def _cmd_network(args):
     if args.plot:
         _write_network_plot(args.plot, result)
     _summary_network(summary, args)
+    if result.stopped_at is not None:
+        print(
+            f"brian2-calcium: interrupted at t = {result.stopped_at:g} s of {args.duration:g} s; "
+            "the summary covers the time that ran",
+            file=sys.stderr,
+        )
+        return 130
     return 0
 
 

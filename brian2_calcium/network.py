@@ -12,6 +12,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -189,6 +190,8 @@ class CubaNetwork:
         self.dt = dt
         self.duration = 0.0
         self.run_time = 0.0
+        #: Network time (s) where a run was stopped early (Ctrl-C), or None.
+        self.stopped_at = None
         rng = np.random.default_rng([self.seed, 9])
         c = {k: v * second if k.startswith("tau") else v * b2.volt for k, v in CUBA.items()
              if k in ("taum", "taue", "taui", "Vt", "Vr", "El")}  # fmt: skip
@@ -300,13 +303,22 @@ class CubaNetwork:
         In ``cpp_standalone`` this only records the run; build the device afterwards.
         """
         import brian2 as b2
-        from brian2.devices.device import get_device
+        from brian2.devices.device import RuntimeDevice, get_device
 
         seconds = _seconds(duration, "duration")
         if not seconds > 0:
             raise ValueError(f"duration must be positive, got {seconds} s")
+        runtime = isinstance(get_device(), RuntimeDevice)
+        t_before = float(self.network.t) if runtime else 0.0
         self.network.run(seconds * b2.second, report=report, namespace={})
-        self.duration += seconds
+        if runtime:
+            # Brian2 stops the loop early at a first Ctrl-C: the network covers what ran
+            simulated = float(self.network.t) - t_before
+            if simulated < seconds - 0.5 * self.dt:
+                self.stopped_at = t_before + simulated
+            self.duration += simulated
+        else:
+            self.duration += seconds
         self.run_time = float(getattr(get_device(), "_last_run_time", np.nan) or np.nan)
         return self.run_time
 
@@ -372,7 +384,7 @@ class CubaNetwork:
             spike_t=spike_t, rho_initial=self.rho_initial, rho_final=rho_final,
             rho_star=self.params.rho_star, bistable=bool(self.params.bistable),
             w0=self.w0, w1=self.w1, n_synapses=self.n_synapses, samples=samples,
-            timings=timings,
+            timings=timings, stopped_at=self.stopped_at,
         )  # fmt: skip
 
 
@@ -472,6 +484,9 @@ class NetworkResult:
     timings : dict
         ``build_s`` (network construction and code generation), ``run_s`` (the simulation
         loop), ``readout_s``, ``total_s``.
+    stopped_at : float or None
+        Network time (s) where the run was stopped early (Brian2 stops at a first
+        Ctrl-C); ``duration`` and everything else then cover the time that ran.
     """
 
     n_neurons: int
@@ -494,6 +509,7 @@ class NetworkResult:
     n_synapses: int
     samples: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
+    stopped_at: float | None = None
 
     @property
     def n_plastic(self):
@@ -587,6 +603,7 @@ class NetworkResult:
             "n_neurons": self.n_neurons,
             "n_excitatory": self.n_exc,
             "duration_s": self.duration,
+            "stopped_early": self.stopped_at is not None,
             "dt_s": self.dt,
             "plasticity": self.plasticity,
             "plastic_targets": self.plastic_targets,
@@ -756,9 +773,13 @@ def simulate_network(duration=1.0, target=None, directory=None, progress=None,
         return _nest(seconds, kwargs, threads, show)
     report = "stderr" if show else None
     if show:
+        compiles = (
+            " (the first build compiles for a minute or so; Brian2 caches it for later runs)"
+            if target != "numpy"
+            else ""
+        )
         print(
-            f"brian2-calcium: building the network for {target} (the first build compiles "
-            "for a minute or so; Brian2 caches it for later runs)",
+            f"brian2-calcium: building the network for {target}{compiles}",
             file=sys.stderr,
         )
     seed = int(kwargs.get("seed", 0))
@@ -778,6 +799,13 @@ def simulate_network(duration=1.0, target=None, directory=None, progress=None,
         result = net.result(target=target, timings=timings)
     finally:
         b2.prefs.codegen.target = previous
+    if result.stopped_at is not None:
+        warnings.warn(
+            f"the run was stopped at t = {result.stopped_at:g} s of {seconds:g} s (Ctrl-C); "
+            "the result covers the time that ran",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     result.timings["total_s"] = time.perf_counter() - start
     return result
 

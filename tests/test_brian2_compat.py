@@ -9,6 +9,7 @@ names), a failed compile is an error, and the walk ends on any input.
 """
 
 import dataclasses
+import json
 import os
 import re
 import subprocess
@@ -178,3 +179,37 @@ def test_a_walk_over_a_corrupted_history_ends_and_gives_nan(target):
     assert elapsed < 1.0
     corrupted = {(0, j) for j in range(3)} | {(i, j) for i in range(3) for j in (1, 2)}
     assert set(nan) == corrupted | {(2, 0)}  # the one synapse left, 1 -> 0, goes on
+
+
+@pytest.mark.parametrize("target", ["numpy", pytest.param("cython", marks=pytest.mark.long)])
+def test_an_interrupted_network_stops_within_a_second(target, tmp_path):
+    """Ctrl-C during a long run of the plastic network: the command stops within a second
+    (every compiled loop of the library is short and bounded) with status 130, and its
+    summary covers the time that ran (Brian2 stops the loop at a first Ctrl-C and returns
+    normally: the run's 1000 s must not be taken for the network time)."""
+    import signal
+    import time
+
+    env = dict(os.environ, PYTHONPATH=str(Path(bc.__file__).parents[1]))
+    command = [sys.executable, "-m", "brian2_calcium", "network", "--neurons", "400",
+               "--duration", "1000", "--target", target, "--plot", ""]  # fmt: skip
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    try:
+        for line in process.stdout:  # Brian2's report once the loop runs (after compiling)
+            if line.startswith("Starting simulation"):
+                break
+        time.sleep(1.0)
+        assert process.poll() is None
+        process.send_signal(signal.SIGINT)
+        start = time.perf_counter()
+        status = process.wait(timeout=30)
+        elapsed = time.perf_counter() - start
+    finally:
+        process.kill()
+    assert status == 130
+    assert elapsed < 1.0
+    assert "brian2-calcium: interrupted at t = " in process.stdout.read()
+    # what was written covers the time that ran, and says the run stopped early
+    summary = json.loads((tmp_path / "network.json").read_text())
+    assert summary["stopped_early"] and 0 < summary["duration_s"] < 100
