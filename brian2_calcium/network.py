@@ -349,8 +349,10 @@ class CubaNetwork:
         from .templates import bring_up_to_date
 
         start = time.perf_counter()
-        spike_i = np.asarray(self.spikes.i[:], dtype=np.int64)
-        spike_t = np.asarray(self.spikes.t_[:], dtype=float)
+        # copies: Brian2 2.11's arrays live in C++ and go with the network (a view of them
+        # held past that reads freed memory)
+        spike_i = np.array(self.spikes.i[:], dtype=np.int64)
+        spike_t = np.array(self.spikes.t_[:], dtype=float)
         rho_final = np.zeros(0)
         samples = {"synapse": self.sample, "pre": np.zeros(0, int), "post": np.zeros(0, int),
                    "times": [], "rho": []}  # fmt: skip
@@ -362,7 +364,7 @@ class CubaNetwork:
                     self.exc_synapses, self.duration * b2.second, rng=rng, update=False
                 )
             else:
-                rho = np.asarray(self.exc_synapses.rho[:], dtype=float)
+                rho = np.array(self.exc_synapses.rho[:], dtype=float)
             rho_final = rho[self.plastic]
             if np.isnan(rho_final).any():
                 raise RuntimeError(
@@ -371,7 +373,7 @@ class CubaNetwork:
                 )
             if self.sample.size:
                 pre, post = self._pre_of[self.sample], self._post_of[self.sample]
-                probe = np.asarray(self.spikes.rho_probe[:], dtype=float)
+                probe = np.array(self.spikes.rho_probe[:], dtype=float)
                 samples.update(pre=pre, post=post)
                 samples["times"] = [spike_t[spike_i == k] for k in pre]
                 samples["rho"] = [probe[spike_i == k] for k in pre]

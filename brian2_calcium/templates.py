@@ -821,7 +821,9 @@ def _add_regular_operation(syn, name, code, interval):
 
 
 def _values(syn, name):
-    return np.asarray(syn.variables[name].get_value(), dtype=float)
+    # a copy: Brian2 2.11 keeps synaptic arrays in C++ memory that a resize or the group's
+    # end frees
+    return np.array(syn.variables[name].get_value(), dtype=float)
 
 
 def _scalar(syn, name):

@@ -18,6 +18,7 @@ import textwrap
 from pathlib import Path
 
 import brian2 as b2
+import numpy as np
 import pytest
 from brian2 import ms, mV
 
@@ -213,3 +214,22 @@ def test_an_interrupted_network_stops_within_a_second(target, tmp_path):
     # what was written covers the time that ran, and says the run stopped early
     summary = json.loads((tmp_path / "network.json").read_text())
     assert summary["stopped_early"] and 0 < summary["duration_s"] < 100
+
+
+def test_network_results_own_their_arrays():
+    """Brian2 2.11 keeps monitors' and synapses' arrays in C++ memory that goes with the
+    network: a result holding views of them read freed memory (garbage spike times, a CV
+    of 0 on 3.13). The result's arrays are copies and stay right after the network is gone."""
+    import gc
+
+    result = bc.simulate_network(0.3, target="numpy", n_neurons=400, plasticity="event",
+                                 seed=2, progress=False)  # fmt: skip
+    gc.collect()
+    _ = [np.ones(10_000) for _ in range(100)]  # reuse what the network freed
+    for name in ("spike_i", "spike_t", "rho_final", "rho_initial"):
+        array = getattr(result, name)
+        assert array.base is None or array.base.base is None, name  # owns (a copy of) its data
+    t = result.spike_t
+    assert np.all(np.diff(t) >= 0) and t.min() > 0 and t.max() < 0.3  # the monitor's order
+    assert np.all((result.spike_i >= 0) & (result.spike_i < 400))
+    assert 0.05 < result.cv_isi() < 2
