@@ -15,6 +15,7 @@ read-out, tests).
 import itertools
 import logging
 import threading
+import types
 import weakref
 from dataclasses import dataclass
 
@@ -289,7 +290,9 @@ def walk_numpy(state, t, i, j, pre, post, model, rng=None, plastic=None, min_age
     model : namespace
         Kernel parameters (``tau_ca`` … ``noise_gating``, as
         :func:`~brian2_calcium.brian2_functions.kernel_parameters` gives them) and ``D``,
-        ``Cpre``, ``Cpost``, ``eta``, ``stp_U``, ``tau_rec``, ``rho_scales_cpre``.
+        ``Cpre``, ``Cpost``, ``eta``, ``stp_U``, ``tau_rec``, ``rho_scales_cpre``
+        (:func:`walk_model`); a number parameter may be an array (N,), one value per
+        synapse.
     rng : numpy.random.Generator, optional
         Normal draws (default: numpy's global generator, seeded by ``brian2.seed``).
     plastic : ndarray of bool (N,), optional
@@ -316,12 +319,14 @@ def walk_numpy(state, t, i, j, pre, post, model, rng=None, plastic=None, min_age
     if plastic is not None:
         todo &= np.broadcast_to(np.asarray(plastic, dtype=bool), (n,))
     rho_t = kept["rho"].copy()
-    sel = np.flatnonzero(todo)
-    if sel.size:
-        sub = {k: v[sel] for k, v in kept.items()}
-        rho_t[sel], new = _walk_all(sub, t[sel], i[sel], j[sel], pre, post, model, rng)
-        for k in KEPT_FIELDS:
-            kept[k][sel] = new[k]
+    for members, scalar_model in _model_groups(model, n):  # per-synapse values: by value
+        sel = members[todo[members]]
+        if sel.size:
+            sub = {k: v[sel] for k, v in kept.items()}
+            rho_t[sel], new = _walk_all(sub, t[sel], i[sel], j[sel], pre, post, scalar_model,
+                                        rng)  # fmt: skip
+            for k in KEPT_FIELDS:
+                kept[k][sel] = new[k]
     return rho_t, kept
 
 
@@ -874,17 +879,44 @@ HISTORY_IMPLEMENTATIONS = {
 
 def walk_model(tau_ca, theta_d, theta_p, gamma_d, gamma_p, sigma, tau, rho_star, bistable,
                gating, D, Cpre, Cpost, eta, stp_U, tau_rec, rho_scales_cpre):  # fmt: skip
-    """The walk's model parameters (as a numpy Function receives them) as a namespace."""
-    model = kernel_parameters(tau_ca, theta_d, theta_p, gamma_d, gamma_p, sigma, tau,
-                              rho_star, bistable, gating)  # fmt: skip
+    """The walk's model parameters (as a numpy Function receives them) as a namespace.
 
-    def first(x):
-        return float(np.asarray(x).flat[0])
+    A shared parameter becomes a float; a per-synapse one (an array of more than one
+    value) stays an array, one value per synapse (:func:`walk_numpy` groups synapses by
+    their values). The switches ``bistable``, ``gating`` and ``rho_scales_cpre`` are
+    shared."""
 
-    model.D, model.Cpre, model.Cpost, model.eta = first(D), first(Cpre), first(Cpost), first(eta)
-    model.stp_U, model.tau_rec = first(stp_U), first(tau_rec)
-    model.rho_scales_cpre = bool(int(first(rho_scales_cpre)))
+    def value(x):
+        x = np.asarray(x, dtype=float)
+        return float(x.flat[0]) if x.size == 1 else x.ravel()
+
+    numbers = dict(tau_ca=tau_ca, theta_d=theta_d, theta_p=theta_p, gamma_d=gamma_d,
+                   gamma_p=gamma_p, sigma=sigma, tau=tau, rho_star=rho_star, D=D, Cpre=Cpre,
+                   Cpost=Cpost, eta=eta, stp_U=stp_U, tau_rec=tau_rec)  # fmt: skip
+    first = {k: float(np.asarray(v, dtype=float).flat[0]) for k, v in numbers.items()}
+    model = kernel_parameters(*(first[k] for k in list(numbers)[:8]), bistable, gating)
+    for name, x in numbers.items():
+        setattr(model, name, value(x))
+    model.rho_scales_cpre = bool(int(np.asarray(rho_scales_cpre).flat[0]))
     return model
+
+
+def _model_groups(model, n):
+    """``(indices, scalar model)`` for each group of the n synapses that share every
+    parameter value (one group, all synapses, when every parameter is shared)."""
+    per_synapse = sorted(k for k, v in vars(model).items() if isinstance(v, np.ndarray))
+    if not per_synapse:
+        return [(np.arange(n), model)]
+    table = np.stack([np.broadcast_to(getattr(model, k), (n,)) for k in per_synapse], axis=1)
+    rows, group = np.unique(table, axis=0, return_inverse=True)
+    group = group.ravel()
+    groups = []
+    for g, row in enumerate(rows):
+        scalar = types.SimpleNamespace(**vars(model))
+        for name, x in zip(per_synapse, row, strict=True):
+            setattr(scalar, name, float(x))
+        groups.append((np.flatnonzero(group == g), scalar))
+    return groups
 
 
 class _NumpyWalk:

@@ -42,6 +42,7 @@ __all__ = [
     "MODES",
     "PATHWAY_ORDER",
     "SUPPORTS_PRE_JUMP_VARIANTS",
+    "PER_SYNAPSE_PARAMETERS",
     "synapse_template",
     "event_template",
     "clock_template",
@@ -96,6 +97,12 @@ _WALK_SHARED = {
 # sets that use them (p.pre_jump_varies), so that the other sets keep the plain c += Cpre.
 _PRE_JUMP_SHARED = {"stp_U": "1", "tau_rec": "second", "rho_scales_cpre": "integer"}
 _PRE_JUMP_STATE = ("xres : 1", "tpre : second")
+
+#: Model parameters a template can hold per synapse (``per_synapse=...``): the numbers of
+#: the model. Its switches (``bistable``, ``gating``, ``rho_scales_cpre``) and the noise
+#: seed stay shared.
+PER_SYNAPSE_PARAMETERS = ("tau_ca", "theta_d", "theta_p", "gamma_d", "gamma_p", "sigma", "tau",
+                          "rho_star", "Cpre", "Cpost", "D", "eta", "stp_U", "tau_rec")  # fmt: skip
 _GATING_NAMES = {code: name for name, code in GATING_CODES.items()}
 
 # The weight, spelled out in the code: Brian2's cython target evaluates a subexpression
@@ -152,6 +159,9 @@ class SynapseTemplate:
         Event template: the code of the sweep that brings up to date the synapses not
         updated for a while (``{min_age}`` is filled in by :func:`make_synapses`, which
         also chooses how often it runs).
+    per_synapse : tuple of str
+        Model parameters held per synapse (``(constant)``, not shared); they start at the
+        values in :attr:`parameters`.
     """
 
     mode: str
@@ -167,6 +177,7 @@ class SynapseTemplate:
     pre_jump: bool = False
     initial: dict = field(default_factory=dict)
     sweep: str | None = None
+    per_synapse: tuple = ()
 
     def __post_init__(self):
         # Frozen means frozen: the mappings are read-only views of private copies.
@@ -187,7 +198,10 @@ class SynapseTemplate:
         :func:`make_synapses` calls this when it connects.
         """
         for key, value in {**self.parameters, **self.initial}.items():
-            setattr(synapses, key, value)
+            if key == "D" and self.mode == "clock":  # a per-synapse delay of the pathway
+                synapses.calcium.delay = value
+            else:
+                setattr(synapses, key, value)
 
     def synapses_kwargs(self):
         """Keyword arguments for ``brian2.Synapses(source, target, **kwargs)``.
@@ -278,8 +292,13 @@ def _shared_values(p, event, split_calcium, pre_jump):
     return values
 
 
-def _declarations(shared, weight_unit):
-    lines = [f"{name} : {unit} (constant, shared)" for name, unit in shared.items()]
+def _declarations(shared, weight_unit, per_synapse=()):
+    lines = [
+        f"{name} : {unit} (constant)"
+        if name in per_synapse
+        else f"{name} : {unit} (constant, shared)"
+        for name, unit in shared.items()
+    ]
     if weight_unit is not None:
         lines += [
             f"w = {_WEIGHT.format(rho='rho')} : {weight_unit}",
@@ -291,7 +310,8 @@ def _declarations(shared, weight_unit):
 
 @strict_keywords
 def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
-                     split_calcium=None, stop_time=False, probe=False):  # fmt: skip
+                     split_calcium=None, stop_time=False, probe=False,
+                     per_synapse=()):  # fmt: skip
     """Build a Graupner–Brunel synapse template for Brian2.
 
     **Event** (the default): the spike-history walk (``kernel/gb_walk.h``). A synapse is
@@ -333,6 +353,12 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
         presynaptic group must declare and set to 0 in its reset; a ``SpikeMonitor``
         recording ``rho_probe`` after the synapses (``when="after_synapses"``) then holds
         ρ at each of the synapse's presynaptic spikes (one probed synapse per neuron).
+    per_synapse : sequence of str
+        Model parameters held per synapse (any of :data:`PER_SYNAPSE_PARAMETERS` that the
+        template uses), set like any synaptic variable after connecting
+        (``S.theta_p = "1.3 + 0.1*rand()"``, arrays, ...); they start at the set's value.
+        The others stay (constant, shared). Clock template: a per-synapse ``D`` is the
+        ``calcium`` pathway's delay, set as ``S.calcium.delay``.
 
     Returns
     -------
@@ -341,16 +367,18 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
     Raises
     ------
     ValueError
-        For an unknown mode, a bad ``weight_target``, or a nonlinear set with
-        ``split_calcium=False``.
+        For an unknown mode, a bad ``weight_target``, a nonlinear set with
+        ``split_calcium=False``, or a ``per_synapse`` name that is not a per-synapse
+        parameter of this template.
 
     Notes
     -----
     Every model parameter (``tau_ca``, ``theta_d``, ``theta_p``, ``gamma_d``,
     ``gamma_p``, ``sigma``, ``tau``, ``rho_star``, ``bistable``, ``gating``, ``Cpre``,
     ``Cpost``, ``w0``, ``w1``; event: ``D``, ``eta``, ``stp_U``, ``tau_rec``,
-    ``rho_scales_cpre``, ``noise_seed``) is a (constant, shared) synaptic variable, so a
-    ``cpp_standalone`` build can be rerun with other values through ``run_args``. In the
+    ``rho_scales_cpre``, ``noise_seed``) not named in ``per_synapse`` is a (constant,
+    shared) synaptic variable, so a ``cpp_standalone`` build can be rerun with other
+    values through ``run_args``. In the
     clock template D is the ``calcium`` pathway's delay, rounded by Brian2 to a multiple
     of dt; in the event template it is exact.
 
@@ -366,6 +394,7 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
 
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    per_synapse = _per_synapse_names(per_synapse)
     p = get_parameters(params)
     if split_calcium is None:
         split_calcium = p.nonlinearity != 1.0
@@ -395,6 +424,9 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
     else:
         model, on_pre, on_post = _clock_code(split_calcium, target, stop_time, pre_jump)
         delay = {"calcium": p.D * second}
+        if "D" in per_synapse:  # a per-synapse pathway delay, set by set_parameters
+            delay = {}
+            values["D"] = p.D * second
         shared = dict(_SHARED)
         if split_calcium:
             shared["eta"] = "1"
@@ -408,9 +440,10 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
     if probe:
         model.append(_PROBE_DECLARATION)
         on_pre["transmission"] += "\n" + _PROBE.format(rho=rho)
+    _check_per_synapse(per_synapse, set(shared) | ({"D"} if "D" in values else set()))
     return SynapseTemplate(
         mode=mode,
-        model="\n".join(model + _declarations(shared, weight_unit)),
+        model="\n".join(model + _declarations(shared, weight_unit, per_synapse)),
         on_pre=on_pre,
         on_post=on_post,
         delay=delay,
@@ -422,23 +455,49 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
         pre_jump=pre_jump,
         initial=initial,
         sweep=sweep,
+        per_synapse=per_synapse,
     )
+
+
+def _per_synapse_names(names):
+    if isinstance(names, str):
+        names = (names,)
+    return tuple(dict.fromkeys(names))
+
+
+def _check_per_synapse(names, available):
+    """A ValueError naming a ``per_synapse`` name that is unknown or not in the template."""
+    import difflib
+
+    for name in names:
+        if name not in PER_SYNAPSE_PARAMETERS:
+            close = difflib.get_close_matches(str(name), PER_SYNAPSE_PARAMETERS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"per_synapse: {name!r} is not a per-synapse model parameter (one of "
+                f"{', '.join(PER_SYNAPSE_PARAMETERS)}){hint}"
+            )
+        if name not in available:
+            raise ValueError(
+                f"per_synapse: this template has no parameter {name!r} (the set's "
+                "variant does not use it)"
+            )
 
 
 @strict_keywords
 def event_template(params, weight_target=None, w0=None, w1=None, split_calcium=None,
-                   probe=False):  # fmt: skip
+                   probe=False, per_synapse=()):  # fmt: skip
     """The event-driven template (the spike-history walk); see :func:`synapse_template`."""
     return synapse_template(params, "event", weight_target, w0, w1, split_calcium,
-                            probe=probe)  # fmt: skip
+                            probe=probe, per_synapse=per_synapse)  # fmt: skip
 
 
 @strict_keywords
 def clock_template(params, weight_target=None, w0=None, w1=None, split_calcium=None,
-                   stop_time=False, probe=False):  # fmt: skip
+                   stop_time=False, probe=False, per_synapse=()):  # fmt: skip
     """Clock-driven reference template (heun); see :func:`synapse_template`."""
     return synapse_template(params, "clock", weight_target, w0, w1, split_calcium, stop_time,
-                            probe)  # fmt: skip
+                            probe, per_synapse)  # fmt: skip
 
 
 # The kept state the walk call reads, with the value passed for a variable a template does
@@ -826,10 +885,6 @@ def _values(syn, name):
     return np.array(syn.variables[name].get_value(), dtype=float)
 
 
-def _scalar(syn, name):
-    return float(_values(syn, name).ravel()[0])
-
-
 @strict_keywords
 def bring_up_to_date(synapses, time, rng=None, update=None):
     """Bring every synapse of an event template exactly up to ``time`` and return ρ.
@@ -891,7 +946,7 @@ def bring_up_to_date(synapses, time, rng=None, update=None):
         raise ValueError(
             f"time {t[k]} s is before a synapse's last update at {state['tlast'][k]} s"
         )
-    model = walk_model(*(_scalar(synapses, k) for k in _WALK_PARAMS[:-1]))
+    model = walk_model(*(_values(synapses, k) for k in _WALK_PARAMS[:-1]))
     i = np.asarray(synapses.i[:], dtype=np.int64) + link.pre_offset
     j = np.asarray(synapses.j[:], dtype=np.int64) + link.post_offset
     rho_t, kept = walk_numpy(

@@ -1,0 +1,126 @@
+"""Model parameters per synapse in the templates (issue 22, the Brian2 part).
+
+A synapse whose thresholds, calcium jumps and delay are its own must follow exactly the
+fast path run with a parameter set made of its values (σ = 0), in a user-built model.
+"""
+
+import brian2 as b2
+import numpy as np
+import pytest
+from brian2 import Hz, ms, mV, second
+
+import brian2_calcium as bc
+from brian2_calcium import get_parameters, make_synapses, simulate_synapses
+from brian2_calcium.templates import PER_SYNAPSE_PARAMETERS
+
+PER_SYNAPSE = ("theta_d", "theta_p", "Cpre", "Cpost", "D")
+# Values as Brian2 string expressions of the synapse's indices: every synapse its own.
+EXPRESSIONS = {
+    "theta_d": "0.8 + 0.05*((i + j) % 7)",
+    "theta_p": "1.2 + 0.04*((3*i + j) % 11)",
+    "Cpre": "0.9 + 0.03*(i % 9)",
+    "Cpost": "1.8 + 0.05*(j % 8)",
+    "D": "(2 + (i + 2*j) % 17)*ms",
+}
+LIF = (
+    "dv/dt = (I - v + ge)/(10*ms) : volt (unless refractory)\nI : volt\ndge/dt = -ge/(5*ms) : volt"
+)
+
+
+def _run(target, mode="event", duration=1.0):
+    """Poisson inputs onto LIF neurons and recurrent synapses among them, every synapse
+    with its own θd, θp, Cpre, Cpost and D; returns ρ at the end, each synapse's
+    parameters and spike trains."""
+    previous = b2.prefs.codegen.target
+    b2.prefs.codegen.target = target
+    try:
+        b2.seed(3)
+        src = b2.PoissonGroup(20, rates=np.linspace(10, 30, 20) * Hz)
+        lif = b2.NeuronGroup(12, LIF, threshold="v > 10*mV", reset="v = 0*mV",
+                             refractory=2 * ms, method="exact")  # fmt: skip
+        lif.I = np.linspace(9, 13, 12) * mV
+        p = get_parameters("DP").replace(sigma=0.0)
+        tpl = bc.synapse_template(p, mode, weight_target="ge", w0=0.5 * mV, w1=2 * mV,
+                                  per_synapse=PER_SYNAPSE)  # fmt: skip
+        inputs = make_synapses(src, lif, tpl, connect={"p": 0.4}, name="inputs")
+        recurrent = make_synapses(lif, lif, tpl, connect="i != j", name="recurrent")
+        for S in (inputs, recurrent):
+            for name, expression in EXPRESSIONS.items():
+                if name == "D" and mode == "clock":
+                    S.calcium.delay = expression
+                else:
+                    setattr(S, name, expression)
+        mons = b2.SpikeMonitor(src), b2.SpikeMonitor(lif)
+        net = b2.Network(src, lif, inputs, recurrent, *mons)
+        net.run(duration * second, namespace={})
+        out = []
+        for S, pre_mon in ((inputs, mons[0]), (recurrent, mons[1])):
+            rho = bc.bring_up_to_date(S, duration * second)
+            values = {n: np.array(getattr(S, n + "_")[:], dtype=float)
+                      for n in PER_SYNAPSE if n != "D" or mode == "event"}  # fmt: skip
+            if mode == "clock":  # D is the calcium pathway's delay
+                values["D"] = np.array(S.calcium.delay_[:], dtype=float)
+            trains = (pre_mon.spike_trains(), mons[1].spike_trains())
+            out.append((rho, values, np.array(S.i[:]), np.array(S.j[:]), trains))
+        return p, out
+    finally:
+        b2.prefs.codegen.target = previous
+
+
+def _fast_path(p, values, i, j, trains, duration):
+    """Each synapse on the fast path with the parameter set of its own values."""
+    pre_trains, post_trains = trains
+    rho = np.empty(i.size)
+    for k in range(i.size):
+        pk = p.replace(**{n: float(values[n][k]) * (second if n == "D" else 1)
+                          for n in PER_SYNAPSE})  # fmt: skip
+        pre, post = [pre_trains[i[k]]], [post_trains[j[k]]]
+        rho[k] = simulate_synapses(pk, pre, post, [0.0], duration * second, progress=False)[0]
+    return rho
+
+
+@pytest.mark.parametrize("target", ["numpy", pytest.param("cython", marks=pytest.mark.long)])
+def test_event_template_with_per_synapse_values_equals_the_fast_path(target):
+    p, groups = _run(target)
+    for rho, values, i, j, trains in groups:
+        assert np.unique(values["theta_p"]).size > 5 and np.unique(values["D"]).size > 5
+        assert np.abs(rho - 0.0).max() > 1e-3  # plasticity happened
+        np.testing.assert_allclose(rho, _fast_path(p, values, i, j, trains, 1.0), rtol=0,
+                                   atol=1e-8)  # fmt: skip
+
+
+def test_clock_template_with_per_synapse_values_agrees_within_its_time_step(numpy_target):
+    """The clock reference (heun, dt = 0.1 ms, D rounded to the step) against the exact
+    fast path: the time-step error only (the same runs without per-synapse values agree
+    to the same order)."""
+    p, groups = _run("numpy", mode="clock", duration=0.5)
+    for rho, values, i, j, trains in groups:
+        exact = _fast_path(p, values, i, j, trains, 0.5)
+        assert np.abs(exact).max() > 1e-3
+        np.testing.assert_allclose(rho, exact, rtol=0, atol=5e-3)
+
+
+def test_per_synapse_names_are_checked():
+    with pytest.raises(
+        ValueError, match=r"'theta_q' is not a per-synapse .*did you mean 'theta_p'"
+    ):
+        bc.synapse_template("DP", per_synapse=("theta_q",))
+    with pytest.raises(ValueError, match=r"'gating' is not a per-synapse"):
+        bc.synapse_template("DP", per_synapse=("gating",))
+    with pytest.raises(ValueError, match=r"no parameter 'stp_U'"):
+        bc.synapse_template("DP", "clock", per_synapse=("stp_U",))
+    t = bc.synapse_template("DP", per_synapse="theta_p")  # one name as a string
+    assert t.per_synapse == ("theta_p",)
+    assert "theta_p : 1 (constant)\n" in t.model + "\n"
+    assert "theta_d : 1 (constant, shared)" in t.model
+    assert set(PER_SYNAPSE_PARAMETERS) >= set(EXPRESSIONS)
+
+
+def test_shared_parameters_stay_shared_and_per_synapse_start_at_the_set(numpy_target):
+    G = b2.NeuronGroup(3, "dge/dt = -ge/(5*ms) : 1", threshold="False", reset="")
+    S = make_synapses(G, G, bc.synapse_template("DP", weight_target="ge",
+                      per_synapse=("theta_p", "sigma")), connect=True)  # fmt: skip
+    assert S.variables["theta_d"].scalar and not S.variables["theta_p"].scalar
+    np.testing.assert_array_equal(S.theta_p[:], np.full(9, get_parameters("DP").theta_p))
+    S.theta_p = "1.3 + 0.1*i"
+    np.testing.assert_allclose(S.theta_p[:], 1.3 + 0.1 * np.repeat(np.arange(3), 3))
