@@ -17,6 +17,9 @@ __all__ = ["CompilationError", "CompileCheck", "failed_code_objects", "check_com
 class CompilationError(RuntimeError):
     """A Brian2 code object of the model could not be compiled for its target."""
 
+    def __init__(self, message):
+        super().__init__(message)
+
 
 def _watched(objects):
     """The objects and everything they contain (subgroups: their parent group too)."""

@@ -126,11 +126,13 @@ def test_histories_are_shared_and_sized_from_the_groups(numpy_target):
 def test_bad_input_is_refused_when_the_synapses_are_made(numpy_target):
     lif = b2.NeuronGroup(3, _LIF, threshold="v > 10*mV", reset="v = 0*mV", method="exact")
     silent = b2.NeuronGroup(3, "v : volt")  # no threshold: no spikes to record
-    tpl = event_template("DP", weight_target="ge")
+    tpl = event_template("DP", weight_target="ge", w1=1 * mV)
     with pytest.raises(ValueError, match="source"):
         make_synapses(silent, lif, tpl)
-    with pytest.raises(ValueError, match="weight_target"):
-        make_synapses(lif, lif, event_template("DP", weight_target="gi"))
+    with pytest.raises(ValueError, match="weight_target 'gi'.* no variable 'gi'"):
+        make_synapses(lif, lif, event_template("DP", weight_target="gi", w1=1 * mV))
+    with pytest.raises(ValueError, match="ge is in volt but the weights w0, w1 are a bare"):
+        make_synapses(lif, lif, event_template("DP", weight_target="ge"))
     with pytest.raises(ValueError, match="history_slots"):
         make_synapses(lif, lif, tpl, history_slots=2)
     # a ring far too short for the delay D at one spike per step (no refractoriness)
