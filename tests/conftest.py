@@ -51,3 +51,23 @@ def numpy_target():
     b2.prefs.codegen.target = "numpy"
     yield
     b2.prefs.codegen.target = previous
+
+
+#: In CI (``CI=true``) a test whose dependency is missing fails: it never skips.
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require(module):
+    """Import ``module`` for a test: skip without it while developing, fail in CI."""
+    if IN_CI:
+        import importlib
+
+        return importlib.import_module(module)
+    return pytest.importorskip(module)
+
+
+def skip_unless_ci(reason):
+    """Skip while developing; in CI, where everything must be there, fail instead."""
+    if IN_CI:
+        pytest.fail(f"in CI: {reason}")
+    pytest.skip(reason)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require
 
 import brian2_calcium
 
@@ -139,7 +140,7 @@ DOC_PAGES = [p for p in sorted(DOCS_DIR.glob("*.rst")) if _code_blocks(p).strip(
 @pytest.mark.parametrize("page", DOC_PAGES, ids=[p.stem for p in DOC_PAGES])
 @pytest.mark.filterwarnings("ignore:.*parseAll.*:DeprecationWarning")  # matplotlib/pyparsing
 def test_docs_code_blocks_run(page, tmp_path, monkeypatch):
-    plt = pytest.importorskip("matplotlib.pyplot")
+    plt = require("matplotlib.pyplot")
     monkeypatch.chdir(tmp_path)
     try:
         exec(compile(_code_blocks(page), str(page), "exec"), {"__name__": "__docs__"})
@@ -151,7 +152,7 @@ def test_docs_code_blocks_run(page, tmp_path, monkeypatch):
 
 
 def test_finish_figure_writes_a_png_into_out(tmp_path, capsys):
-    plt = pytest.importorskip("matplotlib.pyplot")
+    plt = require("matplotlib.pyplot")
     from brian2_calcium.plotting import finish_figure
 
     fig, ax = plt.subplots()
@@ -166,7 +167,7 @@ def test_finish_figure_writes_a_png_into_out(tmp_path, capsys):
 
 
 def test_finish_figure_rejects_bad_arguments(tmp_path):
-    plt = pytest.importorskip("matplotlib.pyplot")
+    plt = require("matplotlib.pyplot")
     from brian2_calcium.plotting import finish_figure
 
     fig = plt.figure()
@@ -183,7 +184,7 @@ def test_finish_figure_rejects_bad_arguments(tmp_path):
 
 
 def test_frequency_curve_theory_line_is_dense_and_matches_predict_pairs():
-    plt = pytest.importorskip("matplotlib.pyplot")
+    plt = require("matplotlib.pyplot")
     from brian2 import Hz, ms
 
     from brian2_calcium.plotting import THEORY_POINTS, plot_frequency_curve
@@ -208,7 +209,7 @@ def test_frequency_curve_theory_line_is_dense_and_matches_predict_pairs():
 
 
 def test_frequency_curve_of_a_modified_set_draws_its_own_theory():
-    plt = pytest.importorskip("matplotlib.pyplot")
+    plt = require("matplotlib.pyplot")
     from brian2_calcium.plotting import plot_frequency_curve
 
     params = brian2_calcium.get_parameters("cortical_slices").replace(theta_p=1.5)

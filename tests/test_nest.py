@@ -7,12 +7,13 @@ trains. The module is compiled once per machine (cached), so only the first test
 import numpy as np
 import pytest
 from brian2 import second
+from conftest import require
 
 import brian2_calcium as bc
 from brian2_calcium.fastpath import simulate_synapses
 from brian2_calcium.protocols import SpikeTrains
 
-nest = pytest.importorskip("nest")
+nest = require("nest")
 
 STEP_MS = 0.1
 #: A parrot repeats what arrives at its port 0; a plastic synapse onto a postsynaptic

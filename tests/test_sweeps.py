@@ -6,6 +6,7 @@ from concurrent.futures import ProcessPoolExecutor
 import pandas as pd
 import pytest
 from brian2 import Hz, ms
+from conftest import require
 
 from brian2_calcium import get_parameters, pairs, predict_pairs
 from brian2_calcium.sweeps import sweep
@@ -40,7 +41,7 @@ def test_process_pool_matches_serial():
 
 
 def test_dask_local_cluster_matches_serial():
-    distributed = pytest.importorskip("distributed")
+    distributed = require("distributed")
     serial = sweep(["DP", "D'"], PROTOCOLS, n_synapses=30, seed=4)
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
