@@ -105,27 +105,31 @@ def _compile_check_class():
 
         add_to_magic_network = True
 
-        def __init__(self, watched, name):
+        def __init__(self, watched, name, also=()):
             super().__init__(when="end", order=2**30, name=name)
             self._watched_refs = [weakref.ref(obj) for obj in watched]
+            self._also = tuple(also)
 
         def before_run(self, run_namespace):
             super().before_run(run_namespace)
             check_compiled([ref() for ref in self._watched_refs])
+            for check in self._also:
+                check()
 
     return _CompileCheck
 
 
-def CompileCheck(watched, name):  # noqa: N802 - a class made on first use (brian2 lazily)
+def CompileCheck(watched, name, also=()):  # noqa: N802 - a class made on first use
     """A ``BrianObject`` that raises :class:`CompilationError` at the start of a run if a
-    code object of ``watched`` (groups, with their contained objects) failed to compile.
+    code object of ``watched`` (groups, with their contained objects) failed to compile,
+    then calls each of ``also`` (further checks of the run's start, no arguments).
 
     Add it to a group's ``contained_objects`` so that ``run`` and ``Network`` include it.
     """
     global _CLASS
     if _CLASS is None:
         _CLASS = _compile_check_class()
-    return _CLASS(watched, name)
+    return _CLASS(watched, name, also)
 
 
 _CLASS = None

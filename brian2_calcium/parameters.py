@@ -14,7 +14,8 @@ from dataclasses import MISSING, dataclass, field, fields
 from .keywords import strict_keywords
 from .units import to_si
 
-__all__ = ["CalciumParameters", "parameter_sets", "get_parameters", "NOISE_GATINGS"]
+__all__ = ["CalciumParameters", "parameter_sets", "get_parameters", "NOISE_GATINGS",
+           "range_error"]  # fmt: skip
 
 #: Noise gating options: ``"d+p"`` is σ√τ·√(Θ[c−θd] + Θ[c−θp])·η (GB2012 with its correction,
 #: the default); ``"d"`` gates by Θ[c−θd] only (the authors' checked-in C++ source);
@@ -372,6 +373,63 @@ def _set_all(obj, values):
     _validate(obj)
 
 
+# The range of each number of the model that has one, element by element:
+# name -> (test of an allowed value, what it must be).
+_RANGES = {
+    "tau_ca": (lambda v: v > 0, "positive"),
+    "tau": (lambda v: v > 0, "positive"),
+    "D": (lambda v: v >= 0, "non-negative"),
+    "Cpre": (lambda v: v >= 0, "non-negative"),
+    "Cpost": (lambda v: v >= 0, "non-negative"),
+    "gamma_d": (lambda v: v >= 0, "non-negative"),
+    "gamma_p": (lambda v: v >= 0, "non-negative"),
+    "sigma": (lambda v: v >= 0, "non-negative"),
+    "theta_d": (lambda v: v > 0, "positive"),
+    "theta_p": (lambda v: v > 0, "positive"),
+    "rho_star": (lambda v: (v > 0) & (v < 1), "strictly between 0 and 1"),
+    "stp_U": (lambda v: (v >= 0) & (v <= 1), "in [0, 1] (release fraction, 0 = off)"),
+    "tau_rec": (lambda v: v >= 0, "non-negative"),
+    "eta": (lambda v: v >= 0, "non-negative"),
+}
+
+
+def _shown(name, value):
+    if name in _UNIT_LABEL:
+        return f"{value * _UNIT_SCALE[name]:g} {_UNIT_LABEL[name]}"
+    return f"{value}"
+
+
+def range_error(name, values):
+    """The first element of ``values`` (SI) that parameter ``name`` cannot take.
+
+    Parameters
+    ----------
+    name : str
+        A number of the model (``tau_ca``, ``theta_p``, ``D``, ...).
+    values : float or array_like
+
+    Returns
+    -------
+    (int, str) or None
+        The element's index and what is wrong with it (``"theta_p must be positive, got
+        -1.0"``), or None if every element is allowed.
+    """
+    import numpy as np
+
+    v = np.atleast_1d(np.asarray(values, dtype=float)).ravel()
+    allowed, what = _RANGES.get(name, (lambda x: np.ones(np.shape(x), bool), ""))
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(v) | ~np.asarray(allowed(v), dtype=bool)
+    if not bad.any():
+        return None
+    k = int(np.argmax(bad))
+    if np.isnan(v[k]):
+        return k, f"{name} must be a number, got NaN"
+    if np.isinf(v[k]):
+        return k, f"{name} must be finite, got {v[k]}"
+    return k, f"{name} must be {what}, got {_shown(name, float(v[k]))}"
+
+
 def _validate(p):
     for f in _field_names():
         v = getattr(p, f)
@@ -379,18 +437,10 @@ def _validate(p):
             raise ValueError(f"{f} must be a number, got NaN")
         if isinstance(v, float) and math.isinf(v):
             raise ValueError(f"{f} must be finite, got {v}")
-    for f in ("tau_ca", "tau"):
-        if getattr(p, f) <= 0:
-            raise ValueError(
-                f"{f} must be positive, got {getattr(p, f) * _UNIT_SCALE[f]:g} {_UNIT_LABEL[f]}"
-            )
-    if p.D < 0:
-        raise ValueError(f"D must be non-negative, got {p.D * 1e3:g} ms")
-    for f in ("Cpre", "Cpost", "gamma_d", "gamma_p", "sigma"):
-        if getattr(p, f) < 0:
-            raise ValueError(f"{f} must be non-negative, got {getattr(p, f)}")
-    if p.theta_d <= 0:
-        raise ValueError(f"theta_d must be positive, got {p.theta_d}")
+    for f in ("tau_ca", "tau", "D", "Cpre", "Cpost", "gamma_d", "gamma_p", "sigma", "theta_d"):
+        error = range_error(f, getattr(p, f))
+        if error is not None:
+            raise ValueError(error[1])
     if p.theta_p <= p.theta_d:
         raise ValueError(
             f"theta_p must be above theta_d, got theta_p={p.theta_p} <= theta_d={p.theta_d}"

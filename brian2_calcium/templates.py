@@ -10,6 +10,7 @@ either in any Brian2 model in one call, recording the spikes of the groups itsel
 """
 
 import types
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,7 +18,7 @@ import numpy as np
 from .brian2_functions import PRE_JUMP_NAME, TM_RESOURCES_NAME, pre_jump_functions
 from .compile_check import CompileCheck
 from .keywords import strict_keywords
-from .parameters import get_parameters
+from .parameters import get_parameters, range_error
 from .reference import GATING_CODES
 from .spike_history import (
     KEPT_FIELDS,
@@ -48,6 +49,7 @@ __all__ = [
     "clock_template",
     "make_synapses",
     "bring_up_to_date",
+    "check_per_synapse_values",
 ]
 
 #: Template kinds: ``"event"`` (exact, event-driven, the default) and ``"clock"``.
@@ -744,9 +746,14 @@ def make_synapses(source, target, template, connect=None, name=None, history_slo
         if pathway in {p.objname for p in syn._pathways}:
             getattr(syn, pathway).order = order
     if _runtime():
-        # Brian2's runtime targets carry on after a failed compile: refuse to run then
+        # Brian2's runtime targets carry on after a failed compile: refuse to run then;
+        # and per-synapse values are checked when they are known, at the start of a run
+        also = ()
+        if template.per_synapse:
+            ref = weakref.ref(syn)
+            also = (lambda: check_per_synapse_values(ref(), template),)
         syn.contained_objects.append(
-            CompileCheck([syn, source, target], name=f"{syn.name}_compile_check")
+            CompileCheck([syn, source, target], name=f"{syn.name}_compile_check", also=also)
         )
     if walk:
         syn._gb_link = link
@@ -769,6 +776,38 @@ def make_synapses(source, target, template, connect=None, name=None, history_slo
         if walk:
             _start_walk(syn, connect)
     return syn
+
+
+def check_per_synapse_values(synapses, template):
+    """Raise ``ValueError`` for a per-synapse parameter value the model cannot take.
+
+    Each of ``template.per_synapse`` is checked element by element (NaN, infinity, the
+    ranges of :class:`~brian2_calcium.CalciumParameters`, and θp > θd), naming the
+    parameter, the synapse and its neurons. :func:`make_synapses` calls it at the start of
+    every run on the runtime targets.
+    """
+    if synapses is None or not template.per_synapse or len(synapses) == 0:
+        return
+
+    def values(name):
+        if name == "D" and template.mode == "clock":
+            return np.asarray(synapses.calcium.delay_[:], dtype=float)
+        return np.broadcast_to(_values(synapses, name), (len(synapses),))
+
+    def refuse(k, message):
+        i, j = int(synapses.i[k]), int(synapses.j[k])
+        raise ValueError(f"{synapses.name}: synapse {k} (i={i}, j={j}): {message}")
+
+    for name in template.per_synapse:
+        error = range_error(name, values(name))
+        if error is not None:
+            refuse(*error)
+    if {"theta_d", "theta_p"} & set(template.per_synapse):
+        below = values("theta_p") <= values("theta_d")
+        if below.any():
+            k = int(np.argmax(below))
+            refuse(k, f"theta_p must be above theta_d, got theta_p={values('theta_p')[k]} "
+                      f"<= theta_d={values('theta_d')[k]}")  # fmt: skip
 
 
 def _runtime():

@@ -4,6 +4,8 @@ A synapse whose thresholds, calcium jumps and delay are its own must follow exac
 fast path run with a parameter set made of its values (σ = 0), in a user-built model.
 """
 
+import re
+
 import brian2 as b2
 import numpy as np
 import pytest
@@ -124,3 +126,35 @@ def test_shared_parameters_stay_shared_and_per_synapse_start_at_the_set(numpy_ta
     np.testing.assert_array_equal(S.theta_p[:], np.full(9, get_parameters("DP").theta_p))
     S.theta_p = "1.3 + 0.1*i"
     np.testing.assert_allclose(S.theta_p[:], 1.3 + 0.1 * np.repeat(np.arange(3), 3))
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("theta_p", "-1.0", r"synapse 4 \(i=1, j=1\): theta_p must be positive, got -1.0"),
+        ("theta_p", "0.5", r"synapse 4 \(i=1, j=1\): theta_p must be above theta_d"),
+        ("Cpre", "nan", r"synapse 4 \(i=1, j=1\): Cpre must be a number, got NaN"),
+        ("D", "-2*ms", r"synapse 4 \(i=1, j=1\): D must be non-negative, got -2 ms"),
+    ],
+)
+@pytest.mark.parametrize("mode", ["event", "clock"])
+def test_a_bad_per_synapse_value_is_refused_naming_it(name, value, message, mode,
+                                                      numpy_target):  # fmt: skip
+    """A NaN or out-of-range element: a ValueError naming the parameter, the synapse and its
+    neurons when the run starts (the values are known only then), nothing run."""
+    G = b2.NeuronGroup(3, "dge/dt = -ge/(5*ms) : 1", threshold="True", reset="")
+    tpl = bc.synapse_template("DP", mode, weight_target="ge", per_synapse=("theta_p", "Cpre", "D"))
+    S = make_synapses(G, G, tpl, connect=True, name="S")
+    # the clock template's D is the calcium pathway's delay
+    target, attribute = (S.calcium, "delay") if (name == "D" and mode == "clock") else (S, name)
+    time = name == "D"
+    values = np.array(getattr(target, attribute + ("_" if time else ""))[:], dtype=float)
+    values[4] = float(value.replace("*ms", "e-3"))
+    setattr(target, attribute, values * (second if time else 1))
+    with pytest.raises(Exception) as info:
+        b2.Network(G, S).run(1 * ms)
+    error = info.value
+    while error is not None and not isinstance(error, ValueError):
+        error = error.__cause__
+    assert error is not None and re.search(message, str(error)), info.value
+    assert G.ge[:].tolist() == [0.0, 0.0, 0.0]
