@@ -29,7 +29,7 @@ LIF = (
 )
 
 
-def _run(target, mode="event", duration=1.0):
+def _run(target, mode="event", duration=1.0, after_run=None):
     """Poisson inputs onto LIF neurons and recurrent synapses among them, every synapse
     with its own θd, θp, Cpre, Cpost and D; returns ρ at the end, each synapse's
     parameters and spike trains."""
@@ -55,6 +55,8 @@ def _run(target, mode="event", duration=1.0):
         mons = b2.SpikeMonitor(src), b2.SpikeMonitor(lif)
         net = b2.Network(src, lif, inputs, recurrent, *mons)
         net.run(duration * second, namespace={})
+        if after_run is not None:
+            after_run()  # cpp_standalone: build and run the program
         out = []
         for S, pre_mon in ((inputs, mons[0]), (recurrent, mons[1])):
             rho = bc.bring_up_to_date(S, duration * second)
@@ -89,6 +91,27 @@ def test_event_template_with_per_synapse_values_equals_the_fast_path(target):
         assert np.abs(rho - 0.0).max() > 1e-3  # plasticity happened
         np.testing.assert_allclose(rho, _fast_path(p, values, i, j, trains, 1.0), rtol=0,
                                    atol=1e-8)  # fmt: skip
+
+
+@pytest.mark.long
+@pytest.mark.standalone
+def test_standalone_event_template_with_per_synapse_values_equals_the_fast_path(tmp_path):
+    """The same model in cpp_standalone: per-synapse values set by string expressions
+    (known only when the program runs) reach the walk."""
+    from brian2.devices.device import get_device, reset_device, set_device
+
+    set_device("cpp_standalone", build_on_run=False)
+    try:
+        p, groups = _run("cython", after_run=lambda: get_device().build(
+            directory=str(tmp_path), run=True, with_output=False))  # fmt: skip
+        for rho, values, i, j, trains in groups:
+            assert np.unique(values["theta_p"]).size > 5
+            assert np.abs(rho).max() > 1e-3
+            np.testing.assert_allclose(rho, _fast_path(p, values, i, j, trains, 1.0), rtol=0,
+                                       atol=1e-8)  # fmt: skip
+    finally:
+        get_device().reinit()
+        reset_device()
 
 
 def test_clock_template_with_per_synapse_values_agrees_within_its_time_step(numpy_target):
