@@ -442,7 +442,16 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
     if probe:
         model.append(_PROBE_DECLARATION)
         on_pre["transmission"] += "\n" + _PROBE.format(rho=rho)
-    _check_per_synapse(per_synapse, set(shared) | ({"D"} if "D" in values else set()))
+    # what the template's code uses: the event template passes eta, stp_U and tau_rec to
+    # the walk whatever the set, but they act only with the state they need (cpre; xres
+    # and tpre), so per synapse they need that state too
+    unused = set()
+    if not split_calcium:
+        unused.add("eta")
+    if not pre_jump:
+        unused |= {"stp_U", "tau_rec"}
+    available = (set(shared) | ({"D"} if "D" in values else set())) - unused
+    _check_per_synapse(per_synapse, available)
     return SynapseTemplate(
         mode=mode,
         model="\n".join(model + _declarations(shared, weight_unit, per_synapse)),
@@ -480,9 +489,14 @@ def _check_per_synapse(names, available):
                 f"{', '.join(PER_SYNAPSE_PARAMETERS)}){hint}"
             )
         if name not in available:
+            needs = {
+                "eta": "split_calcium=True (the nonlinear calcium)",
+                "stp_U": "a set with short-term depression (stp_U > 0)",
+                "tau_rec": "a set with short-term depression (stp_U > 0)",
+            }
             raise ValueError(
-                f"per_synapse: this template has no parameter {name!r} (the set's "
-                "variant does not use it)"
+                f"per_synapse: this template does not use {name!r}"
+                + (f"; it needs {needs[name]}" if name in needs else "")
             )
 
 

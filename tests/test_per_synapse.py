@@ -132,8 +132,15 @@ def test_per_synapse_names_are_checked():
         bc.synapse_template("DP", per_synapse=("theta_q",))
     with pytest.raises(ValueError, match=r"'gating' is not a per-synapse"):
         bc.synapse_template("DP", per_synapse=("gating",))
-    with pytest.raises(ValueError, match=r"no parameter 'stp_U'"):
-        bc.synapse_template("DP", "clock", per_synapse=("stp_U",))
+    # a per-synapse value the template's code would not use is refused, not ignored
+    for mode in ("event", "clock"):
+        with pytest.raises(ValueError, match=r"does not use 'stp_U'; it needs a set with short"):
+            bc.synapse_template("DP", mode, per_synapse=("stp_U",))
+        with pytest.raises(ValueError, match=r"does not use 'eta'; it needs split_calcium=True"):
+            bc.synapse_template("DP", mode, per_synapse=("eta",))
+    assert bc.synapse_template("DP", split_calcium=True, per_synapse="eta").per_synapse == ("eta",)
+    depression = bc.synapse_template("deperrois2020_somatosensory", per_synapse="stp_U")
+    assert depression.per_synapse == ("stp_U",)
     t = bc.synapse_template("DP", per_synapse="theta_p")  # one name as a string
     assert t.per_synapse == ("theta_p",)
     assert "theta_p : 1 (constant)\n" in t.model + "\n"
