@@ -177,10 +177,9 @@ class CubaNetwork:
                  history_slots):  # fmt: skip
         import brian2 as b2
         from brian2 import second
-        from brian2.devices.device import RuntimeDevice, get_device
 
         from .compile_check import CompileCheck
-        from .templates import clock_template, event_template, make_synapses
+        from .templates import _runtime, clock_template, event_template, make_synapses
 
         self.n_neurons = int(n_neurons)
         self.plasticity = plasticity
@@ -283,7 +282,7 @@ class CubaNetwork:
             when="after_synapses" if probe else "thresholds", name="cuba_spikes",
         )  # fmt: skip
         objects.append(self.spikes)
-        if isinstance(get_device(), RuntimeDevice):
+        if _runtime():
             # every object of the network, the static synapses and the monitor included
             objects.append(CompileCheck(list(objects), name="cuba_compile_check"))
         self.network = b2.Network(*objects, name="cuba_network")
@@ -303,12 +302,14 @@ class CubaNetwork:
         In ``cpp_standalone`` this only records the run; build the device afterwards.
         """
         import brian2 as b2
-        from brian2.devices.device import RuntimeDevice, get_device
+        from brian2.devices.device import get_device
+
+        from .templates import _runtime
 
         seconds = _seconds(duration, "duration")
         if not seconds > 0:
             raise ValueError(f"duration must be positive, got {seconds} s")
-        runtime = isinstance(get_device(), RuntimeDevice)
+        runtime = _runtime()
         t_before = float(self.network.t) if runtime else 0.0
         self.network.run(seconds * b2.second, report=report, namespace={})
         if runtime:

@@ -890,11 +890,13 @@ def walk_model(tau_ca, theta_d, theta_p, gamma_d, gamma_p, sigma, tau, rho_star,
         x = np.asarray(x, dtype=float)
         return float(x.flat[0]) if x.size == 1 else x.ravel()
 
+    # the kernel's namespace (its switches from the first values), then every number as
+    # a float or a per-synapse array
+    model = kernel_parameters(tau_ca, theta_d, theta_p, gamma_d, gamma_p, sigma, tau,
+                              rho_star, bistable, gating)  # fmt: skip
     numbers = dict(tau_ca=tau_ca, theta_d=theta_d, theta_p=theta_p, gamma_d=gamma_d,
                    gamma_p=gamma_p, sigma=sigma, tau=tau, rho_star=rho_star, D=D, Cpre=Cpre,
                    Cpost=Cpost, eta=eta, stp_U=stp_U, tau_rec=tau_rec)  # fmt: skip
-    first = {k: float(np.asarray(v, dtype=float).flat[0]) for k, v in numbers.items()}
-    model = kernel_parameters(*(first[k] for k in list(numbers)[:8]), bistable, gating)
     for name, x in numbers.items():
         setattr(model, name, value(x))
     model.rho_scales_cpre = bool(int(np.asarray(rho_scales_cpre).flat[0]))

@@ -817,11 +817,12 @@ def check_per_synapse_values(synapses, template):
         if error is not None:
             refuse(*error)
     if {"theta_d", "theta_p"} & set(template.per_synapse):
-        below = values("theta_p") <= values("theta_d")
+        theta_d, theta_p = values("theta_d"), values("theta_p")
+        below = theta_p <= theta_d
         if below.any():
             k = int(np.argmax(below))
-            refuse(k, f"theta_p must be above theta_d, got theta_p={values('theta_p')[k]} "
-                      f"<= theta_d={values('theta_d')[k]}")  # fmt: skip
+            refuse(k, f"theta_p must be above theta_d, got theta_p={theta_p[k]} "
+                      f"<= theta_d={theta_d[k]}")  # fmt: skip
 
 
 def _runtime():

@@ -87,16 +87,22 @@ typedef struct {
     int32_t n;
 } gb_history;
 
+/* The spike count held in a neuron's block, or -1 if it is corrupted (NaN, negative, or
+ * too large for one more spike to be counted). */
+static inline int32_t gb_history_count(const double *block)
+{
+    return block[0] >= 0.0 && block[0] < 2147483647.0 ? (int32_t)block[0] : -1;
+}
+
 /* Append the spike of neuron i at time t; returns the neuron's spike count (-1 and nothing
  * written if the count is corrupted: the walks of its synapses then give NaN). */
 static inline int32_t gb_history_record(double *recent, double *ring, int32_t slots,
                                         int32_t i, double t)
 {
     double *block = recent + 4 * (int64_t)i;
-    int32_t n;
-    if (!(block[0] >= 0.0 && block[0] < 2147483646.0) || slots < 1)
+    int32_t n = gb_history_count(block);
+    if (n < 0 || slots < 1)
         return -1;
-    n = (int32_t)block[0];
     ring[(int64_t)i * slots + n % slots] = t;
     block[3] = block[2];
     block[2] = block[1];
@@ -256,7 +262,7 @@ static inline double gb_walk(gb_synapse_state *s, double t, const gb_synapse_mod
                              int32_t j, uint64_t seed, int64_t syn)
 {
     const double *bp, *bq, *hp, *hq;
-    double count_i, count_j, ta, tb;
+    double ta, tb;
     int32_t ni, nj, a = s->npre, b = s->npost;
     gb_walker w;
     int is_pre;
@@ -269,15 +275,12 @@ static inline double gb_walk(gb_synapse_state *s, double t, const gb_synapse_mod
     bq = post->recent + 4 * (int64_t)j;
     hp = pre->ring + (int64_t)i * pre->slots;
     hq = post->ring + (int64_t)j * post->slots;
-    count_i = bp[0];
-    count_j = bq[0];
-    if (!(count_i >= 0.0 && count_i < 2147483647.0 && count_j >= 0.0
-          && count_j < 2147483647.0)) {
+    ni = gb_history_count(bp);
+    nj = gb_history_count(bq);
+    if (ni < 0 || nj < 0) {
         s->rho = NAN; /* a corrupted count (NaN, negative, too large) */
         return NAN;
     }
-    ni = (int32_t)count_i;
-    nj = (int32_t)count_j;
     if (a < 0 || b < 0 || a < ni - pre->slots || b < nj - post->slots || a > ni || b > nj) {
         s->rho = NAN; /* a needed spike has been overwritten */
         return NAN;
