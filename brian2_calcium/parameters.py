@@ -390,6 +390,10 @@ _RANGES = {
     "stp_U": (lambda v: (v >= 0) & (v <= 1), "in [0, 1] (release fraction, 0 = off)"),
     "tau_rec": (lambda v: v >= 0, "non-negative"),
     "eta": (lambda v: v >= 0, "non-negative"),
+    "beta": (lambda v: (v >= 0) & (v <= 1), "in [0, 1] (fraction initially DOWN)"),
+    "b": (lambda v: v > 0, "positive (ratio w1/w0)"),
+    "nonlinearity": (lambda v: v > 0, "positive (1 = linear)"),
+    "rho0": (lambda v: v > 0, "positive (it divides the read-out)"),
 }
 
 
