@@ -508,6 +508,14 @@ def _free_parameter(text):
     return name, (lo * scale, hi * scale)
 
 
+def _per_group_item(text):
+    """``NAME=COLUMN`` → (name, column)."""
+    name, _, column = (part.strip() for part in text.partition("="))
+    if not name or not column:
+        raise argparse.ArgumentTypeError(f"expected NAME=COLUMN, got {text!r}")
+    return name, column
+
+
 def _add_fit(commands):
     from .fitting import DATA_COLUMNS, DEFAULT_BOUNDS
 
@@ -535,6 +543,16 @@ def _add_fit(commands):
         help="parameters to fit, with optional bounds in the paper's units (" + units + "); "
         "without bounds the defaults of brian2_calcium.fitting.DEFAULT_BOUNDS (free); "
         "default: all of " + " ".join(DEFAULT_BOUNDS),
+    )
+    fit.add_argument(
+        "--per-group",
+        nargs="+",
+        type=_per_group_item,
+        default=[],
+        metavar="NAME=COLUMN",
+        help="fit the free parameter NAME once per group of data rows, the groups labelled "
+        "by the extra data column COLUMN (per_group); the other free parameters are shared; "
+        "writes one set per group (--json fitted.json: fitted_<group>.json)",
     )
     fit.add_argument(
         "--engine",
@@ -575,14 +593,21 @@ _RESIDUAL_COLUMNS = ["frequency_hz", "delta_t_ms", "n_pairs", "S", "S_sem", "S_s
 
 
 def _cmd_fit(args):
-    from .fitting import fit, read_plasticity_data
+    import warnings
+
+    from .fitting import UnderdeterminedFitWarning, fit, read_plasticity_data
 
     for path in filter(None, (args.json, args.residuals, args.plot)):
         parent = Path(path).parent
         if not parent.exists():
             raise CLIError(f"directory {str(parent)!r} does not exist")
+    per_group = dict(args.per_group)
+    if len(per_group) != len(args.per_group):
+        names = " ".join(name for name, _ in args.per_group)
+        raise CLIError(f"--per-group names a parameter twice: {names}")
+    columns = list(dict.fromkeys(per_group.values()))
     try:
-        data = read_plasticity_data(args.data)
+        data = read_plasticity_data(args.data, group_columns=columns)
     except FileNotFoundError:
         raise CLIError(f"--data: no such file {args.data!r}") from None
     except (ValueError, OSError) as err:
@@ -595,13 +620,10 @@ def _cmd_fit(args):
     names = [name for name, _ in args.free]
     if len(set(names)) != len(names):
         raise CLIError(f"--free names a parameter twice: {' '.join(names)}")
-    if len(names) >= len(data) and not args.force:
-        raise CLIError(
-            f"{len(names)} free parameters ({' '.join(names)}) for {len(data)} data points: "
-            "the fit would pass through every point and determine nothing; free fewer "
-            "(--free NAME ...) or pass --force"
-        )
-    existing = [p for p in (args.json, args.residuals, args.plot) if p and Path(p).exists()]
+    group_json = _group_json_paths(args.json, data, columns) if per_group and args.json else {}
+    json_paths = list(group_json.values()) if per_group else [args.json]
+    outputs = [p for p in (*json_paths, args.residuals, args.plot) if p]
+    existing = [p for p in outputs if Path(p).exists()]
     if existing and not args.overwrite:
         raise CLIError(
             f"{', '.join(existing)} already exist: pass --overwrite to replace them, or "
@@ -613,42 +635,81 @@ def _cmd_fit(args):
         free = names
     start = time.perf_counter()
     try:
-        result = fit(
-            data,
-            start=start_set,
-            free=free,
-            engine=args.engine,
-            n_synapses=args.synapses,
-            seed=args.seed,
-            maxiter=args.maxiter,
-            popsize=args.popsize,
-            progress=False if args.quiet else None,
-        )
+        with warnings.catch_warnings():
+            if not args.force:  # fit() checks before it starts: refuse instead of warn
+                warnings.simplefilter("error", UnderdeterminedFitWarning)
+            result = fit(
+                data,
+                start=start_set,
+                free=free,
+                per_group=per_group or None,
+                engine=args.engine,
+                n_synapses=args.synapses,
+                seed=args.seed,
+                maxiter=args.maxiter,
+                popsize=args.popsize,
+                progress=False if args.quiet else None,
+            )
+    except UnderdeterminedFitWarning as err:
+        raise CLIError(f"{err} (--free NAME ...) or pass --force") from None
     except (ValueError, TypeError, KeyError) as err:
         raise CLIError(str(err.args[0] if isinstance(err, KeyError) else err)) from None
     elapsed = time.perf_counter() - start
     table = result.residuals.copy()
     table["residual_start"] = (table["S_start"] - table["S"]) / table["S_sem"]
-    if "protocol" in table:
-        columns = ["protocol"] + _RESIDUAL_COLUMNS
-    else:
-        columns = _RESIDUAL_COLUMNS
-    if args.json:
+    labels = [c for c in ["protocol", *columns] if c in table and c not in _RESIDUAL_COLUMNS]
+    if args.json and per_group:
+        for label, path in group_json.items():
+            _atomic(path, result.group_params[label].to_json)
+    elif args.json:
         _atomic(args.json, result.params.to_json)
     if args.residuals:
-        _write_csv(table[columns], args.residuals)
+        _write_csv(table[labels + _RESIDUAL_COLUMNS], args.residuals)
     if args.plot:
         _write_fit_plot(args.plot, result)
+    fitted = ", ".join(f"{n} (per {per_group[n]})" if n in per_group else n for n in result.free)
     print(
-        f"fit of {', '.join(result.free)} from {result.start.name} to {len(table)} points "
+        f"fit of {fitted} from {result.start.name} to {len(table)} points "
         f"({args.engine}) in {elapsed:.1f} s: loss {result.start_loss:.4f} -> {result.loss:.4f}"
     )
     for name in result.free:
-        print(f"  {name:8s} {_value(result.start, name):>12s} -> {_value(result.params, name)}")
-    outputs = [x for x in (args.json, args.residuals, args.plot) if x]
+        if name not in per_group:
+            print(f"  {name:8s} {_value(result.start, name):>12s} -> {_value(result.params, name)}")
+    for name, column in per_group.items():
+        for label, params in result.group_params.items():
+            where = "/".join(map(str, label)) if isinstance(label, tuple) else str(label)
+            print(
+                f"  {name:8s} {_value(result.start, name):>12s} -> {_value(params, name):12s} "
+                f"({'/'.join(columns) if isinstance(label, tuple) else column} = {where})"
+            )
     if outputs:
         print("  wrote " + ", ".join(outputs))
     return 0
+
+
+def _group_json_paths(path, data, columns):
+    """One output path per group of a per-group fit: ``fitted.json`` → ``fitted_<group>.json``,
+    keyed by the group labels :func:`~brian2_calcium.fitting.fit` uses."""
+    import re
+
+    path = Path(path)
+    labels = [
+        key if len(columns) > 1 else key[0]
+        for key, _ in data.dropna(subset=columns).groupby(columns, sort=True)
+    ]
+    out, seen = {}, {}
+    for label in labels:
+        text = "-".join(map(str, label)) if isinstance(label, tuple) else str(label)
+        safe = re.sub(r"[^\w.+-]+", "_", text).strip("._") or "group"
+        name = f"{path.stem}_{safe}{path.suffix or '.json'}"
+        if name in seen:
+            raise CLIError(
+                f"the groups {seen[name]!r} and {text!r} would both be written to {name}: "
+                "relabel them in the data"
+            )
+        seen[name] = text
+        out[label] = str(path.with_name(name))
+    return out
 
 
 def _free_with_bounds(free):
@@ -674,7 +735,7 @@ def _value(params, name):
 
 
 def _write_fit_plot(path, result):
-    _save_figure(path, lambda: result.plot().figure)
+    _save_figure(path, lambda: np.ravel(result.plot())[0].figure)
 
 
 _COMMANDS = {

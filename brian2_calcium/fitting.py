@@ -174,6 +174,12 @@ class FitResult:
             for extra in axes.ravel()[n:]:
                 extra.set_visible(False)
             axes = axes.ravel()[:n]
+            per = ", ".join(f"{name} per {column}" for name, column in self.per_group.items())
+            axes[0].figure.suptitle(
+                f"loss (Σ (residual/SEM)²): {self.start.name} {self.start_loss:.2f}, "
+                f"fit {self.loss:.2f}; {per}",
+                fontsize="medium",
+            )
         else:
             axes = np.ravel(np.asarray(ax, dtype=object))
             if len(axes) != n:
@@ -322,7 +328,12 @@ def read_plasticity_data(path, group_columns=()):
         )
     unknown = [c for c in df.columns if c not in expected]
     if unknown:
-        hint = "" if group_columns else " (a column of group labels must be named: group_columns)"
+        hint = (
+            ""
+            if group_columns
+            else " (a column of group labels is read when named: group_columns=[...], "
+            "or brian2-calcium fit --per-group NAME=COLUMN)"
+        )
         raise ValueError(f"{where}: unknown column(s) {', '.join(map(str, unknown))}{hint}")
     for column in DATA_COLUMNS[1:]:
         values = pd.to_numeric(df[column], errors="coerce")
