@@ -3,13 +3,24 @@ synaptic strength (spec §1.4, §3.1–3.3).
 
 Public functions take Brian2 quantities and broadcast over arrays of Δt and frequency;
 functions whose names start with ``_`` work in SI floats and serve the engines and tests.
+
+Every function that takes ``params`` also takes a
+:class:`~brian2_calcium.ParameterTable` and then answers for each row at once: the result
+gains a *leading row axis* (see :ref:`the theory's table rule <analytic-tables>` in the
+docs). Protocol inputs (Δt, frequency, spike times, rates) are shared by all rows: shape
+``(n_rows,) + their broadcast shape``. Inputs that are themselves per row (``alpha_d``,
+``alpha_p``, ``duration`` of the read-out functions) carry the row axis as their leading
+axis (length ``n_rows``, or 1 or a scalar when shared), so that the output of one table
+function feeds the next.
 """
 
 import numpy as np
 from scipy.special import erfc
 
 from .keywords import strict_keywords
+from .parameter_table import ParameterTable
 from .parameters import get_parameters
+from .protocols import PoissonPairs
 from .units import to_si_array
 
 __all__ = [
@@ -35,6 +46,78 @@ BURST_INTERVAL_S = 11.5e-3
 
 
 # ------------------------------------------------------------------------------------------
+# Parameter tables: one parameter set per row, as broadcastable columns
+
+# The numbers of the theory; the switches (bistable, noise_gating, rho_scales_cpre) are one
+# per table and come from its base set.
+_COLUMNS = ("tau_ca", "Cpre", "Cpost", "theta_d", "theta_p", "gamma_d", "gamma_p", "sigma",
+            "tau", "rho_star", "D", "beta", "b", "nonlinearity", "rho0", "stp_U", "tau_rec",
+            "eta")  # fmt: skip
+
+
+class _Rows:
+    """A ParameterTable seen as one parameter set whose numbers are arrays.
+
+    Every number is a column of shape ``(n_rows, 1, ..., 1)`` with ``ndim`` axes, so that
+    the elementwise formulas written for one set broadcast over rows (leading axis) and
+    conditions (the other axes) unchanged.
+    """
+
+    def __init__(self, table, ndim):
+        self.table = table
+        self.shape = (len(table),) + (1,) * (ndim - 1)
+        for name in _COLUMNS:
+            setattr(self, name, table.column(name).reshape(self.shape))
+        for switch in ("bistable", "noise_gating", "rho_scales_cpre", "name"):
+            setattr(self, switch, getattr(table.base, switch))
+        self.short_term_depression = self.stp_U > 0
+        self.pre_jump_varies = self.short_term_depression | self.rho_scales_cpre
+
+
+def _resolve(params):
+    """A ParameterTable as it is, anything else through :func:`get_parameters`."""
+    return params if isinstance(params, ParameterTable) else get_parameters(params)
+
+
+def _ax(x):
+    """``x`` with a trailing axis, to broadcast a (row) parameter against spikes (…, M)."""
+    return np.asarray(x, float)[..., None]
+
+
+def _aligned(p, *arrays):
+    """Parameters to apply to per-row ``arrays`` (the read-out functions' table rule).
+
+    A set or a :class:`_Rows` is returned as it is. For a ParameterTable, the arrays'
+    broadcast shape must have the row axis first (length ``n_rows`` or 1; scalars are
+    shared); the table becomes columns of as many axes (at least one).
+    """
+    if not isinstance(p, ParameterTable):
+        return p
+    shape = np.broadcast_shapes(*(np.shape(a) for a in arrays))
+    if shape and shape[0] not in (1, len(p)):
+        raise ValueError(
+            f"with a table of {len(p)} rows, per-row inputs (alpha_d, alpha_p, duration) "
+            f"carry the row axis first; got shape {shape}. Give values shared by all rows "
+            "a leading axis of length 1 (x[None])"
+        )
+    return _Rows(p, max(1, len(shape)))
+
+
+def _rows_first(p, *arrays):
+    """(parameters, arrays) for the protocol functions' table rule.
+
+    For a table the arrays (shared by all rows) get a leading axis of length 1 and the
+    table becomes columns ``(n_rows, 1, ..., 1)`` of the same number of axes; a set is
+    returned unchanged with its arrays.
+    """
+    if not isinstance(p, ParameterTable):
+        return p, arrays
+    arrays = tuple(np.asarray(a, float)[None] for a in arrays)
+    ndim = max([a.ndim for a in arrays] + [1])
+    return _Rows(p, ndim), arrays
+
+
+# ------------------------------------------------------------------------------------------
 # Time above threshold (spec §3.1)
 
 
@@ -49,8 +132,8 @@ def _periodic_time_above(times, amplitudes, period, theta, tau_ca):
         Jump amplitudes.
     period : ndarray, broadcastable to ``times[..., 0]``
         Period T in seconds.
-    theta, tau_ca : float
-        Threshold and calcium time constant (s).
+    theta, tau_ca : float or ndarray broadcastable to ``times[..., 0]``
+        Threshold and calcium time constant (s); arrays for a table of parameter sets.
 
     Returns
     -------
@@ -64,7 +147,7 @@ def _periodic_time_above(times, amplitudes, period, theta, tau_ca):
     phase = np.take_along_axis(phase, order, axis=-1)
     amps = np.take_along_axis(amplitudes, order, axis=-1)
     # Steady-state calcium just before t = 0 (equal to its value at T⁻).
-    c = np.sum(amps * np.exp(-(period - phase) / tau_ca), axis=-1) / -np.expm1(
+    c = np.sum(amps * np.exp(-(period - phase) / _ax(tau_ca)), axis=-1) / -np.expm1(
         -period[..., 0] / tau_ca
     )
     ends = np.concatenate([phase, period * np.ones_like(phase[..., :1])], axis=-1)
@@ -74,7 +157,7 @@ def _periodic_time_above(times, amplitudes, period, theta, tau_ca):
     for k in range(ends.shape[-1]):
         c = c + jumps[..., k]
         length = ends[..., k] - starts[..., k]
-        total += _time_above_in_interval(c, length, theta, tau_ca)
+        total = total + _time_above_in_interval(c, length, theta, tau_ca)
         c = c * np.exp(-length / tau_ca)
     return total
 
@@ -119,26 +202,51 @@ def _pair_time_above_closed_form(delta, period, first, second, theta, tau_ca):
 
 
 def _pattern_alphas(params, pre_times, post_times, period):
-    """Fractions of time (α_d, α_p) above θd and θp for a periodic spike pattern (SI)."""
-    p = params
-    _refuse_rho_scaled(p, "the periodic theory")
+    """Fractions of time (α_d, α_p) above θd and θp for a periodic spike pattern (SI).
+
+    Parameters
+    ----------
+    params : CalciumParameters or ParameterTable
+        One set, or a table: then the pattern is shared by all rows and each result has a
+        leading row axis, shape ``(n_rows,) + lead``.
+    pre_times, post_times : ndarray, shape (..., M) and (..., K)
+        Spike times within one period (s).
+    period : ndarray
+        Period (s), broadcast against the leading axes ``...`` of the spike times.
+
+    Returns
+    -------
+    alpha_d, alpha_p : ndarray, shape ``lead`` (``(n_rows,) + lead`` for a table)
+    """
     pre_times = np.asarray(pre_times, float)
     post_times = np.asarray(post_times, float)
     period = np.asarray(period, float)
-    lead = np.broadcast_shapes(pre_times.shape[:-1], post_times.shape[:-1], period.shape)
-    pre_calcium = np.broadcast_to(pre_times + p.D, lead + pre_times.shape[-1:])
+    if isinstance(params, ParameterTable):
+        lead = np.broadcast_shapes(pre_times.shape[:-1], post_times.shape[:-1], period.shape)
+        p = _Rows(params, 1 + len(lead))
+        pre_times, post_times, period = pre_times[None], post_times[None], period[None]
+    else:
+        p = params
+    _refuse_rho_scaled(p, "the periodic theory")
+    lead = np.broadcast_shapes(
+        pre_times.shape[:-1], post_times.shape[:-1], period.shape, getattr(p, "shape", ())
+    )
+    pre_calcium = np.broadcast_to(pre_times + _ax(p.D), lead + pre_times.shape[-1:])
     post_times = np.broadcast_to(post_times, lead + post_times.shape[-1:])
-    pre_amps = _steady_pre_amplitudes(p, pre_calcium, np.broadcast_to(period, lead))
-    post_amps = np.full(post_times.shape, p.Cpost)
-    if p.eta != 0:
+    period = np.broadcast_to(period, lead)
+    pre_amps = _steady_pre_amplitudes(p, pre_calcium, period)
+    post_amps = np.zeros(post_times.shape) + _ax(p.Cpost)
+    eta = np.asarray(p.eta, float)
+    if np.any(eta != 0):
         # Nonlinear calcium (spec §1.5): a post spike adds Cpost + η·c_pre, with c_pre the
         # steady-state presynaptic calcium at that moment (a pre event at the same time
         # counts first).
+        tau_ca = _ax(p.tau_ca)
         since_pre = np.mod(
             post_times[..., :, None] - pre_calcium[..., None, :], period[..., None, None]
         )
-        c_pre = np.sum(pre_amps[..., None, :] * np.exp(-since_pre / p.tau_ca), axis=-1)
-        post_amps = post_amps + p.eta * c_pre / -np.expm1(-period[..., None] / p.tau_ca)
+        c_pre = np.sum(pre_amps[..., None, :] * np.exp(-since_pre / tau_ca[..., None]), axis=-1)
+        post_amps = post_amps + _ax(eta) * c_pre / -np.expm1(-period[..., None] / tau_ca)
     times = np.concatenate([pre_calcium, post_times], axis=-1)
     amps = np.concatenate([pre_amps, post_amps], axis=-1)
     alpha_d = _periodic_time_above(times, amps, period, p.theta_d, p.tau_ca) / period
@@ -151,17 +259,21 @@ def _steady_pre_amplitudes(p, pre_calcium, period):
 
     ``Cpre`` each without short-term depression; with it (spec §1.5) the resources seen by
     successive presynaptic events follow the affine map x ← 1 − (1 − (1 − U)x)·e^{−Δ/τ_rec},
-    whose composition over one period has a unique fixed point.
+    whose composition over one period has a unique fixed point. For a table (``p`` a
+    :class:`_Rows`), rows without depression keep ``Cpre``.
     """
-    if not p.short_term_depression:
-        return np.full(pre_calcium.shape, p.Cpre)
+    depressed = np.asarray(p.short_term_depression)
+    if not np.any(depressed):
+        return np.zeros(pre_calcium.shape) + _ax(p.Cpre)
     U = p.stp_U
+    # rows without depression have tau_rec = 0: any positive value keeps them finite
+    tau_rec = np.where(depressed, p.tau_rec, 1.0)
     phase = np.mod(pre_calcium, period[..., None])
     order = np.argsort(phase, axis=-1, kind="stable")
     sorted_phase = np.take_along_axis(phase, order, axis=-1)
     # interval before each event, the first one wrapping around the period
     gaps = np.diff(sorted_phase, axis=-1, prepend=sorted_phase[..., -1:] - period[..., None])
-    decay = np.exp(-gaps / p.tau_rec)
+    decay = np.exp(-gaps / _ax(tau_rec))
     slope, offset = np.ones(period.shape), np.zeros(period.shape)
     for m in range(gaps.shape[-1]):  # x_m = (1 − e_m) + (1 − U)·e_m·x_{m−1}
         slope, offset = (
@@ -174,7 +286,8 @@ def _steady_pre_amplitudes(p, pre_calcium, period):
         x = (1 - decay[..., m]) + (1 - U) * decay[..., m] * x
         resources[..., m] = x
     amps = np.empty(gaps.shape)
-    np.put_along_axis(amps, order, p.Cpre * U * resources, axis=-1)
+    depressed_amps = _ax(p.Cpre) * _ax(U) * resources
+    np.put_along_axis(amps, order, np.where(_ax(depressed), depressed_amps, _ax(p.Cpre)), axis=-1)
     return amps
 
 
@@ -209,7 +322,10 @@ def time_above_threshold_periodic(params, pre_times, post_times, period):
 
     Parameters
     ----------
-    params : CalciumParameters or str
+    params : CalciumParameters, str or ParameterTable
+        A table answers for every row at once (vectorised over rows): each output gains
+        a leading row axis, shape ``(len(params),) + shape`` where ``shape`` is that of
+        one set; the other inputs are shared by all rows.
     pre_times, post_times : Quantity (time), shape (..., M) and (..., K)
         Spike times within one period (values outside [0, T) are taken modulo T).
     period : Quantity (time)
@@ -227,7 +343,7 @@ def time_above_threshold_periodic(params, pre_times, post_times, period):
     >>> print(f"{a_d:.6f} {a_p:.6f}")
     0.023283 0.018036
     """
-    p = get_parameters(params)
+    p = _resolve(params)
     pre = to_si_array(pre_times, "pre_times", "time")
     post = to_si_array(post_times, "post_times", "time")
     T = _positive(to_si_array(period, "period", "time"), "period")
@@ -240,7 +356,10 @@ def time_above_threshold_pairs(params, delta_t, frequency, method="periodic"):
 
     Parameters
     ----------
-    params : CalciumParameters or str
+    params : CalciumParameters, str or ParameterTable
+        A table answers for every row at once (vectorised over rows): each output gains
+        a leading row axis, shape ``(len(params),) + shape`` where ``shape`` is that of
+        one set; the other inputs are shared by all rows.
     delta_t : Quantity (time), array_like
         Spike timing Δt = t_post − t_pre.
     frequency : Quantity (frequency), array_like
@@ -252,6 +371,8 @@ def time_above_threshold_pairs(params, delta_t, frequency, method="periodic"):
     Returns
     -------
     alpha_d, alpha_p : ndarray
+        Broadcast over ``delta_t`` and ``frequency`` (with a leading row axis for a
+        table).
 
     Examples
     --------
@@ -259,14 +380,24 @@ def time_above_threshold_pairs(params, delta_t, frequency, method="periodic"):
     >>> a_d, a_p = time_above_threshold_pairs("DP", 10*ms, 1*Hz, method="closed_form")
     >>> print(f"{a_d:.6f} {a_p:.6f}")
     0.023283 0.018036
+
+    A threshold θp per row:
+
+    >>> import numpy as np
+    >>> from brian2_calcium import ParameterTable
+    >>> table = ParameterTable("DP", theta_p=[1.3, 1.5, 2.0])
+    >>> a_d, a_p = time_above_threshold_pairs(table, [-20, 10]*ms, 1*Hz)
+    >>> a_p.shape
+    (3, 2)
     """
-    p = get_parameters(params)
+    p = _resolve(params)
     dt = to_si_array(delta_t, "delta_t", "time")
     T = 1.0 / _positive(to_si_array(frequency, "frequency", "frequency"), "frequency")
     if method == "periodic":
         return _pattern_alphas(p, *_pair_pattern(dt, T))
     if method == "closed_form":
-        if p.eta != 0:
+        p, (dt, T) = _rows_first(p, dt, T)
+        if np.any(np.asarray(p.eta) != 0):
             raise ValueError("the pair closed form covers the linear calcium model only")
         delta = dt - p.D
         if np.any(np.abs(delta) > T):
@@ -286,11 +417,28 @@ def time_above_threshold_burst(params, delta_t, frequency, burst_interval=None, 
     GB2012 Fig. 3 convention (spec §3.1d): Δt is measured from the pre spike to the *last*
     post spike; the post spikes are ``burst_interval`` apart (11.5 ms by default).
 
+    Parameters
+    ----------
+    params : CalciumParameters, str or ParameterTable
+        A table answers for every row at once (vectorised over rows): each output gains
+        a leading row axis, shape ``(len(params),) + shape`` where ``shape`` is that of
+        one set; the other inputs are shared by all rows.
+    delta_t : Quantity (time), array_like
+        Δt from the pre spike to the last post spike.
+    frequency : Quantity (frequency), array_like
+        Repetition frequency of the pattern; broadcast against ``delta_t``.
+    burst_interval : Quantity (time), optional
+        Interval between the post spikes (default 11.5 ms).
+    n_post : int
+        Number of post spikes in the burst.
+
     Returns
     -------
     alpha_d, alpha_p : ndarray
+        Broadcast over ``delta_t`` and ``frequency`` (with a leading row axis for a
+        table).
     """
-    p = get_parameters(params)
+    p = _resolve(params)
     dt = to_si_array(delta_t, "delta_t", "time")
     T = 1.0 / _positive(to_si_array(frequency, "frequency", "frequency"), "frequency")
     interval = (
@@ -556,7 +704,14 @@ def time_above_threshold_poisson(
 
     Parameters
     ----------
-    params : CalciumParameters or str
+    params : CalciumParameters, str or ParameterTable
+        A table gives one result per row: each output gains a leading row axis, shape
+        ``(len(params),) + shape`` where ``shape`` is that of one set; the other inputs
+        are shared by all rows. The rows are computed one after the other (a Python loop:
+        the density's grid and the Monte Carlo trains depend on the row's parameters);
+        with ``method="monte_carlo"`` every row draws its trains from ``seed`` as if it
+        were called alone (row ``k`` equals the call with ``params[k]``; rows see the
+        same random numbers, so differences between rows are not blurred by sampling).
     rate_pre, rate_post : Quantity (frequency), array_like
         Total pre- and postsynaptic rates (``rate_post >= p * rate_pre``).
     p : float, array_like
@@ -601,7 +756,7 @@ def time_above_threshold_poisson(
     >>> print(f"{a_d:.4f} {a_p:.4f}")
     0.1181 0.0547
     """
-    par = get_parameters(params)
+    par = _resolve(params)
     if method not in POISSON_METHODS:
         raise ValueError(f"method must be one of {', '.join(POISSON_METHODS)}, got {method!r}")
     nu_pre = to_si_array(rate_pre, "rate_pre", "frequency")
@@ -617,31 +772,47 @@ def time_above_threshold_poisson(
         raise ValueError("p must lie in [0, 1]")
     if np.any(nu_post < prob * nu_pre - 1e-12):
         raise ValueError("rate_post must be at least p * rate_pre (paired spikes are post spikes)")
-    out = np.zeros((4,) + nu_pre.shape)
     _dc = None
     if dc is not None:
         _dc = float(to_si_array(dc, "dc"))
         if not _dc > 0:
             raise ValueError(f"dc must be positive, got {_dc}")
+    T = n_seg = None
     if method == "monte_carlo":
         T = 1000.0 if duration is None else float(to_si_array(duration, "duration", "time"))
         n_seg = _n_events(n_segments, "n_segments")
         if not T > 0:
             raise ValueError(f"duration must be positive, got {T} s")
-        rng = np.random.default_rng(seed)
-    for idx in np.ndindex(nu_pre.shape):
-        args = (par, nu_pre[idx], nu_post[idx], prob[idx], lag[idx])
-        if method == "density":
-            out[:2][(slice(None),) + idx] = _poisson_alphas_density(*args, _dc)
-        else:
-            mean, se = _poisson_alphas_monte_carlo(*args, T, n_seg, rng)
-            out[:2][(slice(None),) + idx] = mean
-            out[2:][(slice(None),) + idx] = se
+    conditions = (nu_pre, nu_post, prob, lag)
+    if isinstance(par, ParameterTable):
+        # one row after the other: the grid and the trains depend on the row's numbers
+        rows = [_poisson_grid(par[k], conditions, method, _dc, T, n_seg, seed)
+                for k in range(len(par))]  # fmt: skip
+        out = np.stack(rows, axis=1) if rows else np.zeros((4, 0) + nu_pre.shape)
+    else:
+        out = _poisson_grid(par, conditions, method, _dc, T, n_seg, seed)
     alphas = tuple(out[:2]) if not return_se else tuple(out)
     return tuple(a[()] if a.ndim == 0 else a for a in alphas)
 
 
+def _poisson_grid(par, conditions, method, dc, duration, n_segments, seed):
+    """(α_d, α_p, SE_d, SE_p) of one set over broadcast conditions, shape (4, ...)."""
+    nu_pre, nu_post, prob, lag = conditions
+    out = np.zeros((4,) + nu_pre.shape)
+    rng = np.random.default_rng(seed) if method == "monte_carlo" else None
+    for idx in np.ndindex(nu_pre.shape):
+        args = (par, nu_pre[idx], nu_post[idx], prob[idx], lag[idx])
+        if method == "density":
+            out[:2][(slice(None),) + idx] = _poisson_alphas_density(*args, dc)
+        else:
+            mean, se = _poisson_alphas_monte_carlo(*args, duration, n_segments, rng)
+            out[:2][(slice(None),) + idx] = mean
+            out[2:][(slice(None),) + idx] = se
+    return out
+
+
 def _memory_time(p, alpha_d, alpha_p):
+    p = _aligned(p, alpha_d, alpha_p)
     gamma_total = p.gamma_p * np.asarray(alpha_p, float) + p.gamma_d * np.asarray(alpha_d, float)
     with np.errstate(divide="ignore"):
         return np.where(gamma_total > 0, p.tau / gamma_total, np.inf)
@@ -656,7 +827,12 @@ def memory_time(params, alpha_d, alpha_p):
 
     Parameters
     ----------
-    params : CalciumParameters or str
+    params : CalciumParameters, str or ParameterTable
+        A table answers for every row at once (vectorised over rows): its numbers act as
+        arrays of shape ``(n_rows, 1, ..., 1)``, so the leading axis of the other inputs
+        is the row axis (length ``n_rows``, or 1 or a scalar to share a value between
+        rows; e.g. the alphas a table gave) and every output has shape
+        ``(n_rows,) + shape[1:]``.
     alpha_d, alpha_p : array_like
         Fractions of time above θd and θp (e.g. from
         :func:`time_above_threshold_poisson`).
@@ -674,7 +850,7 @@ def memory_time(params, alpha_d, alpha_p):
     """
     from brian2 import second
 
-    return _memory_time(get_parameters(params), alpha_d, alpha_p) * second
+    return _memory_time(_resolve(params), alpha_d, alpha_p) * second
 
 
 @strict_keywords
@@ -683,6 +859,17 @@ def rho_bar(params, alpha_d, alpha_p):
 
     What the flat-potential model's mean efficacy relaxes to under a long protocol or
     ongoing activity (ignoring the bounds of ρ).
+
+    Parameters
+    ----------
+    params : CalciumParameters, str or ParameterTable
+        A table answers for every row at once (vectorised over rows): its numbers act as
+        arrays of shape ``(n_rows, 1, ..., 1)``, so the leading axis of the other inputs
+        is the row axis (length ``n_rows``, or 1 or a scalar to share a value between
+        rows; e.g. the alphas a table gave) and every output has shape
+        ``(n_rows,) + shape[1:]``.
+    alpha_d, alpha_p : array_like
+        Fractions of time above θd and θp.
 
     Returns
     -------
@@ -694,8 +881,8 @@ def rho_bar(params, alpha_d, alpha_p):
     >>> print(f"{rho_bar('cortical_slices', 0.1182, 0.0548):.3f}")
     0.503
     """
-    p = get_parameters(params)
     alpha_d, alpha_p = np.asarray(alpha_d, float), np.asarray(alpha_p, float)
+    p = _aligned(_resolve(params), alpha_d, alpha_p)
     gamma_total = p.gamma_p * alpha_p + p.gamma_d * alpha_d
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(gamma_total > 0, p.gamma_p * alpha_p / gamma_total, np.nan)
@@ -716,6 +903,7 @@ def _transition_probabilities(p, alpha_d, alpha_p, duration):
     alpha_d, alpha_p, duration = np.broadcast_arrays(
         np.asarray(alpha_d, float), np.asarray(alpha_p, float), np.asarray(duration, float)
     )
+    p = _aligned(p, alpha_d)
     gamma_total, noise_weight = _rates(p, alpha_d, alpha_p)
     stimulated = gamma_total > 0
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -748,7 +936,12 @@ def transition_probabilities(params, alpha_d, alpha_p, duration):
 
     Parameters
     ----------
-    params : CalciumParameters or str
+    params : CalciumParameters, str or ParameterTable
+        A table answers for every row at once (vectorised over rows): its numbers act as
+        arrays of shape ``(n_rows, 1, ..., 1)``, so the leading axis of the other inputs
+        is the row axis (length ``n_rows``, or 1 or a scalar to share a value between
+        rows; e.g. the alphas a table gave) and every output has shape
+        ``(n_rows,) + shape[1:]``.
     alpha_d, alpha_p : array_like
         Fractions of time above θd and θp during the protocol.
     duration : Quantity (time)
@@ -766,9 +959,8 @@ def transition_probabilities(params, alpha_d, alpha_p, duration):
     >>> print(f"{U:.4f} {D:.4f}")
     0.6440 0.3119
     """
-    p = get_parameters(params)
     T = to_si_array(duration, "duration", "time")
-    return _transition_probabilities(p, alpha_d, alpha_p, T)
+    return _transition_probabilities(_resolve(params), alpha_d, alpha_p, T)
 
 
 @strict_keywords
@@ -802,7 +994,9 @@ def change_in_strength_se(U, D, n_synapses, beta=0.5, b=5.0):
     return scale * np.sqrt((beta**2 * U * (1 - U) + (1 - beta) ** 2 * D * (1 - D)) / n)
 
 
-def _flat_potential_mean(p, alpha_d, alpha_p, duration, rho0):
+def _flat_potential_mean(p, alpha_d, alpha_p, duration, rho0=None):
+    p = _aligned(p, alpha_d, alpha_p, duration)
+    rho0 = p.rho0 if rho0 is None else rho0
     gamma_total, _ = _rates(p, np.asarray(alpha_d, float), np.asarray(alpha_p, float))
     with np.errstate(divide="ignore", invalid="ignore"):
         rho_bar = np.where(gamma_total > 0, p.gamma_p * np.asarray(alpha_p) / gamma_total, rho0)
@@ -815,20 +1009,26 @@ def flat_potential_mean(params, alpha_d, alpha_p, duration, rho0=None):
 
     Parameters
     ----------
-    params : CalciumParameters or str
+    params : CalciumParameters, str or ParameterTable
+        A table answers for every row at once (vectorised over rows): its numbers act as
+        arrays of shape ``(n_rows, 1, ..., 1)``, so the leading axis of the other inputs
+        is the row axis (length ``n_rows``, or 1 or a scalar to share a value between
+        rows; e.g. the alphas a table gave) and every output has shape
+        ``(n_rows,) + shape[1:]``.
     alpha_d, alpha_p : array_like
+        Fractions of time above θd and θp.
     duration : Quantity (time)
-    rho0 : float, optional
-        Initial efficacy (default ``params.rho0``).
+        Duration T of the protocol.
+    rho0 : float or array_like, optional
+        Initial efficacy (default ``params.rho0``, per row for a table).
 
     Returns
     -------
     ndarray
         ρ(T) = ρ̄ + (ρ0 − ρ̄) exp(−T/τ_eff).
     """
-    p = get_parameters(params)
     T = to_si_array(duration, "duration", "time")
-    return _flat_potential_mean(p, alpha_d, alpha_p, T, p.rho0 if rho0 is None else rho0)
+    return _flat_potential_mean(_resolve(params), alpha_d, alpha_p, T, rho0)
 
 
 # ------------------------------------------------------------------------------------------
@@ -846,7 +1046,13 @@ class Prediction(dict):
 
 
 def _predict(p, alpha_d, alpha_p, duration):
+    """Prediction from the alphas (SI); for a table the inputs' leading axis is the row
+    axis and every array of the result has shape ``(n_rows,) + shape[1:]``."""
     alpha_d, alpha_p = np.asarray(alpha_d, float), np.asarray(alpha_p, float)
+    if isinstance(p, ParameterTable):
+        p = _aligned(p, alpha_d, alpha_p, duration)
+        shape = np.broadcast_shapes(p.shape, alpha_d.shape, alpha_p.shape, np.shape(duration))
+        alpha_d, alpha_p = np.broadcast_to(alpha_d, shape), np.broadcast_to(alpha_p, shape)
     if p.bistable:
         U, D = _transition_probabilities(p, alpha_d, alpha_p, duration)
         S = change_in_strength(U, D, p.beta, p.b)
@@ -865,12 +1071,26 @@ def predict(params, alpha_d, alpha_p, duration):
     Bistable sets give U, D and S (spec §3.2, §1.4); flat-potential sets give ρ(T) and
     S = ρ(T)/ρ0 (spec §3.3).
 
+    Parameters
+    ----------
+    params : CalciumParameters, str or ParameterTable
+        A table answers for every row at once (vectorised over rows): its numbers act as
+        arrays of shape ``(n_rows, 1, ..., 1)``, so the leading axis of the other inputs
+        is the row axis (length ``n_rows``, or 1 or a scalar to share a value between
+        rows; e.g. the alphas a table gave) and every output has shape
+        ``(n_rows,) + shape[1:]``.
+    alpha_d, alpha_p : array_like
+        Fractions of time above θd and θp during the protocol.
+    duration : Quantity (time)
+        Protocol duration T.
+
     Returns
     -------
     Prediction
+        For a table, every array has shape ``(n_rows,) + shape[1:]``.
     """
-    p = get_parameters(params)
-    return _predict(p, alpha_d, alpha_p, to_si_array(duration, "duration", "time"))
+    T = to_si_array(duration, "duration", "time")
+    return _predict(_resolve(params), alpha_d, alpha_p, T)
 
 
 @strict_keywords
@@ -882,34 +1102,81 @@ def predict_pairs(params, delta_t, frequency, n_pairs):
 
     Parameters
     ----------
-    params : CalciumParameters or str
+    params : CalciumParameters, str or ParameterTable
+        A table answers for every row at once (vectorised over rows): each output gains
+        a leading row axis, shape ``(len(params),) + shape`` where ``shape`` is that of
+        one set; the other inputs are shared by all rows.
     delta_t : Quantity (time), array_like
+        Spike timing Δt = t_post − t_pre.
     frequency : Quantity (frequency), array_like
+        Pairing frequency; broadcast against ``delta_t``.
     n_pairs : int
+        Number of pairs.
 
     Returns
     -------
     Prediction
+        Arrays broadcast over ``delta_t`` and ``frequency`` (with a leading row axis for
+        a table).
 
     Examples
     --------
     >>> from brian2 import ms, Hz
     >>> print(f"{predict_pairs('DP', -20*ms, 1*Hz, 60).S:.4f}")
     0.7643
+
+    A table of 10 000 values of θp, in one vectorised call:
+
+    >>> import numpy as np
+    >>> from brian2_calcium import ParameterTable
+    >>> table = ParameterTable("DP", theta_p=np.linspace(1.2, 2.0, 10_000))
+    >>> predict_pairs(table, [-20, 10]*ms, 1*Hz, 60).S.shape
+    (10000, 2)
     """
-    p = get_parameters(params)
+    p = _resolve(params)
     f = _positive(to_si_array(frequency, "frequency", "frequency"), "frequency")
     alpha_d, alpha_p = time_above_threshold_pairs(p, delta_t, frequency)
-    return _predict(p, alpha_d, alpha_p, _n_events(n_pairs, "n_pairs") / f)
+    duration = _n_events(n_pairs, "n_pairs") / f
+    return _predict(p, alpha_d, alpha_p, _shared_by_rows(p, duration))
 
 
 @strict_keywords
 def predict_burst(params, delta_t, frequency, n_bursts, burst_interval=None, n_post=2):
-    """Analytic prediction for a pre spike + postsynaptic burst protocol (GB2012 Fig. 3)."""
-    p = get_parameters(params)
+    """Analytic prediction for a pre spike + postsynaptic burst protocol (GB2012 Fig. 3).
+
+    Parameters
+    ----------
+    params : CalciumParameters, str or ParameterTable
+        A table answers for every row at once (vectorised over rows): each output gains
+        a leading row axis, shape ``(len(params),) + shape`` where ``shape`` is that of
+        one set; the other inputs are shared by all rows.
+    delta_t : Quantity (time), array_like
+        Δt from the pre spike to the last post spike (spec §3.1d).
+    frequency : Quantity (frequency), array_like
+        Repetition frequency; broadcast against ``delta_t``.
+    n_bursts : int
+        Number of repetitions.
+    burst_interval : Quantity (time), optional
+        Interval between the post spikes (default 11.5 ms).
+    n_post : int
+        Number of post spikes in the burst.
+
+    Returns
+    -------
+    Prediction
+        Arrays broadcast over ``delta_t`` and ``frequency`` (with a leading row axis for
+        a table).
+    """
+    p = _resolve(params)
     f = _positive(to_si_array(frequency, "frequency", "frequency"), "frequency")
     alpha_d, alpha_p = time_above_threshold_burst(p, delta_t, frequency, burst_interval, n_post)
-    return _predict(p, alpha_d, alpha_p, _n_events(n_bursts, "n_bursts") / f)
+    duration = _n_events(n_bursts, "n_bursts") / f
+    return _predict(p, alpha_d, alpha_p, _shared_by_rows(p, duration))
+
+
+def _shared_by_rows(p, value):
+    """``value`` with a leading axis of length 1 for a table (shared by its rows)."""
+    return np.asarray(value, float)[None] if isinstance(p, ParameterTable) else value
 
 
 def _positive(value, name):
@@ -923,3 +1190,55 @@ def _n_events(n, name):
     if isinstance(n, bool) or int(n) != n or n < 1:
         raise ValueError(f"{name} must be a positive integer, got {n!r}")
     return int(n)
+
+
+def _analytic_rows(protocol, table):
+    """Analytic prediction for every row of a table and every condition of a protocol.
+
+    The table counterpart of ``experiments._analytic`` (one set): periodic protocols by
+    the steady-state time above threshold (spec §3.1b), vectorised over rows; irregular
+    pairs (:class:`~brian2_calcium.protocols.PoissonPairs`) by the stationary calcium
+    density (spec §3.4), one row and condition after the other.
+
+    Parameters
+    ----------
+    protocol : Protocol
+        Any protocol of :mod:`brian2_calcium.protocols` (C conditions).
+    table : ParameterTable, CalciumParameters or str
+        The parameter sets (a single set is a table of one row).
+
+    Returns
+    -------
+    Prediction or None
+        Arrays of shape (n_rows, C) under the keys ``alpha_d``, ``alpha_p``, ``U``, ``D``
+        (NaN for the mean read-out), ``rho_mean`` (NaN for the bistable read-out) and
+        ``S``. ``None`` where no theory covers the protocol and the model (ρ-scaled
+        presynaptic calcium; a protocol that is neither periodic nor irregular pairs;
+        irregular pairs when no row has linear calcium without short-term depression).
+        For irregular pairs, the rows the density does not cover (nonlinear calcium or
+        short-term depression) are NaN.
+    """
+    if not isinstance(table, ParameterTable):
+        table = ParameterTable(get_parameters(table), n=1)
+    if table.base.rho_scales_cpre:
+        return None
+    pattern = protocol.pattern()
+    if pattern is not None:
+        alpha_d, alpha_p = _pattern_alphas(table, *pattern)
+    elif isinstance(protocol, PoissonPairs):
+        covered = (table.column("eta") == 0) & (table.column("stp_U") <= 0)
+        if not np.any(covered):
+            return None
+        conditions = list(
+            zip(protocol.rate_pre, protocol.rate_post, protocol.p, protocol.delta_t, strict=True)
+        )
+        alphas = np.full((2, len(table), len(conditions)), np.nan)
+        for k in np.flatnonzero(covered):
+            row = table[int(k)]
+            for c, condition in enumerate(conditions):
+                alphas[:, k, c] = _poisson_alphas_density(row, *condition)
+        alpha_d, alpha_p = alphas
+    else:
+        return None
+    duration = np.asarray(protocol.duration, float)[None]
+    return _predict(table, alpha_d, alpha_p, duration)
