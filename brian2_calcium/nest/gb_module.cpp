@@ -1,5 +1,6 @@
 /*
- * gb_module.cpp -- the NEST extension module of brian2_calcium: registers gb_synapse.
+ * gb_module.cpp -- the NEST extension module of brian2_calcium: registers gb_synapse and
+ * gb_synapse_per_connection.
  *
  * Built by brian2_calcium.nest.install() (one file, against the headers of the installed
  * NEST), loaded with nest.Install(<path to the built library>).
@@ -11,46 +12,27 @@
 namespace brian2_calcium
 {
 
-GBCommonProperties::GBCommonProperties()
+GBCommonProperties::GBCommonProperties( bool numbers_per_connection )
   : nest::CommonSynapseProperties()
   , w0_( 1.0 )
   , w1_( 1.0 )
   , seed_( -1 )
   , set_name_( "" )
+  , numbers_per_connection_( numbers_per_connection )
 {
-  // A neutral model until a parameter set is given (brian2_calcium.nest.syn_spec does).
-  gb_params_fill( &model_.p, 0.02, 1.0, 1.3, 200.0, 321.808, 0.0, 150.0, 0.5, 1, GB_GATING_DP );
-  gb_params_prepare( &model_.p );
-  model_.D = 0.0;
-  model_.Cpre = 1.0;
-  model_.Cpost = 2.0;
-  model_.eta = 0.0;
-  model_.stp_U = 0.0;
-  model_.tau_rec = 0.0;
-  model_.rho_scales_cpre = 0;
+  gb_neutral_model( model_ );
 }
 
 void
 GBCommonProperties::get_status( ::Dictionary& d ) const
 {
   nest::CommonSynapseProperties::get_status( d );
-  const gb_params& p = model_.p;
-  d[ "tau_ca" ] = p.tau_ca * 1e3;
-  d[ "theta_d" ] = p.theta_d;
-  d[ "theta_p" ] = p.theta_p;
-  d[ "gamma_d" ] = p.gamma_d;
-  d[ "gamma_p" ] = p.gamma_p;
-  d[ "sigma" ] = p.sigma;
-  d[ "tau" ] = p.tau * 1e3;
-  d[ "rho_star" ] = p.rho_star;
-  d[ "bistable" ] = static_cast< bool >( p.bistable );
-  d[ "gating" ] = static_cast< long >( p.gating );
-  d[ "D" ] = model_.D * 1e3;
-  d[ "Cpre" ] = model_.Cpre;
-  d[ "Cpost" ] = model_.Cpost;
-  d[ "eta" ] = model_.eta;
-  d[ "stp_U" ] = model_.stp_U;
-  d[ "tau_rec" ] = model_.tau_rec * 1e3;
+  if ( not numbers_per_connection_ )
+  {
+    gb_put_numbers( d, model_ );
+  }
+  d[ "bistable" ] = static_cast< bool >( model_.p.bistable );
+  d[ "gating" ] = static_cast< long >( model_.p.gating );
   d[ "rho_scales_cpre" ] = static_cast< bool >( model_.rho_scales_cpre );
   d[ "w0" ] = w0_;
   d[ "w1" ] = w1_;
@@ -60,19 +42,6 @@ GBCommonProperties::get_status( ::Dictionary& d ) const
 
 namespace
 {
-// Times are given in ms (NEST's unit) and kept in s (the kernel's).
-bool
-update_ms( const ::Dictionary& d, const char* name, double& seconds )
-{
-  double ms = seconds * 1e3;
-  if ( not d.update_value( name, ms ) )
-  {
-    return false;
-  }
-  seconds = ms * 1e-3;
-  return true;
-}
-
 void
 require( bool ok, const std::string& what )
 {
@@ -88,27 +57,14 @@ GBCommonProperties::set_status( const ::Dictionary& d, nest::ConnectorModel& cm 
 {
   nest::CommonSynapseProperties::set_status( d, cm );
   gb_synapse_model m = model_;
-  gb_params& p = m.p;
-  update_ms( d, "tau_ca", p.tau_ca );
-  d.update_value( "theta_d", p.theta_d );
-  d.update_value( "theta_p", p.theta_p );
-  d.update_value( "gamma_d", p.gamma_d );
-  d.update_value( "gamma_p", p.gamma_p );
-  d.update_value( "sigma", p.sigma );
-  update_ms( d, "tau", p.tau );
-  d.update_value( "rho_star", p.rho_star );
-  bool bistable = p.bistable;
+  // per connection, the numbers go to the model's default connection (NEST passes it d)
+  const bool numbers = not numbers_per_connection_ and gb_take_numbers( d, m );
+  bool bistable = m.p.bistable;
   d.update_value( "bistable", bistable );
-  p.bistable = bistable;
-  long gating = p.gating;
+  m.p.bistable = bistable;
+  long gating = m.p.gating;
   d.update_integer_value( "gating", gating );
-  p.gating = static_cast< int >( gating );
-  update_ms( d, "D", m.D );
-  d.update_value( "Cpre", m.Cpre );
-  d.update_value( "Cpost", m.Cpost );
-  d.update_value( "eta", m.eta );
-  d.update_value( "stp_U", m.stp_U );
-  update_ms( d, "tau_rec", m.tau_rec );
+  m.p.gating = static_cast< int >( gating );
   bool scales = m.rho_scales_cpre;
   d.update_value( "rho_scales_cpre", scales );
   m.rho_scales_cpre = scales;
@@ -120,19 +76,14 @@ GBCommonProperties::set_status( const ::Dictionary& d, nest::ConnectorModel& cm 
   std::string set_name = set_name_;
   d.update_value( "parameter_set", set_name );
 
-  require( p.tau_ca > 0.0 and std::isfinite( p.tau_ca ), "tau_ca must be positive" );
-  require( p.tau > 0.0 and std::isfinite( p.tau ), "tau must be positive" );
-  require( p.theta_d > 0.0 and p.theta_p > 0.0, "theta_d and theta_p must be positive" );
-  require( p.gamma_d >= 0.0 and p.gamma_p >= 0.0, "gamma_d and gamma_p must be >= 0" );
-  require( p.sigma >= 0.0, "sigma must be >= 0" );
+  if ( numbers )
+  {
+    gb_check_numbers( m );
+  }
   require( gating >= GB_GATING_NONE and gating <= GB_GATING_DP, "gating must be 0 (none), 1 (D) or 2 (DP)" );
-  require( m.D >= 0.0 and std::isfinite( m.D ), "D must be >= 0 ms" );
-  require( m.Cpre >= 0.0 and m.Cpost >= 0.0 and m.eta >= 0.0, "Cpre, Cpost and eta must be >= 0" );
-  require( m.stp_U >= 0.0 and m.stp_U <= 1.0, "stp_U must lie in [0, 1]" );
-  require( m.stp_U == 0.0 or m.tau_rec > 0.0, "tau_rec must be positive with short-term depression" );
   require( std::isfinite( w0 ) and std::isfinite( w1 ), "w0 and w1 must be finite" );
   require( seed >= -1, "seed must be >= 0 (or -1: NEST's rng_seed)" );
-  gb_params_prepare( &p );
+  gb_params_prepare( &m.p );
   model_ = m;
   w0_ = w0;
   w1_ = w1;
@@ -147,6 +98,7 @@ public:
   initialize() override
   {
     nest::register_connection_model< gb_synapse >( "gb_synapse" );
+    nest::register_connection_model< gb_synapse_per_connection >( "gb_synapse_per_connection" );
   }
 };
 

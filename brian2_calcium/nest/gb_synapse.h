@@ -12,9 +12,17 @@
  *     step lags: NEST sees a presynaptic spike only when it is sent, and the source may
  *     live on another MPI process).
  *
- * The transmitted weight is w0 + rho(t_pre) (w1 - w0).  Parameters of the model (a
- * published set) are common to all synapses of one NEST synapse model (CopyModel per
- * set); per synapse: rho, calcium, short-term resources and the pending spikes.
+ * The transmitted weight is w0 + rho(t_pre) (w1 - w0).  Two models, one code:
+ *
+ *   - gb_synapse: the numbers of the model (a published set) are common to all synapses
+ *     of one NEST synapse model (CopyModel per set); a connection holds only its state;
+ *   - gb_synapse_per_connection: each connection holds its own numbers (tau_ca ... tau_rec,
+ *     the 14 of GB_NUMBER_NAMES, with the logarithms of its thresholds prepared when they
+ *     are set), given at Connect (syn_spec arrays, as NEST's weights) or with SetStatus;
+ *     the switches (bistable, gating, rho_scales_cpre), w0, w1 and the seed stay common.
+ *     It costs 128 bytes more per connection, which is why gb_synapse remains.
+ *
+ * Per synapse, in both: rho, calcium, short-term resources and the pending spikes.
  *
  * Noise: the walk's stream is keyed by (seed, synapse key, time) where the seed is NEST's
  * rng_seed (read when the connection is made, or the model's `seed`) and the key comes
@@ -32,7 +40,9 @@
 #include <cmath>
 #include <cstdint>
 #include <deque>
+#include <iomanip>
 #include <limits>
+#include <sstream>
 #include <string>
 
 #include "connection.h"
@@ -68,11 +78,195 @@ gb_read_kernel_seed()
   gb_kernel_seed().store( seed, std::memory_order_relaxed );
 }
 
-/* The model parameters, common to every synapse of one NEST synapse model. */
+/* -- The numbers of the model: names, NEST units, checks ---------------------------------- */
+
+/* The numbers a connection of gb_synapse_per_connection holds (the per-synapse parameters
+ * of the Brian2 templates, brian2_calcium.templates.PER_SYNAPSE_PARAMETERS). */
+constexpr int GB_NUMBERS = 14;
+constexpr const char* GB_NUMBER_NAMES[ GB_NUMBERS ] = { "tau_ca",
+  "theta_d",
+  "theta_p",
+  "gamma_d",
+  "gamma_p",
+  "sigma",
+  "tau",
+  "rho_star",
+  "D",
+  "Cpre",
+  "Cpost",
+  "eta",
+  "stp_U",
+  "tau_rec" };
+
+/* Number k of a model (SI). */
+inline double*
+gb_number( gb_synapse_model& m, int k )
+{
+  switch ( k )
+  {
+  case 0:
+    return &m.p.tau_ca;
+  case 1:
+    return &m.p.theta_d;
+  case 2:
+    return &m.p.theta_p;
+  case 3:
+    return &m.p.gamma_d;
+  case 4:
+    return &m.p.gamma_p;
+  case 5:
+    return &m.p.sigma;
+  case 6:
+    return &m.p.tau;
+  case 7:
+    return &m.p.rho_star;
+  case 8:
+    return &m.D;
+  case 9:
+    return &m.Cpre;
+  case 10:
+    return &m.Cpost;
+  case 11:
+    return &m.eta;
+  case 12:
+    return &m.stp_U;
+  default:
+    return &m.tau_rec;
+  }
+}
+
+/* Times are given in ms (NEST's unit) and kept in s (the kernel's). */
+inline bool
+gb_number_in_ms( int k )
+{
+  return k == 0 or k == 6 or k == 8 or k == 13;
+}
+
+/* A neutral model until a parameter set is given (brian2_calcium.nest.syn_spec does). */
+inline void
+gb_neutral_model( gb_synapse_model& m )
+{
+  gb_params_fill( &m.p, 0.02, 1.0, 1.3, 200.0, 321.808, 0.0, 0.150, 0.5, 1, GB_GATING_DP );
+  gb_params_prepare( &m.p );
+  m.D = 0.0;
+  m.Cpre = 1.0;
+  m.Cpost = 2.0;
+  m.eta = 0.0;
+  m.stp_U = 0.0;
+  m.tau_rec = 0.0;
+  m.rho_scales_cpre = 0;
+}
+
+inline void
+gb_put_numbers( ::Dictionary& d, const gb_synapse_model& model )
+{
+  gb_synapse_model m = model;
+  for ( int k = 0; k < GB_NUMBERS; ++k )
+  {
+    d[ GB_NUMBER_NAMES[ k ] ] = *gb_number( m, k ) * ( gb_number_in_ms( k ) ? 1e3 : 1.0 );
+  }
+}
+
+/* The numbers of d (NEST units) into m (SI); whether d gave any. */
+inline bool
+gb_take_numbers( const ::Dictionary& d, gb_synapse_model& m )
+{
+  bool given = false;
+  for ( int k = 0; k < GB_NUMBERS; ++k )
+  {
+    double* x = gb_number( m, k );
+    const double scale = gb_number_in_ms( k ) ? 1e3 : 1.0;
+    double value = *x * scale;
+    if ( d.update_value( GB_NUMBER_NAMES[ k ], value ) )
+    {
+      *x = value / scale;
+      given = true;
+    }
+  }
+  return given;
+}
+
+inline std::string
+gb_shown( double value, bool ms )
+{
+  std::ostringstream text;
+  text << std::setprecision( 10 ) << value * ( ms ? 1e3 : 1.0 ) << ( ms ? " ms" : "" );
+  return text.str();
+}
+
+/* A BadProperty naming the first number of m that the model cannot take (the ranges of
+ * brian2_calcium.parameters.range_error, and theta_p above theta_d). */
+inline void
+gb_check_numbers( const gb_synapse_model& model )
+{
+  gb_synapse_model m = model;
+  for ( int k = 0; k < GB_NUMBERS; ++k )
+  {
+    const double x = *gb_number( m, k );
+    const std::string name = GB_NUMBER_NAMES[ k ];
+    const char* what = nullptr;
+    if ( std::isnan( x ) )
+    {
+      throw nest::BadProperty( "gb_synapse: " + name + " must be a number, got NaN" );
+    }
+    if ( not std::isfinite( x ) )
+    {
+      what = "finite";
+    }
+    else if ( k == 0 or k == 1 or k == 2 or k == 6 )
+    {
+      what = x > 0.0 ? nullptr : "positive";
+    }
+    else if ( k == 7 )
+    {
+      what = x > 0.0 and x < 1.0 ? nullptr : "strictly between 0 and 1";
+    }
+    else if ( k == 12 )
+    {
+      what = x >= 0.0 and x <= 1.0 ? nullptr : "in [0, 1] (release fraction, 0 = off)";
+    }
+    else
+    {
+      what = x >= 0.0 ? nullptr : "non-negative";
+    }
+    if ( what )
+    {
+      throw nest::BadProperty(
+        "gb_synapse: " + name + " must be " + what + ", got " + gb_shown( x, gb_number_in_ms( k ) ) );
+    }
+  }
+  if ( not( m.p.theta_p > m.p.theta_d ) )
+  {
+    throw nest::BadProperty( "gb_synapse: theta_p must be above theta_d, got theta_p=" + gb_shown( m.p.theta_p, false )
+      + " <= theta_d=" + gb_shown( m.p.theta_d, false ) );
+  }
+  if ( m.stp_U > 0.0 and not( m.tau_rec > 0.0 ) )
+  {
+    throw nest::BadProperty( "gb_synapse: short-term depression (stp_U = " + gb_shown( m.stp_U, false )
+      + ") needs a positive tau_rec" );
+  }
+}
+
+/* The calcium delay a connection can hold: its pending spikes are kept as 16-bit step lags. */
+inline void
+gb_check_delay( double D )
+{
+  const double lag_limit = std::numeric_limits< uint16_t >::max() * nest::Time::get_resolution().get_ms();
+  if ( D * 1e3 >= lag_limit )
+  {
+    throw nest::BadProperty( "gb_synapse: the calcium delay D must be shorter than 65535 time steps, got "
+      + gb_shown( D, true ) );
+  }
+}
+
+/* -- Common properties ----------------------------------------------------------------- */
+
+/* What every synapse of one NEST synapse model shares: w0, w1, the seed, the switches of
+ * the model (bistable, gating, rho_scales_cpre) and, for gb_synapse, every number. */
 class GBCommonProperties : public nest::CommonSynapseProperties
 {
 public:
-  GBCommonProperties();
+  explicit GBCommonProperties( bool numbers_per_connection = false );
   void get_status( ::Dictionary& d ) const;
   void set_status( const ::Dictionary& d, nest::ConnectorModel& cm );
 
@@ -88,26 +282,167 @@ public:
     return w0_ + rho * ( w1_ - w0_ );
   }
 
-  gb_synapse_model model_; // SI units, parameters prepared
-  double w0_, w1_;         // weights of rho = 0 and rho = 1 (the target's unit)
-  long seed_;              // -1: NEST's rng_seed
-  std::string set_name_;   // the parameter set, for GetDefaults
+  gb_synapse_model model_;      // SI units, parameters prepared (per connection: the switches)
+  double w0_, w1_;              // weights of rho = 0 and rho = 1 (the target's unit)
+  long seed_;                   // -1: NEST's rng_seed
+  std::string set_name_;        // the parameter set, for GetDefaults
+  bool numbers_per_connection_; // the numbers are the connections' (not listed here, so
+                                // that NEST's Connect takes them per connection)
 };
 
-template < typename targetidentifierT >
-class gb_synapse : public nest::Connection< targetidentifierT >
+/* The common properties of gb_synapse_per_connection. */
+class GBCommonSwitches : public GBCommonProperties
+{
+public:
+  GBCommonSwitches()
+    : GBCommonProperties( true )
+  {
+  }
+};
+
+/* -- Where a connection's numbers come from --------------------------------------------- */
+
+/* gb_synapse: from the synapse model (nothing stored per connection). */
+class GBSharedNumbers
 {
 public:
   typedef GBCommonProperties CommonPropertiesType;
+  static constexpr const char* refusal = " is common to every connection of a gb_synapse model (set it with "
+                                         "SetDefaults or CopyModel; for values per connection use "
+                                         "gb_synapse_per_connection: brian2_calcium.nest.syn_spec with a "
+                                         "ParameterTable or per_connection=...)";
+
+  const gb_synapse_model&
+  model( const CommonPropertiesType& cp, gb_synapse_model& ) const
+  {
+    return cp.model_;
+  }
+
+  void
+  get_status( ::Dictionary& d, const CommonPropertiesType& cp ) const
+  {
+    gb_put_numbers( d, cp.model_ ); // for GetStatus and the read-out, as the other model
+  }
+
+  /* A value other than the model's is refused (SetDefaults passes here with the values the
+   * model has just taken). */
+  bool
+  set_status( const ::Dictionary& d, const CommonPropertiesType& cp, bool )
+  {
+    gb_synapse_model m = cp.model_;
+    if ( gb_take_numbers( d, m ) )
+    {
+      gb_synapse_model shared = cp.model_;
+      for ( int k = 0; k < GB_NUMBERS; ++k )
+      {
+        if ( *gb_number( m, k ) != *gb_number( shared, k ) )
+        {
+          throw nest::BadProperty( std::string( "gb_synapse: " ) + GB_NUMBER_NAMES[ k ] + refusal );
+        }
+      }
+    }
+    return false;
+  }
+};
+
+/* gb_synapse_per_connection: the connection's own, the logarithms of its thresholds
+ * prepared when they are set (what gb_params_prepare does once per model). */
+class GBOwnNumbers
+{
+public:
+  typedef GBCommonSwitches CommonPropertiesType;
+
+  GBOwnNumbers()
+  {
+    gb_synapse_model m;
+    gb_neutral_model( m );
+    store_( m );
+  }
+
+  const gb_synapse_model&
+  model( const CommonPropertiesType& cp, gb_synapse_model& m ) const
+  {
+    m.p.tau_ca = v_[ 0 ];
+    m.p.theta_d = v_[ 1 ];
+    m.p.theta_p = v_[ 2 ];
+    m.p.gamma_d = v_[ 3 ];
+    m.p.gamma_p = v_[ 4 ];
+    m.p.sigma = v_[ 5 ];
+    m.p.tau = v_[ 6 ];
+    m.p.rho_star = v_[ 7 ];
+    m.p.bistable = cp.model_.p.bistable;
+    m.p.gating = cp.model_.p.gating;
+    m.p.log_theta_d = log_theta_d_;
+    m.p.log_theta_p = log_theta_p_;
+    m.D = v_[ 8 ];
+    m.Cpre = v_[ 9 ];
+    m.Cpost = v_[ 10 ];
+    m.eta = v_[ 11 ];
+    m.stp_U = v_[ 12 ];
+    m.tau_rec = v_[ 13 ];
+    m.rho_scales_cpre = cp.model_.rho_scales_cpre;
+    return m;
+  }
+
+  void
+  get_status( ::Dictionary& d, const CommonPropertiesType& cp ) const
+  {
+    gb_synapse_model m;
+    gb_put_numbers( d, model( cp, m ) );
+  }
+
+  /* Take the numbers d gives; whether it gave any. */
+  bool
+  set_status( const ::Dictionary& d, const CommonPropertiesType& cp, bool connected )
+  {
+    gb_synapse_model m;
+    model( cp, m );
+    if ( not gb_take_numbers( d, m ) )
+    {
+      return false;
+    }
+    gb_check_numbers( m );
+    if ( connected )
+    {
+      gb_check_delay( m.D );
+    }
+    gb_params_prepare( &m.p );
+    store_( m );
+    return true;
+  }
+
+private:
+  void
+  store_( gb_synapse_model& m )
+  {
+    for ( int k = 0; k < GB_NUMBERS; ++k )
+    {
+      v_[ k ] = *gb_number( m, k );
+    }
+    log_theta_d_ = m.p.log_theta_d;
+    log_theta_p_ = m.p.log_theta_p;
+  }
+
+  double v_[ GB_NUMBERS ]; // SI, in the order of GB_NUMBER_NAMES
+  double log_theta_d_, log_theta_p_;
+};
+
+/* -- The connection ---------------------------------------------------------------------- */
+
+template < typename targetidentifierT, typename NumbersT >
+class gb_connection : public nest::Connection< targetidentifierT >
+{
+public:
+  typedef typename NumbersT::CommonPropertiesType CommonPropertiesType;
   typedef nest::Connection< targetidentifierT > ConnectionBase;
 
   static constexpr nest::ConnectionModelProperties properties = nest::ConnectionModelProperties::HAS_DELAY
     | nest::ConnectionModelProperties::IS_PRIMARY | nest::ConnectionModelProperties::SUPPORTS_HPC
     | nest::ConnectionModelProperties::SUPPORTS_LBL;
 
-  gb_synapse();
-  gb_synapse( const gb_synapse& ) = default;
-  gb_synapse& operator=( const gb_synapse& ) = default;
+  gb_connection();
+  gb_connection( const gb_connection& ) = default;
+  gb_connection& operator=( const gb_connection& ) = default;
 
   using ConnectionBase::get_delay;
   using ConnectionBase::get_delay_steps;
@@ -117,7 +452,7 @@ public:
 
   void get_status( ::Dictionary& d ) const;
   void set_status( const ::Dictionary& d, nest::ConnectorModel& cm );
-  bool send( nest::Event& e, size_t tid, const GBCommonProperties& cp );
+  bool send( nest::Event& e, size_t tid, const CommonPropertiesType& cp );
 
   void
   set_weight( double )
@@ -140,12 +475,12 @@ public:
   void check_connection( nest::Node& s, nest::Node& t, size_t receptor_type, const CommonPropertiesType& cp );
 
 private:
-  static const GBCommonProperties& common_properties_( nest::synindex syn_id );
+  static const CommonPropertiesType& common_properties_( nest::synindex syn_id );
   struct AtRead
   {
     double t_ms, rho, c, cpre;
   };
-  AtRead at_read_( const GBCommonProperties& cp ) const;
+  AtRead at_read_( const gb_synapse_model& m ) const;
 
   // the state kept between walks (gb_synapse_state without the Brian2 counters)
   double rho_, c_, cpre_, tlast_, xres_, tpre_; // s
@@ -154,14 +489,21 @@ private:
   uint16_t lag_[ GB_NEST_PENDING ];              // pending spikes: steps before read_step_, oldest first
   uint8_t n_pending_;
   uint8_t overflowed_;
-  uint8_t connected_; // check_connection has run: noise_key can no longer be given
+  uint8_t connected_;                // check_connection has run: noise_key can no longer be given
+  [[no_unique_address]] NumbersT numbers_; // gb_synapse: empty, no byte taken
 };
 
+/* The two NEST models (and their _hpc and _lbl variants, registered with them). */
 template < typename targetidentifierT >
-constexpr nest::ConnectionModelProperties gb_synapse< targetidentifierT >::properties;
+using gb_synapse = gb_connection< targetidentifierT, GBSharedNumbers >;
+template < typename targetidentifierT >
+using gb_synapse_per_connection = gb_connection< targetidentifierT, GBOwnNumbers >;
 
-template < typename targetidentifierT >
-gb_synapse< targetidentifierT >::gb_synapse()
+template < typename targetidentifierT, typename NumbersT >
+constexpr nest::ConnectionModelProperties gb_connection< targetidentifierT, NumbersT >::properties;
+
+template < typename targetidentifierT, typename NumbersT >
+gb_connection< targetidentifierT, NumbersT >::gb_connection()
   : ConnectionBase()
   , rho_( 0.0 )
   , c_( 0.0 )
@@ -177,17 +519,17 @@ gb_synapse< targetidentifierT >::gb_synapse()
 {
 }
 
-template < typename targetidentifierT >
-const GBCommonProperties&
-gb_synapse< targetidentifierT >::common_properties_( nest::synindex syn_id )
+template < typename targetidentifierT, typename NumbersT >
+const typename gb_connection< targetidentifierT, NumbersT >::CommonPropertiesType&
+gb_connection< targetidentifierT, NumbersT >::common_properties_( nest::synindex syn_id )
 {
-  return static_cast< const GBCommonProperties& >(
+  return static_cast< const CommonPropertiesType& >(
     nest::kernel().model_manager.get_connection_model( syn_id, 0 ).get_common_properties() );
 }
 
-template < typename targetidentifierT >
+template < typename targetidentifierT, typename NumbersT >
 void
-gb_synapse< targetidentifierT >::check_connection( nest::Node& s,
+gb_connection< targetidentifierT, NumbersT >::check_connection( nest::Node& s,
   nest::Node& t,
   size_t receptor_type,
   const CommonPropertiesType& cp )
@@ -199,10 +541,14 @@ gb_synapse< targetidentifierT >::check_connection( nest::Node& s,
     throw nest::IllegalConnection( "gb_synapse: the presynaptic neuron must spike on the time grid (precise "
                                    "spike timing models are not supported)" );
   }
-  const double lag_limit = std::numeric_limits< uint16_t >::max() * nest::Time::get_resolution().get_ms();
-  if ( cp.model_.D * 1e3 >= lag_limit )
+  gb_synapse_model own;
+  try
   {
-    throw nest::IllegalConnection( "gb_synapse: the calcium delay D must be shorter than 65535 time steps" );
+    gb_check_delay( numbers_.model( cp, own ).D );
+  }
+  catch ( nest::BadProperty& err )
+  {
+    throw nest::IllegalConnection( err.what() );
   }
   // A synapse made after the start reads only the spikes to come (as Brian2's make_synapses).
   const nest::Time now = nest::kernel().simulation_manager.get_time();
@@ -219,16 +565,16 @@ gb_synapse< targetidentifierT >::check_connection( nest::Node& s,
   t.register_stdp_connection( now.get_ms(), get_delay() );
 }
 
-template < typename targetidentifierT >
+template < typename targetidentifierT, typename NumbersT >
 inline bool
-gb_synapse< targetidentifierT >::send( nest::Event& e, size_t tid, const GBCommonProperties& cp )
+gb_connection< targetidentifierT, NumbersT >::send( nest::Event& e, size_t tid, const CommonPropertiesType& cp )
 {
-  const gb_synapse_model* m = &cp.model_;
+  gb_synapse_model own;
+  const gb_synapse_model* m = &numbers_.model( cp, own ); // gb_synapse: the model's, no copy
   const long step = e.get_stamp().get_steps();
   const double t_ms = e.get_stamp().get_ms();
   const double t = t_ms * 1e-3;
   nest::Node* target = get_target( tid );
-
   // postsynaptic spikes in (last update, t]
   std::deque< nest::histentry >::iterator post, finish;
   target->get_history( nest::Time( nest::Time::step( read_step_ ) ).get_ms(), t_ms, &post, &finish );
@@ -305,28 +651,28 @@ gb_synapse< targetidentifierT >::send( nest::Event& e, size_t tid, const GBCommo
   e();
   return true;
 }
-
 /* The state at the last update (time, rho, c and its presynaptic part): the stored state,
  * advanced without noise where the walk kept the state after its last event
  * (deterministic synapses only). */
-template < typename targetidentifierT >
-typename gb_synapse< targetidentifierT >::AtRead
-gb_synapse< targetidentifierT >::at_read_( const GBCommonProperties& cp ) const
+template < typename targetidentifierT, typename NumbersT >
+typename gb_connection< targetidentifierT, NumbersT >::AtRead
+gb_connection< targetidentifierT, NumbersT >::at_read_( const gb_synapse_model& m ) const
 {
   const double t_ms = nest::Time( nest::Time::step( read_step_ ) ).get_ms();
   const double L = t_ms * 1e-3 > tlast_ ? t_ms * 1e-3 - tlast_ : 0.0;
-  const double decay = std::exp( -L / cp.model_.p.tau_ca );
-  const double rho = ( L == 0.0 || std::isnan( rho_ ) ) ? rho_ : gb_advance_rho( rho_, c_, L, &cp.model_.p, 0.0, 0.0 );
+  const double decay = std::exp( -L / m.p.tau_ca );
+  const double rho = ( L == 0.0 || std::isnan( rho_ ) ) ? rho_ : gb_advance_rho( rho_, c_, L, &m.p, 0.0, 0.0 );
   return { t_ms, rho, c_ * decay, cpre_ * decay };
 }
 
-template < typename targetidentifierT >
+template < typename targetidentifierT, typename NumbersT >
 void
-gb_synapse< targetidentifierT >::get_status( ::Dictionary& d ) const
+gb_connection< targetidentifierT, NumbersT >::get_status( ::Dictionary& d ) const
 {
   ConnectionBase::get_status( d );
-  const GBCommonProperties& cp = common_properties_( get_syn_id() );
-  const AtRead now = at_read_( cp );
+  const CommonPropertiesType& cp = common_properties_( get_syn_id() );
+  gb_synapse_model own;
+  const AtRead now = at_read_( numbers_.model( cp, own ) );
   d[ "rho" ] = now.rho;
   d[ "c" ] = now.c;
   // the rest of the walk's state at t_last_update, for a read-out that walks on in Python
@@ -342,13 +688,16 @@ gb_synapse< targetidentifierT >::get_status( ::Dictionary& d ) const
   // noise_key given and the two node ids)
   d[ "noise_key" ] = static_cast< long >( key_ );
   d[ nest::names::size_of ] = static_cast< long >( sizeof( *this ) );
+  // the numbers of the model this connection walks with (its own, or its model's)
+  numbers_.get_status( d, cp );
 }
 
-template < typename targetidentifierT >
+template < typename targetidentifierT, typename NumbersT >
 void
-gb_synapse< targetidentifierT >::set_status( const ::Dictionary& d, nest::ConnectorModel& cm )
+gb_connection< targetidentifierT, NumbersT >::set_status( const ::Dictionary& d, nest::ConnectorModel& cm )
 {
   ConnectionBase::set_status( d, cm );
+  const CommonPropertiesType& cp = static_cast< const CommonPropertiesType& >( cm.get_common_properties() );
   double rho = 0.0;
   if ( d.update_value( "rho", rho ) )
   {
@@ -357,13 +706,31 @@ gb_synapse< targetidentifierT >::set_status( const ::Dictionary& d, nest::Connec
       throw nest::BadProperty( "gb_synapse: rho must be finite" );
     }
     // rho is the efficacy at the last update: the stored state moves there
-    const GBCommonProperties& cp = static_cast< const GBCommonProperties& >( cm.get_common_properties() );
-    const AtRead now = at_read_( cp );
+    gb_synapse_model own;
+    const AtRead now = at_read_( numbers_.model( cp, own ) );
     c_ = now.c;
     cpre_ = now.cpre;
     tlast_ = std::max( tlast_, now.t_ms * 1e-3 );
     rho_ = rho;
     overflowed_ = 0;
+  }
+  if ( connected_ )
+  {
+    // new numbers act from the last update on: the stored state moves there first, with
+    // the old ones
+    gb_synapse_model own;
+    const AtRead before = at_read_( numbers_.model( cp, own ) );
+    if ( numbers_.set_status( d, cp, true ) )
+    {
+      rho_ = before.rho;
+      c_ = before.c;
+      cpre_ = before.cpre;
+      tlast_ = std::max( tlast_, before.t_ms * 1e-3 );
+    }
+  }
+  else
+  {
+    numbers_.set_status( d, cp, false );
   }
   long noise_key = 0;
   if ( d.update_integer_value( "noise_key", noise_key ) )

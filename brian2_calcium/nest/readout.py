@@ -5,20 +5,24 @@ holds its state at its own last presynaptic spike. The read-out walks each synap
 there to a common time with the walk's numpy mirror (``spike_history.walk_numpy``, the
 mirror of ``kernel/gb_walk.h`` that Brian2's read-out uses), on the spikes a spike recorder
 kept: the presynaptic spikes whose calcium was still on its way, and the postsynaptic spikes
-since. Without noise the result is the fast path's exactly; with noise the remaining
-stretch draws from ``rng``.
+since, with each connection's own numbers (``gb_synapse_per_connection``) or its model's.
+Without noise the result is the fast path's exactly; with noise the remaining stretch
+draws from ``rng``.
 """
 
 import numpy as np
 
 from ..keywords import strict_keywords
 from ..spike_history import NEVER, walk_model, walk_numpy
+from ..templates import PER_SYNAPSE_PARAMETERS
 from .build import import_nest
 
 __all__ = ["bring_up_to_date", "connection_state"]
 
+# the numbers each connection walks with (its own or its model's), NEST units
+_NUMBERS = PER_SYNAPSE_PARAMETERS
 _STATE = ("source", "target", "noise_key", "synapse_model", "rho", "c", "cpre", "xres", "tpre",
-          "t_last_update", "pending_spikes", "overflowed")  # fmt: skip
+          "t_last_update", "pending_spikes", "overflowed", *_NUMBERS)  # fmt: skip
 
 
 def _recorded(recorder):
@@ -43,16 +47,25 @@ def _recorded(recorder):
     return senders, times, events.get("recorded")
 
 
-def _model(defaults):
-    """The walk's model from the NEST synapse model's common properties (ms → s)."""
-    s = 1e-3
+def _model(defaults, numbers):
+    """The walk's model: the switches of the NEST synapse model (its common properties),
+    the numbers of each connection (a column per number, NEST units: ms → s). A number
+    equal on every connection is one float (the walk's shared case)."""
+
+    def si(name):
+        column = np.asarray(numbers[name], dtype=float) * (1e-3 if name in _TIMES else 1.0)
+        return column[0] if np.all(column == column[0]) else column
+
+    n = {name: si(name) for name in _NUMBERS}
     return walk_model(
-        defaults["tau_ca"] * s, defaults["theta_d"], defaults["theta_p"], defaults["gamma_d"],
-        defaults["gamma_p"], defaults["sigma"], defaults["tau"] * s, defaults["rho_star"],
-        int(defaults["bistable"]), int(defaults["gating"]), defaults["D"] * s,
-        defaults["Cpre"], defaults["Cpost"], defaults["eta"], defaults["stp_U"],
-        defaults["tau_rec"] * s, int(defaults["rho_scales_cpre"]),
+        n["tau_ca"], n["theta_d"], n["theta_p"], n["gamma_d"], n["gamma_p"], n["sigma"],
+        n["tau"], n["rho_star"], int(defaults["bistable"]), int(defaults["gating"]), n["D"],
+        n["Cpre"], n["Cpost"], n["eta"], n["stp_U"], n["tau_rec"],
+        int(defaults["rho_scales_cpre"]),
     )  # fmt: skip
+
+
+_TIMES = ("tau_ca", "tau", "D", "tau_rec")
 
 
 class _Spikes:
@@ -115,7 +128,9 @@ def connection_state(connections):
     pandas.DataFrame
         One row per connection, in their order: ``source``, ``target``, ``noise_key``,
         ``synapse_model``, ``rho``, ``c``, ``cpre``, ``xres``, ``tpre`` (ms),
-        ``t_last_update`` (ms), ``pending_spikes``, ``overflowed``. NEST's ``GetStatus``
+        ``t_last_update`` (ms), ``pending_spikes``, ``overflowed``, and the numbers the
+        connection walks with (``tau_ca`` ... ``tau_rec``, NEST's units: its own for
+        ``gb_synapse_per_connection``, its model's for ``gb_synapse``). NEST's ``GetStatus``
         costs some 25 µs per connection: read once, and pass the table to
         :func:`bring_up_to_date`.
     """
@@ -212,12 +227,15 @@ def bring_up_to_date(connections, time, spikes, rng=None):
         "npre": npre.astype(np.int64), "npost": npost.astype(np.int64),
     }  # fmt: skip
     rho = np.empty(len(state))
-    models = {name: _model(nest.GetDefaults(name)) for name in state["synapse_model"].unique()}
+    names = state["synapse_model"].to_numpy()
+    models = {}
+    for name in np.unique(names):
+        sel = np.flatnonzero(names == name)
+        models[name] = sel, _model(nest.GetDefaults(name), state.iloc[sel])
     # the walks need each neuron's spikes from the earliest pending presynaptic one on
-    since = t_last.min() - max(m.D for m in models.values()) - 1e-6
-    history = spikes.rings(since)
-    for name, model in models.items():
-        sel = np.flatnonzero(state["synapse_model"].to_numpy() == name)
+    D_max = float(np.max(state["D"].to_numpy(float))) * 1e-3
+    history = spikes.rings(t_last.min() - D_max - 1e-6)
+    for sel, model in models.values():
         rho[sel], _ = walk_numpy({k: v[sel] for k, v in kept.items()}, t_ms * 1e-3, i[sel],
                                  j[sel], history, history, model, rng=rng)  # fmt: skip
     out = np.empty_like(rho)

@@ -3,23 +3,48 @@
 NEST keeps parameters shared by all synapses of a model in the model itself; each set
 (with its weights w0, w1 and noise seed) becomes one copy of ``gb_synapse`` made with
 ``nest.CopyModel``, named after the set and a hash of the values, so that asking again
-(or after ``nest.ResetKernel()``) gives the same model.
+(or after ``nest.ResetKernel()``) gives the same model. Values that differ between
+connections (a :class:`~brian2_calcium.ParameterTable`, or ``per_connection=``) go to a
+copy of ``gb_synapse_per_connection``, whose connections hold their own numbers.
 """
 
+import difflib
 import hashlib
 import json
 
 import numpy as np
 
 from ..keywords import strict_keywords
-from ..parameters import get_parameters
-from ..units import check_finite
+from ..parameter_table import ParameterTable
+from ..parameters import get_parameters, range_error
+from ..templates import PER_SYNAPSE_PARAMETERS
+from ..units import check_finite, to_si_array
 from .build import import_nest, install
 
-__all__ = ["model_parameters", "syn_spec", "synapse_model"]
+__all__ = ["PER_CONNECTION_MODEL", "model_parameters", "syn_spec", "synapse_model"]
 
 # NEST's units: ms for times; everything else is dimensionless here.
 _MS = ("tau_ca", "tau", "D", "tau_rec")
+
+#: The NEST model whose connections hold their own numbers (the common properties keep
+#: the switches, w0, w1 and the seed).
+PER_CONNECTION_MODEL = "gb_synapse_per_connection"
+
+# What a connection cannot hold, and why (the message of the refusal).
+_NOT_PER_CONNECTION = {
+    "bistable": "chooses the model",
+    "noise_gating": "chooses the model",
+    "gating": "chooses the model",
+    "rho_scales_cpre": "chooses the model",
+    "w0": "is the synapse model's (one weight scale per model)",
+    "w1": "is the synapse model's (one weight scale per model)",
+    "b": "gives w1, which is the synapse model's",
+    "seed": "is the synapse model's",
+    "nonlinearity": "enters the synapse through eta (give eta per connection)",
+    "beta": "is a read-out parameter (the synapse does not use it)",
+    "rho0": "is an initial state: give rho= per connection",
+    "weight": "follows from rho (set rho, and w0, w1 on the model)",
+}
 
 
 def _nest_number(value, name, unit):
@@ -88,11 +113,13 @@ def model_parameters(params, w0, w1=None, seed=None):
     return values
 
 
-def synapse_model(params, w0, w1=None, seed=None):
+def synapse_model(params, w0, w1=None, seed=None, per_connection=False):
     """Name of the NEST synapse model of a set (made with ``nest.CopyModel`` if needed).
 
     Installs the module first (see :func:`~brian2_calcium.nest.install`). Arguments as for
-    :func:`model_parameters`.
+    :func:`model_parameters`; ``per_connection=True`` gives a copy of
+    ``gb_synapse_per_connection`` (the set's values are the defaults of its connections,
+    each of which may hold others), else of ``gb_synapse``.
     """
     nest = import_nest()
 
@@ -100,51 +127,87 @@ def synapse_model(params, w0, w1=None, seed=None):
     values = model_parameters(params, w0, w1, seed)
     text = json.dumps(values, sort_keys=True).encode()
     safe = "".join(ch if ch.isalnum() else "_" for ch in values["parameter_set"])
-    name = f"gb_synapse_{safe}_{hashlib.sha256(text).hexdigest()[:10]}"
+    base = PER_CONNECTION_MODEL if per_connection else "gb_synapse"
+    name = f"{base}_{safe}_{hashlib.sha256(text).hexdigest()[:10]}"
     if name not in nest.synapse_models:
-        nest.CopyModel("gb_synapse", name, values)
+        nest.CopyModel(base, name, values)
     return name
 
 
 @strict_keywords
-def syn_spec(params, w0, w1=None, rho=None, delay=None, seed=None, noise_key=None):
+def syn_spec(params, w0, w1=None, rho=None, delay=None, seed=None, noise_key=None,
+             per_connection=None):  # fmt: skip
     """A ``syn_spec`` for ``nest.Connect``: Graupner–Brunel synapses of a parameter set.
 
     Parameters
     ----------
-    params : CalciumParameters or str
-        Any published set (``"DP"``, ``"deperrois2020_visual"``, ...) or one of your own.
+    params : CalciumParameters, str or ParameterTable
+        Any published set (``"DP"``, ``"deperrois2020_visual"``, ...) or one of your own:
+        every connection takes its values (``gb_synapse``). A
+        :class:`~brian2_calcium.ParameterTable` gives one row per connection (in the order
+        NEST makes them: for ``"one_to_one"``, that of the neurons): its varying numbers
+        become per-connection values of ``gb_synapse_per_connection``, its base set the
+        defaults.
     w0, w1 : float or Quantity
         Weights of ρ = 0 and ρ = 1 (see :func:`model_parameters`; w1 defaults to b·w0).
         A synapse transmits ``w0 + ρ (w1 − w0)`` with ρ at its presynaptic spike.
     rho : float or array_like, optional
         Initial efficacy (one value, or one per connection as NEST takes arrays); default:
-        0 (DOWN) for bistable sets, the set's ρ0 for flat ones.
+        0 (DOWN) for bistable sets, the set's ρ0 for flat ones (a table's ρ0 per row).
     delay : float or Quantity, optional
         Transmission delay (ms; NEST's default if omitted). The calcium delay D is the
-        set's.
+        set's (or per connection, see ``per_connection``).
     seed : int, optional
         Seed of the plasticity noise (default: NEST's ``rng_seed``, read when connecting).
     noise_key : int or array_like of int, optional
         Keys the noise of each synapse together with its source and target (default 0).
         Synapses between the same two neurons (multapses) draw the same noise unless they
         are given different keys, in [0, 2**32).
+    per_connection : dict of str to array_like or Quantity, optional
+        Values per connection of any of
+        :data:`~brian2_calcium.templates.PER_SYNAPSE_PARAMETERS` (``tau_ca``, ``theta_d``,
+        ``theta_p``, ``gamma_d``, ``gamma_p``, ``sigma``, ``tau``, ``rho_star``, ``Cpre``,
+        ``Cpost``, ``D``, ``eta``, ``stp_U``, ``tau_rec``), in the units of
+        :class:`~brian2_calcium.CalciumParameters` (times with Brian2 units, ``D=d*ms``),
+        one value per connection in the shape NEST takes for that connection rule (or one
+        value for all). Given (even empty), the connections are
+        ``gb_synapse_per_connection``, which also lets ``conn.set(theta_p=...)`` change
+        them later.
 
     Returns
     -------
     dict
-        ``{"synapse_model": ..., "rho": ..., ["delay": ..., "noise_key": ...]}``.
+        ``{"synapse_model": ..., "rho": ..., ["delay": ..., "noise_key": ..., per-connection
+        values in NEST's units]}``.
+
+    Raises
+    ------
+    TypeError
+        For an unknown name in ``per_connection`` (with the nearest valid names), or a
+        time without its unit.
+    ValueError
+        For a parameter that cannot differ between connections (the switches of the model,
+        w0, w1, the seed), arrays of different shapes, or an element the model cannot take
+        (NaN, out of its range, θp ≤ θd), naming the parameter and the element.
 
     Examples
     --------
     >>> import nest, brian2_calcium as bc                      # doctest: +SKIP
     >>> pre, post = nest.Create("parrot_neuron", 2)             # doctest: +SKIP
     >>> nest.Connect(pre, post, syn_spec=bc.nest.syn_spec("DP", w0=10.0, rho=1.0))  # doctest: +SKIP
+    >>> table = bc.ParameterTable("DP", theta_p=[1.2, 1.4])    # doctest: +SKIP
+    >>> nest.Connect(pre, post, "one_to_one", bc.nest.syn_spec(table, w0=10.0))  # doctest: +SKIP
     """
-    p = get_parameters(params)
-    spec = {"synapse_model": synapse_model(p, w0, w1, seed)}
+    table = params if isinstance(params, ParameterTable) else None
+    p = table.base if table is not None else get_parameters(params)
+    values = None
+    if table is not None or per_connection is not None:
+        values = _per_connection_values(p, table, per_connection, w1 is None)
+    spec = {"synapse_model": synapse_model(p, w0, w1, seed, per_connection=values is not None)}
     if rho is None:
         rho = 0.0 if p.bistable else p.rho0
+        if table is not None and not p.bistable and "rho0" in table.varying:
+            rho = table.column("rho0")
     rho = check_finite(rho, "rho")
     spec["rho"] = float(rho) if rho.ndim == 0 else rho
     if delay is not None:
@@ -154,4 +217,90 @@ def syn_spec(params, w0, w1=None, rho=None, delay=None, seed=None, noise_key=Non
         if not np.issubdtype(key.dtype, np.integer) or key.min() < 0 or key.max() >= 2**32:
             raise ValueError("noise_key must be whole numbers in [0, 2**32)")
         spec["noise_key"] = int(key) if key.ndim == 0 else key.astype(float)
+    for name, value in (values or {}).items():
+        value = value * 1e3 if name in _MS else value  # NEST's ms
+        spec[name] = float(value) if value.ndim == 0 else value
     return spec
+
+
+def _check_per_connection_name(name):
+    if name in PER_SYNAPSE_PARAMETERS:
+        return
+    if name in _NOT_PER_CONNECTION:
+        raise ValueError(
+            f"per_connection: {name} {_NOT_PER_CONNECTION[name]} and cannot differ between "
+            f"connections in NEST; the parameters that can: {', '.join(PER_SYNAPSE_PARAMETERS)}"
+        )
+    close = difflib.get_close_matches(str(name), PER_SYNAPSE_PARAMETERS, n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise TypeError(f"per_connection: unknown parameter {name!r}{hint}")
+
+
+def _per_connection_values(p, table, given, default_w1):
+    """The per-connection numbers (SI arrays, or 0-d for one value for all), checked
+    element by element: from the table's varying columns, then ``given``."""
+    values = {}
+    shape = None
+    if table is not None:
+        if "b" in table.varying and default_w1:
+            raise ValueError(
+                "the table varies b, which gives w1, the synapse model's: give w1 (one "
+                "value), or one syn_spec per value of b"
+            )
+        shape, shape_of = (len(table),), "the table"
+        for name in PER_SYNAPSE_PARAMETERS:
+            column = table.column(name)
+            if np.any(column != getattr(p, name)):
+                values[name] = np.asarray(column, dtype=float)
+    if given is not None and not isinstance(given, dict):
+        raise TypeError(f"per_connection must be a dict of parameter names to values, got "
+                        f"{type(given).__name__}")  # fmt: skip
+    for name, value in (given or {}).items():
+        _check_per_connection_name(name)
+        kind = "time" if name in _MS else None
+        array = np.asarray(to_si_array(value, f"per_connection[{name!r}]", kind), dtype=float)
+        if array.ndim:
+            if shape is not None and array.shape != shape:
+                raise ValueError(
+                    f"per_connection: {name} has shape {array.shape} but {shape_of} has "
+                    f"{shape}: give one value per connection (or one value for all)"
+                )
+            shape, shape_of = array.shape, name
+        values[name] = array
+    _check_elements(values, p, shape)
+    return values
+
+
+def _element(k, shape):
+    """Element k (flat) of an array of ``shape``, as an index a reader can use."""
+    if shape is None or len(shape) <= 1:
+        return str(k)
+    return str(tuple(int(x) for x in np.unravel_index(k, shape)))
+
+
+def _check_elements(values, p, shape):
+    """ValueError naming the parameter and element of the first value the model refuses."""
+    for name, v in values.items():
+        error = range_error(name, v)
+        if error is not None:
+            k, message = error
+            at = f"element {_element(k, v.shape)} of {name}" if v.ndim else name
+            raise ValueError(f"per_connection: {at}: {message}")
+
+    def column(name):
+        v = values.get(name, np.asarray(getattr(p, name), dtype=float))
+        return np.broadcast_to(v, shape or ())
+
+    theta_d, theta_p = column("theta_d"), column("theta_p")
+    below = np.atleast_1d(theta_p <= theta_d)
+    if below.any():
+        k = int(np.argmax(below))
+        d, q = np.ravel(theta_d)[k], np.ravel(theta_p)[k]
+        raise ValueError(f"per_connection: element {_element(k, shape)}: theta_p must be above "
+                         f"theta_d, got theta_p={q} <= theta_d={d}")  # fmt: skip
+    stp_U, tau_rec = column("stp_U"), column("tau_rec")
+    missing = np.atleast_1d((stp_U > 0) & (tau_rec <= 0))
+    if missing.any():
+        k = int(np.argmax(missing))
+        raise ValueError(f"per_connection: element {_element(k, shape)}: short-term depression "
+                         f"(stp_U = {np.ravel(stp_U)[k]}) needs a positive tau_rec")  # fmt: skip
