@@ -7,6 +7,7 @@ finite, non-negative spike times in SI units and run without the GIL.
 
 from libc.math cimport INFINITY, exp
 from libc.stdint cimport uint64_t
+from libc.stdlib cimport free, malloc
 
 import numpy as np
 
@@ -105,19 +106,69 @@ cdef struct _Model:
     bint rho_scales_cpre
 
 
-cdef _Model _model(tuple kernel_params, double D, double Cpre, double Cpost, double eta,
-                   double stp_U, double tau_rec, bint rho_scales_cpre):
-    cdef _Model m
-    m.p = _params(kernel_params)
+# Columns of a row of the model table (fastpath.MODEL_COLUMNS gives their names).
+cdef enum:
+    _MODEL_WIDTH = 17
+
+MODEL_WIDTH = _MODEL_WIDTH
+
+
+cdef void _model_from_row(_Model *m, const double *row) noexcept nogil:
+    """Fill and prepare a model from one row of the table (once per row and call)."""
+    m.p.tau_ca = row[0]
+    m.p.theta_d = row[1]
+    m.p.theta_p = row[2]
+    m.p.gamma_d = row[3]
+    m.p.gamma_p = row[4]
+    m.p.sigma = row[5]
+    m.p.tau = row[6]
+    m.p.rho_star = row[7]
+    m.p.bistable = <int>row[8]
+    m.p.gating = <int>row[9]
+    gb_params_prepare(&m.p)
     m.noisy = m.p.gating != 0 and m.p.sigma > 0.0
-    m.D = D
-    m.Cpre = Cpre
-    m.Cpost = Cpost
-    m.eta = eta
-    m.stp_U = stp_U
-    m.tau_rec = tau_rec
-    m.rho_scales_cpre = rho_scales_cpre
-    return m
+    m.D = row[10]
+    m.Cpre = row[11]
+    m.Cpost = row[12]
+    m.eta = row[13]
+    m.stp_U = row[14]
+    m.tau_rec = row[15]
+    m.rho_scales_cpre = row[16] != 0.0
+
+
+cdef class _Models:
+    """The prepared models of a table, kept for the duration of one call."""
+    cdef _Model *models
+    cdef Py_ssize_t n
+
+    def __cinit__(self, const double[:, ::1] table):
+        cdef Py_ssize_t k
+        if table.shape[1] != _MODEL_WIDTH:
+            raise ValueError(f"the model table needs {_MODEL_WIDTH} columns, got "
+                             f"{table.shape[1]}")
+        if table.shape[0] < 1:
+            raise ValueError("the model table is empty")
+        self.n = table.shape[0]
+        self.models = <_Model *>malloc(self.n * sizeof(_Model))
+        if self.models == NULL:
+            raise MemoryError()
+        for k in range(self.n):
+            _model_from_row(&self.models[k], &table[k, 0])
+
+    def __dealloc__(self):
+        free(self.models)
+
+
+cdef const long long *_checked_index(const long long[::1] model_of_synapse, Py_ssize_t n,
+                                     Py_ssize_t n_models) except NULL:
+    cdef Py_ssize_t i
+    if model_of_synapse.shape[0] != n:
+        raise ValueError("model_of_synapse needs one entry per synapse")
+    for i in range(n):
+        if model_of_synapse[i] < 0 or model_of_synapse[i] >= n_models:
+            raise ValueError(f"synapse {i} refers to model row {model_of_synapse[i]}, "
+                             f"outside the table of {n_models}")
+    return &model_of_synapse[0]
 
 
 # Stored trains: synapse i receives train train_of_synapse[i] of these ragged arrays.
@@ -308,7 +359,7 @@ cdef inline void _train_pop_post(_Train *tr) noexcept nogil:
 
 cdef long long _run_synapse(Py_ssize_t i, const _Stored *stored, _Train *drawn,
                             const double *rho0, const double *t_end, const _Model *m,
-                            uint64_t seed, uint64_t stream_offset,
+                            uint64_t seed, uint64_t stream,
                             const double *readout_times, Py_ssize_t n_read, double *rho_out,
                             double *rho_at, double *c_at) noexcept nogil:
     """One synapse from t = 0 to t_end[i]; its own random stream keeps threads independent.
@@ -346,7 +397,7 @@ cdef long long _run_synapse(Py_ssize_t i, const _Stored *stored, _Train *drawn,
         a_end = stored.pre_offsets[j + 1]
         b = stored.post_offsets[j]
         b_end = stored.post_offsets[j + 1]
-    gb_rng_seed(&rng, seed, stream_offset + i)
+    gb_rng_seed(&rng, seed, stream)
     while True:
         if drawn == NULL:
             t_pre = stored.pre_times[a] + m.D if a < a_end else inf
@@ -412,41 +463,63 @@ cdef long long _run_synapse(Py_ssize_t i, const _Stored *stored, _Train *drawn,
     return events
 
 
-cdef long long _run_drawn_synapse(Py_ssize_t i, int law, const double *law_table,
-                                  Py_ssize_t law_width, const long long *condition,
-                                  const long long *train, const double *rho0,
-                                  const double *t_end, const _Model *m, uint64_t seed,
-                                  uint64_t stream_offset, const double *readout_times,
-                                  Py_ssize_t n_read, double *rho_out, double *rho_at,
-                                  double *c_at) noexcept nogil:
-    """One synapse on a drawn train; returns the number of spikes it processed."""
-    cdef _Train tr
-    _train_start(&tr, law, &law_table[condition[i] * law_width], seed, condition[i], train[i])
-    return _run_synapse(i, NULL, &tr, rho0, t_end, m, seed, stream_offset, readout_times,
-                        n_read, rho_out, rho_at, c_at)
+cdef class _Streams:
+    """Seed and stream of each synapse: per-synapse arrays, or seed and offset + i."""
+    cdef uint64_t seed
+    cdef uint64_t offset
+    cdef const uint64_t *seeds
+    cdef const long long *streams
 
+    def __cinit__(self, uint64_t seed, uint64_t offset, const uint64_t[::1] seeds,
+                  const long long[::1] streams, Py_ssize_t n):
+        self.seed = seed
+        self.offset = offset
+        self.seeds = NULL
+        self.streams = NULL
+        if seeds is not None:
+            if seeds.shape[0] != n:
+                raise ValueError("seeds needs one entry per synapse")
+            if n:
+                self.seeds = &seeds[0]
+        if streams is not None:
+            if streams.shape[0] != n:
+                raise ValueError("streams needs one entry per synapse")
+            if n:
+                self.streams = &streams[0]
+
+    cdef inline uint64_t seed_of(self, Py_ssize_t i) noexcept nogil:
+        return self.seeds[i] if self.seeds != NULL else self.seed
+
+    cdef inline uint64_t stream_of(self, Py_ssize_t i) noexcept nogil:
+        return <uint64_t>self.streams[i] if self.streams != NULL else self.offset + i
 
 
 def simulate(const double[::1] pre_times, const long long[::1] pre_offsets,
              const double[::1] post_times, const long long[::1] post_offsets,
              const long long[::1] train_of_synapse, const double[::1] rho0,
-             const double[::1] t_end, tuple kernel_params, double D, double Cpre,
-             double Cpost, double eta, uint64_t seed, uint64_t stream_offset=0,
-             const double[::1] readout_times=None, double stp_U=0.0, double tau_rec=0.0,
-             bint rho_scales_cpre=False):
+             const double[::1] t_end, const double[:, ::1] models,
+             const long long[::1] model_of_synapse, uint64_t seed, uint64_t stream_offset=0,
+             const double[::1] readout_times=None, const uint64_t[::1] seeds=None,
+             const long long[::1] streams=None):
     """Simulate independent synapses event by event.
 
     Synapse ``i`` receives train ``j = train_of_synapse[i]``: presynaptic spikes
     ``pre_times[pre_offsets[j]:pre_offsets[j+1]]`` (calcium arrives ``D`` later) and
     postsynaptic spikes likewise; it starts at t = 0 with c = 0 and ρ = ``rho0[i]`` and is
     brought up to ``t_end[i]`` (later events are ignored). At equal times the presynaptic
-    calcium event is processed first. Calcium is split into a presynaptic and a
-    postsynaptic part; a post spike adds ``Cpost + eta * c_pre`` (eta = 0: linear model).
-    A presynaptic calcium event adds ``Cpre``, times ρ if ``rho_scales_cpre``, times
-    ``stp_U * x`` if ``stp_U > 0`` (Tsodyks–Markram resources x, 1 at the first event).
-    Synapse ``i`` draws from random stream ``stream_offset + i`` of ``seed``, so the result
-    does not depend on how synapses are split between calls (the GIL is released: callers
-    may run calls for disjoint synapse ranges in parallel threads).
+    calcium event is processed first.
+
+    Synapse ``i`` follows the model of row ``model_of_synapse[i]`` of ``models``
+    (``MODEL_WIDTH`` columns, named by ``fastpath.MODEL_COLUMNS``; each row is prepared once
+    per call). Calcium is split into a presynaptic and a postsynaptic part; a post spike
+    adds ``Cpost + eta * c_pre`` (eta = 0: linear model). A presynaptic calcium event adds
+    ``Cpre``, times ρ if ``rho_scales_cpre``, times ``stp_U * x`` if ``stp_U > 0``
+    (Tsodyks–Markram resources x, 1 at the first event).
+
+    Synapse ``i`` draws from random stream ``stream_offset + i`` of ``seed`` (or stream
+    ``streams[i]`` of ``seeds[i]`` where given), so the result does not depend on how
+    synapses are split between calls (the GIL is released: callers may run calls for
+    disjoint synapse ranges in parallel threads).
 
     Returns
     -------
@@ -457,8 +530,8 @@ def simulate(const double[::1] pre_times, const long long[::1] pre_offsets,
     """
     cdef Py_ssize_t n = rho0.shape[0]
     cdef Py_ssize_t n_read = 0 if readout_times is None else readout_times.shape[0]
-    cdef _Model m = _model(kernel_params, D, Cpre, Cpost, eta, stp_U, tau_rec,
-                           rho_scales_cpre)
+    cdef _Models table = _Models(models)
+    cdef _Streams keys = _Streams(seed, stream_offset, seeds, streams, n)
     rho_out = np.empty(n)
     rho_at = np.empty((n, n_read))
     c_at = np.empty((n, n_read))
@@ -473,8 +546,10 @@ def simulate(const double[::1] pre_times, const long long[::1] pre_offsets,
     cdef double *c_at_ptr = &c_at_v[0, 0] if n_read and n else &dummy
     cdef Py_ssize_t i
     cdef _Stored stored
+    cdef const long long *model_of
     if n == 0:
         return rho_out if readout_times is None else (rho_out, rho_at, c_at)
+    model_of = _checked_index(model_of_synapse, n, table.n)
     stored.pre_times = pre_ptr
     stored.pre_offsets = &pre_offsets[0]
     stored.post_times = post_ptr
@@ -482,8 +557,9 @@ def simulate(const double[::1] pre_times, const long long[::1] pre_offsets,
     stored.train_of_synapse = &train_of_synapse[0]
     with nogil:
         for i in range(n):
-            _run_synapse(i, &stored, NULL, &rho0[0], &t_end[0], &m, seed, stream_offset,
-                         read_ptr, n_read, &rho_v[0], rho_at_ptr, c_at_ptr)
+            _run_synapse(i, &stored, NULL, &rho0[0], &t_end[0], &table.models[model_of[i]],
+                         keys.seed_of(i), keys.stream_of(i), read_ptr, n_read, &rho_v[0],
+                         rho_at_ptr, c_at_ptr)
     if readout_times is None:
         return rho_out
     return rho_out, rho_at, c_at
@@ -498,16 +574,16 @@ def _check_law(int law, const double[:, ::1] law_table):
 
 def simulate_drawn(int law, const double[:, ::1] law_table, const long long[::1] condition,
                    const long long[::1] train, const double[::1] rho0, const double[::1] t_end,
-                   tuple kernel_params, double D, double Cpre, double Cpost, double eta,
+                   const double[:, ::1] models, const long long[::1] model_of_synapse,
                    uint64_t seed, uint64_t stream_offset=0,
-                   const double[::1] readout_times=None, double stp_U=0.0,
-                   double tau_rec=0.0, bint rho_scales_cpre=False):
+                   const double[::1] readout_times=None, const uint64_t[::1] seeds=None,
+                   const long long[::1] streams=None):
     """Simulate independent synapses on spike trains drawn inside the loop.
 
     Synapse ``i`` receives train ``train[i]`` of condition ``condition[i]``; that train's
-    spikes come from streams keyed by (``seed``, ``condition[i]``, ``train[i]``), so
-    synapses given the same pair of keys see the same spikes. Row ``condition[i]`` of
-    ``law_table`` (s and Hz) describes the law:
+    spikes come from streams keyed by (seed, ``condition[i]``, ``train[i]``), where the seed
+    is ``seeds[i]`` if given, else ``seed``; so synapses given the same keys see the same
+    spikes. Row ``condition[i]`` of ``law_table`` (s and Hz) describes the law:
 
     - ``LAW_POISSON_PAIRS``: (rate_pre, rate_extra, p, lag, T, lead): pre spikes at
       lead + u for u a Poisson process of rate_pre on [0, T); each is followed with
@@ -517,8 +593,8 @@ def simulate_drawn(int law, const double[:, ::1] law_table, const long long[::1]
       spikes at k/frequency + lead, k < n_pairs, each with a post spike at a lag uniform in
       [lag_min, lag_max).
 
-    Everything else (noise stream ``stream_offset + i``, ``t_end``, read-outs, model
-    variants) is as in :func:`simulate`.
+    Everything else (models, noise streams, ``t_end``, read-outs) is as in
+    :func:`simulate`.
 
     Returns
     -------
@@ -531,9 +607,8 @@ def simulate_drawn(int law, const double[:, ::1] law_table, const long long[::1]
     _check_law(law, law_table)
     cdef Py_ssize_t n = rho0.shape[0]
     cdef Py_ssize_t n_read = 0 if readout_times is None else readout_times.shape[0]
-    cdef Py_ssize_t width = law_table.shape[1]
-    cdef _Model m = _model(kernel_params, D, Cpre, Cpost, eta, stp_U, tau_rec,
-                           rho_scales_cpre)
+    cdef _Models table = _Models(models)
+    cdef _Streams keys = _Streams(seed, stream_offset, seeds, streams, n)
     rho_out = np.empty(n)
     rho_at = np.empty((n, n_read))
     c_at = np.empty((n, n_read))
@@ -546,14 +621,21 @@ def simulate_drawn(int law, const double[:, ::1] law_table, const long long[::1]
     cdef double *c_at_ptr = &c_at_v[0, 0] if n_read and n else &dummy
     cdef Py_ssize_t i
     cdef long long events = 0
+    cdef const long long *model_of
+    cdef _Train tr
     if n == 0:
         return rho_out, rho_at, c_at, 0
+    if condition.shape[0] != n or train.shape[0] != n:
+        raise ValueError("condition and train need one entry per synapse")
+    model_of = _checked_index(model_of_synapse, n, table.n)
     with nogil:
         for i in range(n):
-            events += _run_drawn_synapse(i, law, &law_table[0, 0], width, &condition[0],
-                                         &train[0], &rho0[0], &t_end[0], &m, seed,
-                                         stream_offset, read_ptr, n_read, &rho_v[0],
-                                         rho_at_ptr, c_at_ptr)
+            _train_start(&tr, law, &law_table[condition[i], 0], keys.seed_of(i),
+                         condition[i], train[i])
+            events += _run_synapse(i, NULL, &tr, &rho0[0], &t_end[0],
+                                   &table.models[model_of[i]], keys.seed_of(i),
+                                   keys.stream_of(i), read_ptr, n_read, &rho_v[0],
+                                   rho_at_ptr, c_at_ptr)
     return rho_out, rho_at, c_at, events
 
 

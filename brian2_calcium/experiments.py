@@ -20,8 +20,16 @@ from .analytic import (
     change_in_strength_se,
 )
 from .keywords import strict_keywords
-from .parameters import get_parameters
-from .protocols import MAX_SPIKES, PoissonPairs, background_activity, frequency_pairs, pairs
+from .parameter_table import as_parameter_table
+from .parameters import CalciumParameters, get_parameters
+from .protocols import (
+    MAX_SPIKES,
+    PoissonPairs,
+    SpikeTrains,
+    background_activity,
+    frequency_pairs,
+    pairs,
+)
 from .units import SI, check_finite, to_si_array
 
 __all__ = [
@@ -92,7 +100,7 @@ _SIMULATORS = {
 # What each engine runner fills in itself; every other parameter of the engine function is
 # an option the user may pass (``**engine_options``).
 _FAST_SUPPLIED = {"params", "pre", "post", "rho0", "t_end", "seed", "train_of_synapse",
-                  "readout_times", "progress"}  # fmt: skip
+                  "readout_times", "progress", "seeds", "streams"}  # fmt: skip
 _BRIAN2_SUPPLIED = {"params", "pre", "post", "train_of_synapse", "rho0", "t_end", "seed",
                     "mode", "progress"}  # fmt: skip
 
@@ -229,101 +237,197 @@ def run_protocol(
     >>> list(df.columns[:2])
     ['delta_t_ms', 'frequency_hz']
     """
+    single = isinstance(params, str | CalciumParameters)
+    table = as_parameter_table(params)
+    return _run_rows(protocol, table, n_synapses, engine, [seed] * len(table), progress,
+                     trains, single, engine_options)  # fmt: skip
+
+
+def _run_rows(protocol, table, n_synapses, engine, seeds, progress, trains, single, options):
+    """:func:`run_protocol` for every row of a ParameterTable, row k with ``seeds[k]``.
+
+    The fast engine runs all rows as one batch; row k's synapses draw the trains and the
+    noise streams that a call for row k alone would (streams restart at 0 in each row).
+    ``single``: one set, whose table has no ``set`` columns.
+    """
     import pandas as pd
 
-    p = get_parameters(params)
     _check_engine(engine)
     n = _check_count(n_synapses, "n_synapses")
     start = time.perf_counter()
-    C = protocol.n_conditions
-    prediction = _analytic(protocol, p)
+    p = table.base  # the switches (bistable, gating, rho_scales_cpre) are the table's
+    K, C = len(table), protocol.n_conditions
+    rows = [table[k] for k in range(K)] if table.varying or not single else [p]
+    predictions = [_analytic(protocol, row) for row in rows]
     per_condition = 2 * n if p.bistable else n
     in_loop = _trains_in_loop(trains, engine, protocol)
 
     if engine == "analytic":
-        if prediction is None:
+        if predictions[0] is None:
             raise ValueError(f"no analytic prediction for the protocol {protocol.name!r}")
-        U, D, S = prediction["U"], prediction["D"], prediction["S"]
-        S_se = np.zeros(C)
-        rho_mean = prediction["rho_mean"]
-        n_used = 0
-        n_events = 0
+        rho = None
+        n_used = n_events = 0
     else:
-        cond = np.repeat(np.arange(C), per_condition)
-        local = np.tile(np.arange(per_condition), C)
-        if p.bistable:
-            rho0 = np.tile(np.repeat([0.0, 1.0], n), C)
-            t_end = protocol.duration[cond] + _SETTLE_TAU_CA * p.tau_ca
-        else:
-            rho0 = np.full(C * per_condition, p.rho0)
-            t_end = protocol.duration[cond]
-        t_end = np.ascontiguousarray(t_end, float)
-        if in_loop:
-            from .fastpath import _simulate_drawn
-
-            # synapse s of condition k receives train s of k: one train per synapse, as
-            # the stored stochastic trains
-            rho, _, _, n_events = _simulate_drawn(
-                p, protocol.train_law(), cond, local, rho0, t_end, seed, None, progress,
-                **engine_options,
-            )  # fmt: skip
-            rho = rho.reshape(C, per_condition)
-        else:
-            estimate = protocol.estimated_spikes(per_condition)
-            if estimate > MAX_SPIKES:
-                raise ValueError(
-                    f"this grid needs about {estimate:.3g} stored spikes (limit "
-                    f"{MAX_SPIKES:.0e}); use fewer conditions or synapses, run it in parts, "
-                    "or let the fast engine draw the trains (trains='in_loop')"
-                )
-            rng = np.random.default_rng(seed)
-            pre, post, R = protocol.trains(per_condition, rng)
-            train_of_synapse = cond * R + local % R
-            rho = _SIMULATORS[engine](
-                p,
-                pre,
-                post,
-                train_of_synapse,
-                rho0,
-                t_end,
-                seed,
-                progress,
-                **engine_options,
-            ).reshape(C, per_condition)
-            counts = np.diff(pre.offsets) + np.diff(post.offsets)
-            n_events = int(np.sum(counts[train_of_synapse]))
+        rho, n_events = _simulate_rows(
+            protocol, table, rows, n, per_condition, engine, seeds, progress, in_loop, options
+        )
         n_used = n
-        if p.bistable:
-            U = np.mean(rho[:, :n] > p.rho_star, axis=1)
-            D = np.mean(rho[:, n:] < p.rho_star, axis=1)
-            S = change_in_strength(U, D, p.beta, p.b)
-            S_se = change_in_strength_se(U, D, n, p.beta, p.b)
-            rho_mean = np.full(C, np.nan)
+    frames = []
+    for k, row in enumerate(rows):
+        prediction = predictions[k]
+        if rho is None:
+            U, D, S, rho_mean = (prediction[key] for key in ("U", "D", "S", "rho_mean"))
+            S_se = np.zeros(C)
         else:
-            rho_mean = rho.mean(axis=1)
-            S = rho_mean / p.rho0
-            S_se = rho.std(axis=1, ddof=1) / np.sqrt(n) / p.rho0 if n > 1 else np.zeros(C)
-            U = D = np.full(C, np.nan)
-
-    table = dict(protocol.conditions)
-    table.update(U=U, D=D, S=S, S_se=S_se)
-    nan = np.full(C, np.nan)
-    table["S_analytic"] = nan if prediction is None else prediction["S"]
-    table["U_analytic"] = nan if prediction is None else prediction["U"]
-    table["D_analytic"] = nan if prediction is None else prediction["D"]
-    if not p.bistable:
-        table["rho_mean"] = rho_mean
-    table["n_synapses"] = np.full(C, n_used, dtype=int)
-    df = pd.DataFrame(table)
+            U, D, S, S_se, rho_mean = _read_out(row, rho[k], n)
+        columns = dict(protocol.conditions)
+        columns.update(U=U, D=D, S=S, S_se=S_se)
+        nan = np.full(C, np.nan)
+        for key in ("S", "U", "D"):
+            columns[f"{key}_analytic"] = nan if prediction is None else prediction[key]
+        if not p.bistable:
+            columns["rho_mean"] = rho_mean
+        columns["n_synapses"] = np.full(C, n_used, dtype=int)
+        frame = pd.DataFrame(columns)
+        if not single:
+            labels = {"set": k, "parameter_set": table.row_names()[k]}
+            labels.update(_parameter_columns(table, k))
+            for i, (key, value) in enumerate(labels.items()):
+                frame.insert(i, key, value)
+        frames.append(frame)
+    df = frames[0] if single else pd.concat(frames, ignore_index=True)
     df.attrs.update(
-        parameter_set=p.name,
+        parameter_set=p.name if single else table.name,
         engine=engine,
-        seed=int(seed),
+        seed=int(seeds[0]),
         protocol=protocol.name,
         wall_time_s=time.perf_counter() - start,
         n_events=n_events,
     )
     return df
+
+
+def _parameter_columns(table, k):
+    """The varying parameters of row k, as table columns named with their unit."""
+    out = {}
+    for name in table.varying:
+        value = float(table.column(name)[k])
+        if name in ("tau_ca", "D", "tau_rec"):
+            out[f"{name}_ms"] = value * 1e3
+        elif name == "tau":
+            out["tau_s"] = value
+        else:
+            out[name] = value
+    return out
+
+
+def _read_out(p, rho, n):
+    """U, D, S, S_se and ⟨ρ⟩ per condition from ρ (C, synapses per condition) of set p."""
+    C = rho.shape[0]
+    if p.bistable:
+        U = np.mean(rho[:, :n] > p.rho_star, axis=1)
+        D = np.mean(rho[:, n:] < p.rho_star, axis=1)
+        S = change_in_strength(U, D, p.beta, p.b)
+        S_se = change_in_strength_se(U, D, n, p.beta, p.b)
+        return U, D, S, S_se, np.full(C, np.nan)
+    rho_mean = rho.mean(axis=1)
+    S = rho_mean / p.rho0
+    S_se = rho.std(axis=1, ddof=1) / np.sqrt(n) / p.rho0 if n > 1 else np.zeros(C)
+    nan = np.full(C, np.nan)
+    return nan, nan, S, S_se, rho_mean
+
+
+def _simulate_rows(protocol, table, rows, n, per_condition, engine, seeds, progress, in_loop,
+                   options):  # fmt: skip
+    """ρ (K, C, per_condition) at the read-out of every row's synapses, and the events."""
+    K, C = len(rows), protocol.n_conditions
+    cond = np.repeat(np.arange(C), per_condition)
+    local = np.tile(np.arange(per_condition), C)
+    p = table.base
+    rho0 = np.tile(np.repeat([0.0, 1.0], n), C) if p.bistable else None
+    t_end = [
+        np.ascontiguousarray(
+            protocol.duration[cond] + (_SETTLE_TAU_CA * row.tau_ca if p.bistable else 0.0),
+            float,
+        )
+        for row in rows
+    ]
+    if not p.bistable:
+        rho0s = [np.full(C * per_condition, row.rho0) for row in rows]
+    else:
+        rho0s = [rho0] * K
+    if in_loop:
+        from .fastpath import _simulate_drawn
+
+        # synapse s of condition k receives train s of k: one train per synapse, as the
+        # stored stochastic trains
+        block = cond.size
+        rho, _, _, n_events = _simulate_drawn(
+            _rows_of_blocks(table, rows, block), protocol.train_law(), np.tile(cond, K),
+            np.tile(local, K), np.concatenate(rho0s), np.concatenate(t_end), seeds[0], None,
+            progress, seeds=_seeds_of_rows(seeds, block), streams=np.tile(np.arange(block), K),
+            **options,
+        )  # fmt: skip
+        return rho.reshape(K, C, per_condition), n_events
+    estimate = protocol.estimated_spikes(per_condition) * len(set(seeds))
+    if estimate > MAX_SPIKES:
+        raise ValueError(
+            f"this grid needs about {estimate:.3g} stored spikes (limit "
+            f"{MAX_SPIKES:.0e}); use fewer conditions or synapses, run it in parts, "
+            "or let the fast engine draw the trains (trains='in_loop')"
+        )
+    drawn = {}  # the trains of each seed: rows with one seed share them
+    for s in seeds:
+        if s not in drawn:
+            drawn[s] = protocol.trains(per_condition, np.random.default_rng(s))
+    R = next(iter(drawn.values()))[2]
+    train_of_synapse = cond * R + local % R
+    counts = {s: np.diff(pre.offsets) + np.diff(post.offsets) for s, (pre, post, _) in
+              drawn.items()}  # fmt: skip
+    n_events = int(sum(np.sum(counts[s][train_of_synapse]) for s in seeds))
+    if engine == "fast":
+        from .fastpath import _simulate
+
+        order = list(drawn)
+        pre, post = (_concatenate([drawn[s][side] for s in order]) for side in (0, 1))
+        trains_each = len(drawn[order[0]][0])
+        trains = np.concatenate([train_of_synapse + order.index(s) * trains_each for s in seeds])
+        block = cond.size
+        rho = _simulate(
+            _rows_of_blocks(table, rows, block), pre, post, np.concatenate(rho0s),
+            np.concatenate(t_end), seeds[0], trains, None, progress,
+            seeds=_seeds_of_rows(seeds, block), streams=np.tile(np.arange(block), K), **options,
+        )  # fmt: skip
+        return rho.reshape(K, C, per_condition), n_events
+    rho = np.stack([
+        _SIMULATORS[engine](row, drawn[s][0], drawn[s][1], train_of_synapse, rho0s[k], t_end[k], s,
+                            progress, **options).reshape(C, per_condition)
+        for k, (row, s) in enumerate(zip(rows, seeds, strict=True))
+    ])  # fmt: skip
+    return rho, n_events
+
+
+def _seeds_of_rows(seeds, block):
+    """Each synapse's seed (None when every row has the same)."""
+    if len(set(seeds)) == 1:
+        return None
+    return np.repeat(np.asarray([int(s) % 2**64 for s in seeds], dtype=np.uint64), block)
+
+
+def _concatenate(trains):
+    """One SpikeTrains holding the trains of several, in order."""
+    times = np.concatenate([t.times for t in trains])
+    sizes = np.concatenate([np.diff(t.offsets) for t in trains])
+    return SpikeTrains(times, np.concatenate([[0], np.cumsum(sizes)]))
+
+
+def _rows_of_blocks(table, rows, block):
+    """The parameters of a batch: block k (``block`` synapses) follows row k."""
+    if len(rows) == 1:
+        return rows[0]
+    from .fastpath import TableRows
+
+    return TableRows(table, np.repeat(np.arange(len(rows)), block))
 
 
 _TRAINS = ("auto", "in_loop", "stored")

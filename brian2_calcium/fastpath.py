@@ -12,16 +12,87 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from .keywords import strict_keywords
-from .parameters import get_parameters
+from .parameter_table import ParameterTable, as_parameter_table
+from .parameters import CalciumParameters, get_parameters
 from .progress import ProgressBar
 from .protocols import SpikeTrains
-from .reference import kernel_arguments
+from .reference import GATING_CODES
 from .units import check_finite, to_si_array
 
-__all__ = ["simulate_synapses", "default_threads"]
+__all__ = ["simulate_synapses", "default_threads", "MODEL_COLUMNS", "TableRows"]
 
 # Most synapses per compiled call; between calls the progress bar moves.
 _CHUNK = 50_000
+
+#: The columns of a row of the compiled loop's model table (SI; switches as 0/1 and the
+#: kernel's gating code). The first ten are the kernel's ``gb_params``.
+MODEL_COLUMNS = ("tau_ca", "theta_d", "theta_p", "gamma_d", "gamma_p", "sigma", "tau",
+                 "rho_star", "bistable", "noise_gating", "D", "Cpre", "Cpost", "eta", "stp_U",
+                 "tau_rec", "rho_scales_cpre")  # fmt: skip
+
+
+class TableRows:
+    """Synapse i follows row ``row_of_synapse[i]`` of a ParameterTable (a batch of sets)."""
+
+    def __init__(self, table, row_of_synapse):
+        self.table = table
+        self.row_of_synapse = np.ascontiguousarray(row_of_synapse, dtype=np.int64)
+        if self.row_of_synapse.size and (
+            self.row_of_synapse.min() < 0 or self.row_of_synapse.max() >= len(table)
+        ):
+            raise ValueError("row_of_synapse refers to a row the table does not have")
+
+    def __len__(self):
+        return self.row_of_synapse.size
+
+
+def _model_table(params, rows=slice(None)):
+    """The compiled loop's model table for some synapses, and each synapse's row in it.
+
+    Parameters
+    ----------
+    params : CalciumParameters or ParameterTable
+        One set for every synapse, or one row per synapse.
+    rows : slice
+        The synapses of one compiled call (rows of the table).
+
+    Returns
+    -------
+    models : ndarray (M, len(MODEL_COLUMNS))
+        The distinct models (each is prepared once per call).
+    model_of_synapse : ndarray of int64
+        Row of ``models`` of each synapse (None for a single set: the caller repeats 0).
+    """
+    if isinstance(params, TableRows):  # the table's distinct rows, each prepared once
+        models, model_of_row = _model_table(params.table)
+        if model_of_row is None:
+            return models, None
+        return models, np.ascontiguousarray(model_of_row[params.row_of_synapse[rows]])
+    if not isinstance(params, ParameterTable):
+        return _model_row(params)[None, :], None
+    varying = [j for j, name in enumerate(MODEL_COLUMNS) if _varies(params, name)]
+    if not varying:
+        return _model_row(params.base)[None, :], None
+    # the distinct combinations of the varying columns: a θp sweep of 100 values over
+    # 10^5 synapses prepares 100 models, continuous heterogeneity one per synapse
+    values = np.column_stack([params.column(MODEL_COLUMNS[j])[rows] for j in varying])
+    distinct, model_of = np.unique(values, axis=0, return_inverse=True)
+    models = np.repeat(_model_row(params.base)[None, :], len(distinct), axis=0)
+    models[:, varying] = distinct
+    return np.ascontiguousarray(models), np.ascontiguousarray(model_of.ravel(), np.int64)
+
+
+def _varies(table, column):
+    if column == "eta":
+        return bool({"nonlinearity", "Cpre", "Cpost"} & set(table.varying))
+    return column in table.varying
+
+
+def _model_row(p):
+    """One set as a row of the model table."""
+    values = {n: getattr(p, n) for n in MODEL_COLUMNS if n != "noise_gating"}
+    values["noise_gating"] = GATING_CODES[p.noise_gating]
+    return np.array([float(values[n]) for n in MODEL_COLUMNS])
 
 
 def _compiled():
@@ -55,26 +126,33 @@ def _simulate(
     readout_times=None,
     progress=None,
     threads=None,
+    seeds=None,
+    streams=None,
 ):
-    """Fast path in SI units with validated inputs; see :func:`simulate_synapses`."""
+    """Fast path in SI units with validated inputs; see :func:`simulate_synapses`.
+
+    ``params`` is a CalciumParameters or a ParameterTable with one row per synapse;
+    ``seeds`` and ``streams`` (optional, one per synapse) replace the call's seed and the
+    streams 0, 1, … (a batch of parameter sets then draws what separate calls would).
+    """
     fp = _compiled()
     threads = default_threads() if threads is None else max(int(threads), 1)
-    p = params
     n = rho0.size
     trains = (
         np.arange(n, dtype=np.int64)
         if train_of_synapse is None
         else np.ascontiguousarray(train_of_synapse, dtype=np.int64)
     )
-    args = kernel_arguments(p)
     rho = np.empty(n)
     n_read = 0 if readout_times is None else readout_times.size
     rho_at = np.empty((n, n_read))
     c_at = np.empty((n, n_read))
     seed = int(seed) % 2**64
+    keys = _Keys(n, seeds, streams)
 
     def run(start):
         sl = slice(start, min(start + chunk, n))
+        models, model_of = _chunk_models(params, sl)
         out = fp.simulate(
             pre.times,
             pre.offsets,
@@ -83,17 +161,12 @@ def _simulate(
             trains[sl],
             np.ascontiguousarray(rho0[sl]),
             np.ascontiguousarray(t_end[sl]),
-            args,
-            p.D,
-            p.Cpre,
-            p.Cpost,
-            p.eta,
+            models,
+            model_of,
             seed,
             start,
             readout_times,
-            p.stp_U,
-            p.tau_rec,
-            p.rho_scales_cpre,
+            *keys.chunk(sl),
         )
         if readout_times is None:
             rho[sl] = out
@@ -106,6 +179,36 @@ def _simulate(
     if readout_times is None:
         return rho
     return rho, rho_at, c_at
+
+
+def _chunk_models(params, sl):
+    models, model_of = _model_table(params, sl)
+    if model_of is None:
+        model_of = np.zeros(sl.stop - sl.start, dtype=np.int64)
+    return models, model_of
+
+
+class _Keys:
+    """Per-synapse seeds and streams of a call (None: the call's seed, streams 0, 1, …)."""
+
+    def __init__(self, n, seeds, streams):
+        self.seeds = None if seeds is None else _key_array(seeds, n, "seeds", np.uint64)
+        self.streams = None if streams is None else _key_array(streams, n, "streams", np.int64)
+
+    def chunk(self, sl):
+        return (
+            None if self.seeds is None else self.seeds[sl],
+            None if self.streams is None else self.streams[sl],
+        )
+
+
+def _key_array(values, n, name, dtype):
+    values = np.asarray(values)
+    if values.shape != (n,) or not np.issubdtype(values.dtype, np.integer):
+        raise ValueError(f"{name} must be an integer array with one entry per synapse")
+    if n and values.min() < 0:
+        raise ValueError(f"{name} must be non-negative")
+    return np.ascontiguousarray(values.astype(dtype))
 
 
 def _chunk_size(n, threads):
@@ -141,12 +244,15 @@ def _simulate_drawn(
     readout_times=None,
     progress=None,
     threads=None,
+    seeds=None,
+    streams=None,
 ):
     """Fast path on spike trains drawn inside the compiled loop, in SI units.
 
     Parameters
     ----------
-    params : CalciumParameters
+    params : CalciumParameters or ParameterTable
+        One set, or one row per synapse.
     law : (str, ndarray (C, 6))
         A protocol's :meth:`~brian2_calcium.protocols.Protocol.train_law`.
     condition, train : ndarray of int (N,)
@@ -160,6 +266,8 @@ def _simulate_drawn(
     progress : bool, optional
     threads : int, optional
         Results do not depend on it.
+    seeds, streams : ndarray of int (N,), optional
+        As for :func:`_simulate`; ``seeds[i]`` also keys synapse i's train.
 
     Returns
     -------
@@ -175,7 +283,6 @@ def _simulate_drawn(
     if name not in codes:
         raise ValueError(f"no compiled sampler for trains of law {name!r}")
     threads = default_threads() if threads is None else max(int(threads), 1)
-    p = params
     n = rho0.size
     table = np.ascontiguousarray(table, dtype=float)
     condition = np.ascontiguousarray(condition, dtype=np.int64)
@@ -185,16 +292,17 @@ def _simulate_drawn(
     if n and (condition.min() < 0 or condition.max() >= table.shape[0] or train.min() < 0):
         raise ValueError("condition refers to a row of the law that does not exist")
     _check_law(name, table)
-    args = kernel_arguments(p)
     rho = np.empty(n)
     n_read = 0 if readout_times is None else readout_times.size
     rho_at = np.empty((n, n_read))
     c_at = np.empty((n, n_read))
     seed = int(seed) % 2**64
+    keys = _Keys(n, seeds, streams)
     events = []
 
     def run(start):
         sl = slice(start, min(start + chunk, n))
+        models, model_of = _chunk_models(params, sl)
         rho[sl], rho_at[sl], c_at[sl], done = fp.simulate_drawn(
             codes[name],
             table,
@@ -202,17 +310,12 @@ def _simulate_drawn(
             train[sl],
             np.ascontiguousarray(rho0[sl]),
             np.ascontiguousarray(t_end[sl]),
-            args,
-            p.D,
-            p.Cpre,
-            p.Cpost,
-            p.eta,
+            models,
+            model_of,
             seed,
             start,
             readout_times,
-            p.stp_U,
-            p.tau_rec,
-            p.rho_scales_cpre,
+            *keys.chunk(sl),
         )
         events.append(done)  # list.append is atomic: safe from the worker threads
         return sl.stop - sl.start
@@ -265,7 +368,11 @@ def simulate_synapses(
 
     Parameters
     ----------
-    params : CalciumParameters or str
+    params : CalciumParameters or str, ParameterTable, or sequence of sets
+        One parameter set for every synapse, or one per synapse: a
+        :class:`~brian2_calcium.ParameterTable` of N rows (per-synapse arrays, e.g.
+        ``ParameterTable("DP", theta_p=thresholds)``) or N sets (names or
+        CalciumParameters). Synapses with equal values share one prepared model.
     pre, post : SpikeTrains or list of Quantity (time) arrays
         Spike trains (one per synapse, or one per entry of ``train_of_synapse``). A
         :class:`~brian2_calcium.protocols.SpikeTrains` holds seconds.
@@ -295,7 +402,8 @@ def simulate_synapses(
     Raises
     ------
     ValueError
-        If ``t_end`` is negative or not finite, or the trains do not match the synapses.
+        If ``t_end`` is negative or not finite, the trains do not match the synapses, or a
+        parameter table has not one row per synapse.
 
     Examples
     --------
@@ -305,12 +413,22 @@ def simulate_synapses(
     ...                         rho0=[0.0], t_end=60 * second, seed=1)
     >>> rho.shape
     (1,)
+
+    Thresholds that differ per synapse, in one call:
+
+    >>> from brian2_calcium import ParameterTable
+    >>> table = ParameterTable("DP", theta_p=[1.2, 1.3, 1.4], sigma=0)
+    >>> trains = [np.arange(60) * second] * 3
+    >>> rho = simulate_synapses(table, trains, [t + 10*ms for t in trains], rho0=[0.0] * 3,
+    ...                         t_end=60 * second)
+    >>> bool(rho[0] > rho[2])  # a lower threshold potentiates more
+    True
     """
-    p = get_parameters(params)
     pre = _as_trains(pre, "presynaptic train")
     post = _as_trains(post, "postsynaptic train")
     rho0 = check_finite(np.atleast_1d(to_si_array(rho0, "rho0")).astype(float), "rho0")
     n = rho0.size
+    p = _synapse_parameters(params, n)
     t_end = np.broadcast_to(
         check_finite(to_si_array(t_end, "t_end", "time"), "t_end"), (n,)
     ).astype(float)
@@ -342,6 +460,14 @@ def simulate_synapses(
         if read.size and (read[0] < 0 or np.any(read[-1] > t_end)):
             raise ValueError("readout_times must lie between 0 and t_end")
     return _simulate(p, pre, post, rho0, t_end, seed, trains, read, progress, threads)
+
+
+def _synapse_parameters(params, n):
+    """A set for every synapse (CalciumParameters), or a table of one row per synapse."""
+    if isinstance(params, str | CalciumParameters):
+        return get_parameters(params)
+    table = as_parameter_table(params, n, "the parameter table")
+    return table if table.varying else table.base
 
 
 def _as_trains(trains, name):

@@ -7,8 +7,15 @@ runs serially, on a process pool or on a Dask cluster (``client.get_executor()``
 
 import numpy as np
 
-from .experiments import ENGINES, _engine_options_of_call, run_protocol
+from .experiments import (
+    ENGINES,
+    _engine_options_of_call,
+    _parameter_columns,
+    _run_rows,
+    run_protocol,
+)
 from .keywords import strict_keywords
+from .parameter_table import ParameterTable
 from .parameters import CalciumParameters, get_parameters
 from .protocols import Protocol
 
@@ -29,8 +36,11 @@ def sweep(
 
     Parameters
     ----------
-    parameter_sets : CalciumParameters or str, or an iterable of them
-        One set or several (a single name is one set, not its letters).
+    parameter_sets : CalciumParameters or str, an iterable of them, or a ParameterTable
+        One set or several (a single name is one set, not its letters); a table's rows
+        are sets. With the fast engine, sets of one model (the same ``bistable``,
+        ``noise_gating`` and ``rho_scales_cpre``) run as one batch per protocol; the
+        numbers are those of separate tasks.
     protocols : Protocol, dict of str to Protocol, or iterable of Protocol
         Protocols by label (default label: the protocol's name and position).
     n_synapses, engine, **engine_options
@@ -72,6 +82,8 @@ def sweep(
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if isinstance(parameter_sets, str | CalciumParameters):
         parameter_sets = [parameter_sets]
+    if isinstance(parameter_sets, ParameterTable):
+        parameter_sets = [parameter_sets[k] for k in range(len(parameter_sets))]
     sets = [get_parameters(p) for p in parameter_sets]
     if not sets:
         raise ValueError("parameter_sets is empty: give at least one parameter set")
@@ -93,12 +105,19 @@ def sweep(
         (proto, p, n_synapses, engine, task_seed)
         for (p, _, proto), task_seed in zip(tasks, seeds, strict=True)
     ]
-    if executor is None:
-        tables = [run_protocol(*a, progress=False, **engine_options) for a in args]
-    else:
+    batches = _batches(tasks, seeds, sets, engine)
+    submit = (lambda f, *a, **k: _Done(f(*a, **k))) if executor is None else executor.submit
+    if batches is not None:  # one call per protocol: every set as one batch
         futures = [
-            executor.submit(run_protocol, *a, progress=False, **engine_options) for a in args
+            submit(_run_batch, proto, rows, n_synapses, engine, row_seeds, engine_options)
+            for proto, rows, row_seeds in batches
         ]
+        # the batch of protocol j holds the tasks (set k, protocol j), in set order
+        results = [f.result() for f in futures]
+        n_proto = len(protocols)
+        tables = [results[j][k] for k in range(len(sets)) for j in range(n_proto)]
+    else:
+        futures = [submit(run_protocol, *a, progress=False, **engine_options) for a in args]
         tables = [f.result() for f in futures]
     out = []
     for (p, label, _), table in zip(tasks, tables, strict=True):
@@ -107,3 +126,42 @@ def sweep(
         table.insert(0, "parameter_set", p.name)
         out.append(table)
     return pd.concat(out, ignore_index=True)
+
+
+class _Done:
+    """A finished call, with the ``result()`` of a future (the serial executor)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        return self.value
+
+
+def _batches(tasks, seeds, sets, engine):
+    """(protocol, table of sets, seed of each set) per protocol, where one batch can run
+    them: the fast engine and sets that share the model's switches; else None."""
+    if engine != "fast" or len(sets) < 2:
+        return None
+    try:
+        table = ParameterTable.from_sets(sets)
+    except ValueError:  # sets of different models: one task each
+        return None
+    out = {}
+    for (_, label, proto), task_seed in zip(tasks, seeds, strict=True):
+        out.setdefault(label, (proto, table, []))[2].append(task_seed)
+    return list(out.values())
+
+
+def _run_batch(protocol, table, n_synapses, engine, seeds, engine_options):
+    """Every row of ``table`` with its own seed in one call: one result table per row."""
+    df = _run_rows(protocol, table, n_synapses, engine, seeds, False, "auto", False,
+                   engine_options)  # fmt: skip
+    out = []
+    for k, seed in enumerate(seeds):
+        part = df[df["set"] == k].drop(columns=["set", "parameter_set"] + [
+            c for c in df.columns if c in _parameter_columns(table, k)
+        ]).reset_index(drop=True)  # fmt: skip
+        part.attrs = dict(df.attrs, parameter_set=table.row_names()[k], seed=int(seed))
+        out.append(part)
+    return out

@@ -83,6 +83,15 @@ def to_si_array(value, name, kind=None):
     """
     if isinstance(value, SI):
         return value.value.copy()
+    if isinstance(value, list | tuple) and any(hasattr(v, "dim") for v in value):
+        import brian2  # a list of quantities, e.g. (-20*ms, 20*ms): one array, same unit
+
+        try:
+            value = brian2.Quantity(value)
+        except brian2.DimensionMismatchError:
+            raise _unit_error(name, value, kind or "dimensionless number") from None
+        except TypeError:
+            raise TypeError(f"{name} mixes quantities and bare numbers: {value!r}") from None
     dims = _dimensions_of(value)
     if kind is None:
         if dims is not None and not dims.is_dimensionless:
