@@ -1192,6 +1192,11 @@ def _n_events(n, name):
     return int(n)
 
 
+# What the stationary calcium density depends on (besides the rates): rows equal in these
+# share it (θd sets the grid step).
+_DENSITY_KEYS = ("tau_ca", "Cpre", "Cpost", "D", "theta_d")
+
+
 def _analytic_rows(protocol, table):
     """Analytic prediction for every row of a table and every condition of a protocol.
 
@@ -1233,10 +1238,20 @@ def _analytic_rows(protocol, table):
             zip(protocol.rate_pre, protocol.rate_post, protocol.p, protocol.delta_t, strict=True)
         )
         alphas = np.full((2, len(table), len(conditions)), np.nan)
-        for k in np.flatnonzero(covered):
-            row = table[int(k)]
+        # rows whose calcium is the same share one density: θp is read off it for each
+        calcium = np.column_stack([table.column(n) for n in _DENSITY_KEYS])
+        for key in np.unique(calcium[covered], axis=0):
+            rows = np.flatnonzero(covered & np.all(calcium == key, axis=1))
+            row = table[int(rows[0])]
+            theta_p = table.column("theta_p")[rows]
             for c, condition in enumerate(conditions):
-                alphas[:, k, c] = _poisson_alphas_density(row, *condition)
+                amps, rates = _poisson_jump_classes(row, *condition)
+                thetas = np.concatenate([[row.theta_d], theta_p])
+                found = _stationary_density_alphas(
+                    amps, rates, row.tau_ca, thetas, _DENSITY_STEP * row.theta_d
+                )
+                alphas[0, rows, c] = found[0]
+                alphas[1, rows, c] = found[1:]
         alpha_d, alpha_p = alphas
     else:
         return None

@@ -12,10 +12,9 @@ import time
 import numpy as np
 
 from .analytic import (
+    _analytic_rows,
     _memory_time,
-    _pattern_alphas,
     _poisson_alphas_density,
-    _predict,
     change_in_strength,
     change_in_strength_se,
 )
@@ -24,7 +23,6 @@ from .parameter_table import as_parameter_table
 from .parameters import CalciumParameters, get_parameters
 from .protocols import (
     MAX_SPIKES,
-    PoissonPairs,
     SpikeTrains,
     background_activity,
     frequency_pairs,
@@ -258,7 +256,11 @@ def _run_rows(protocol, table, n_synapses, engine, seeds, progress, trains, sing
     p = table.base  # the switches (bistable, gating, rho_scales_cpre) are the table's
     K, C = len(table), protocol.n_conditions
     rows = [table[k] for k in range(K)] if table.varying or not single else [p]
-    predictions = [_analytic(protocol, row) for row in rows]
+    theory = _analytic_rows(protocol, table)
+    predictions = [
+        None if theory is None else {key: theory[key][k] for key in ("U", "D", "S", "rho_mean")}
+        for k in range(len(rows))
+    ]
     per_condition = 2 * n if p.bistable else n
     in_loop = _trains_in_loop(trains, engine, protocol)
 
@@ -446,32 +448,6 @@ def _trains_in_loop(trains, engine, protocol):
         )
         raise ValueError(f"trains='in_loop' is not possible here: {why}")
     return possible and trains != "stored"
-
-
-def _analytic(protocol, p):
-    """Analytic prediction per condition, where a theory covers protocol and model.
-
-    Periodic protocols: steady-state time above threshold (spec §3.1b). Irregular pairs
-    (:class:`~brian2_calcium.protocols.PoissonPairs`): stationary calcium density (spec
-    §3.4; linear calcium without short-term depression). No theory when ρ scales the
-    presynaptic calcium.
-    """
-    if p.rho_scales_cpre:
-        return None
-    pattern = protocol.pattern()
-    if pattern is not None:
-        alpha_d, alpha_p = _pattern_alphas(p, *pattern)
-    elif isinstance(protocol, PoissonPairs) and p.eta == 0 and not p.pre_jump_varies:
-        alphas = [
-            _poisson_alphas_density(p, *condition)
-            for condition in zip(
-                protocol.rate_pre, protocol.rate_post, protocol.p, protocol.delta_t, strict=True
-            )
-        ]
-        alpha_d, alpha_p = np.array(alphas, float).reshape(-1, 2).T
-    else:
-        return None
-    return _predict(p, alpha_d, alpha_p, protocol.duration)
 
 
 @strict_keywords(options=_engine_options_of_call)
