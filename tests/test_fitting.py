@@ -501,3 +501,24 @@ def test_cli_fit_counts_per_group_values_before_refusing_without_force(tmp_path,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv"]
     with pytest.warns(UnderdeterminedFitWarning):
         assert main([*argv, "--force"]) == 0
+
+
+def test_a_per_group_fit_on_the_fast_engine_simulates_each_group_with_its_set():
+    """Each group's rows are one fast-engine batch run with that group's fitted set (common
+    random numbers: the same seed every evaluation), and the fit is reproducible."""
+    from brian2_calcium.experiments import run_protocol
+    from brian2_calcium.protocols import pairs
+    from brian2_calcium.units import SI
+
+    data = _group_data().iloc[[0, 5, 10, 12, 17, 22]].reset_index(drop=True)
+    options = dict(start="DP", free=GROUP_FREE, per_group={"theta_p": "cell_type"},
+                   engine="fast", n_synapses=40, maxiter=2, popsize=3, local=False,
+                   seed=5)  # fmt: skip
+    a, b = fit(data, **options), fit(data, **options)
+    assert a.loss == b.loss and a.group_params == b.group_params
+    for label, params in a.group_params.items():
+        rows = a.residuals[a.residuals.cell_type == label]
+        protocol = pairs(SI(rows.delta_t_ms.to_numpy() * 1e-3),
+                         SI(rows.frequency_hz.to_numpy()), 60)  # fmt: skip
+        S = run_protocol(protocol, params, 40, "fast", 5, progress=False)["S"]
+        np.testing.assert_array_equal(rows.S_model, S)
