@@ -450,6 +450,13 @@ def _check_per_group(per_group, data, names):
         if labels.isna().any():
             row = int(np.flatnonzero(labels.isna().to_numpy())[0])
             raise ValueError(f"per_group: {column} is missing in data row {row + 1}")
+        try:
+            sorted(labels.unique())
+        except TypeError:
+            raise ValueError(
+                f"per_group: the labels in {column} mix kinds (text and numbers, say); make "
+                "them all text or all numbers"
+            ) from None
         if hasattr(labels, "cat"):
             empty = [c for c in labels.cat.categories if not (labels == c).any()]
             if empty:

@@ -408,6 +408,10 @@ def test_per_group_inputs_are_checked():
     missing.loc[3, "cell_type"] = None
     with pytest.raises(ValueError, match="cell_type is missing in data row 4"):
         fit(missing, per_group={"theta_p": "cell_type"}, **options)
+    mixed = data.astype({"cell_type": object})
+    mixed.loc[0, "cell_type"] = 1
+    with pytest.raises(ValueError, match="labels in cell_type mix kinds"):
+        fit(mixed, per_group={"theta_p": "cell_type"}, **options)
     empty = data.assign(cell_type=pd.Categorical(data.cell_type,
                                                  categories=["glia", *GROUP_THETA_P]))  # fmt: skip
     with pytest.raises(ValueError, match="group.s. 'glia' have no data rows"):
