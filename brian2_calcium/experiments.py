@@ -255,49 +255,37 @@ def _run_rows(protocol, table, n_synapses, engine, seeds, progress, trains, sing
     start = time.perf_counter()
     p = table.base  # the switches (bistable, gating, rho_scales_cpre) are the table's
     K, C = len(table), protocol.n_conditions
-    rows = [table[k] for k in range(K)] if table.varying or not single else [p]
     theory = _analytic_rows(protocol, table)
-    predictions = [
-        None if theory is None else {key: theory[key][k] for key in ("U", "D", "S", "rho_mean")}
-        for k in range(len(rows))
-    ]
     per_condition = 2 * n if p.bistable else n
     in_loop = _trains_in_loop(trains, engine, protocol)
 
     if engine == "analytic":
-        if predictions[0] is None:
+        if theory is None:
             raise ValueError(f"no analytic prediction for the protocol {protocol.name!r}")
-        rho = None
+        U, D, S, rho_mean = (theory[key] for key in ("U", "D", "S", "rho_mean"))
+        S_se = np.zeros((K, C))
         n_used = n_events = 0
     else:
         rho, n_events = _simulate_rows(
-            protocol, table, rows, n, per_condition, engine, seeds, progress, in_loop, options
+            protocol, table, n, per_condition, engine, seeds, progress, in_loop, options
         )
+        U, D, S, S_se, rho_mean = _read_out(table, rho, n)
         n_used = n
-    frames = []
-    for k, row in enumerate(rows):
-        prediction = predictions[k]
-        if rho is None:
-            U, D, S, rho_mean = (prediction[key] for key in ("U", "D", "S", "rho_mean"))
-            S_se = np.zeros(C)
-        else:
-            U, D, S, S_se, rho_mean = _read_out(row, rho[k], n)
-        columns = dict(protocol.conditions)
-        columns.update(U=U, D=D, S=S, S_se=S_se)
-        nan = np.full(C, np.nan)
-        for key in ("S", "U", "D"):
-            columns[f"{key}_analytic"] = nan if prediction is None else prediction[key]
-        if not p.bistable:
-            columns["rho_mean"] = rho_mean
-        columns["n_synapses"] = np.full(C, n_used, dtype=int)
-        frame = pd.DataFrame(columns)
-        if not single:
-            labels = {"set": k, "parameter_set": table.row_names()[k]}
-            labels.update(_parameter_columns(table, k))
-            for i, (key, value) in enumerate(labels.items()):
-                frame.insert(i, key, value)
-        frames.append(frame)
-    df = frames[0] if single else pd.concat(frames, ignore_index=True)
+    columns = {}
+    if not single:
+        columns["set"] = np.repeat(np.arange(K), C)
+        columns["parameter_set"] = np.repeat(table.row_names(), C)
+        for name, values in _parameter_columns(table).items():
+            columns[name] = np.repeat(values, C)
+    columns.update({key: np.tile(values, K) for key, values in protocol.conditions.items()})
+    columns.update(U=U.ravel(), D=D.ravel(), S=S.ravel(), S_se=S_se.ravel())
+    for key in ("S", "U", "D"):
+        columns[f"{key}_analytic"] = np.full(K * C, np.nan) if theory is None else theory[
+            key].ravel()  # fmt: skip
+    if not p.bistable:
+        columns["rho_mean"] = rho_mean.ravel()
+    columns["n_synapses"] = np.full(K * C, n_used, dtype=int)
+    df = pd.DataFrame(columns)
     df.attrs.update(
         parameter_set=p.name if single else table.name,
         engine=engine,
@@ -309,64 +297,65 @@ def _run_rows(protocol, table, n_synapses, engine, seeds, progress, trains, sing
     return df
 
 
-def _parameter_columns(table, k):
-    """The varying parameters of row k, as table columns named with their unit."""
+def _parameter_columns(table):
+    """The varying parameters of a table, as columns named with their unit."""
     out = {}
     for name in table.varying:
-        value = float(table.column(name)[k])
+        values = table.column(name)
         if name in ("tau_ca", "D", "tau_rec"):
-            out[f"{name}_ms"] = value * 1e3
+            out[f"{name}_ms"] = values * 1e3
         elif name == "tau":
-            out["tau_s"] = value
+            out["tau_s"] = values
         else:
-            out[name] = value
+            out[name] = values
     return out
 
 
-def _read_out(p, rho, n):
-    """U, D, S, S_se and ⟨ρ⟩ per condition from ρ (C, synapses per condition) of set p."""
-    C = rho.shape[0]
-    if p.bistable:
-        U = np.mean(rho[:, :n] > p.rho_star, axis=1)
-        D = np.mean(rho[:, n:] < p.rho_star, axis=1)
-        S = change_in_strength(U, D, p.beta, p.b)
-        S_se = change_in_strength_se(U, D, n, p.beta, p.b)
-        return U, D, S, S_se, np.full(C, np.nan)
-    rho_mean = rho.mean(axis=1)
-    S = rho_mean / p.rho0
-    S_se = rho.std(axis=1, ddof=1) / np.sqrt(n) / p.rho0 if n > 1 else np.zeros(C)
-    nan = np.full(C, np.nan)
+def _read_out(table, rho, n):
+    """U, D, S, S_se and ⟨ρ⟩ (rows, conditions) from ρ (rows, conditions, synapses)."""
+
+    def column(name):
+        return table.column(name)[:, None]
+
+    nan = np.full(rho.shape[:2], np.nan)
+    if table.base.bistable:
+        U = np.mean(rho[:, :, :n] > column("rho_star")[..., None], axis=2)
+        D = np.mean(rho[:, :, n:] < column("rho_star")[..., None], axis=2)
+        S = change_in_strength(U, D, column("beta"), column("b"))
+        S_se = change_in_strength_se(U, D, n, column("beta"), column("b"))
+        return U, D, S, S_se, nan
+    rho_mean = rho.mean(axis=2)
+    S = rho_mean / column("rho0")
+    if n > 1:
+        S_se = rho.std(axis=2, ddof=1) / np.sqrt(n) / column("rho0")
+    else:
+        S_se = np.zeros(rho.shape[:2])
     return nan, nan, S, S_se, rho_mean
 
 
-def _simulate_rows(protocol, table, rows, n, per_condition, engine, seeds, progress, in_loop,
-                   options):  # fmt: skip
+def _simulate_rows(protocol, table, n, per_condition, engine, seeds, progress, in_loop, options):
     """ρ (K, C, per_condition) at the read-out of every row's synapses, and the events."""
-    K, C = len(rows), protocol.n_conditions
+    K, C = len(table), protocol.n_conditions
     cond = np.repeat(np.arange(C), per_condition)
     local = np.tile(np.arange(per_condition), C)
     p = table.base
-    rho0 = np.tile(np.repeat([0.0, 1.0], n), C) if p.bistable else None
-    t_end = [
-        np.ascontiguousarray(
-            protocol.duration[cond] + (_SETTLE_TAU_CA * row.tau_ca if p.bistable else 0.0),
-            float,
-        )
-        for row in rows
-    ]
-    if not p.bistable:
-        rho0s = [np.full(C * per_condition, row.rho0) for row in rows]
+    block = cond.size  # the synapses of one row
+    # synapse s of row k: ρ0 and the end of the read-out (calcium decayed below θd)
+    if p.bistable:
+        rho0 = np.tile(np.repeat([0.0, 1.0], n), (K, C)).ravel()
+        settle = _SETTLE_TAU_CA * table.column("tau_ca")
     else:
-        rho0s = [rho0] * K
+        rho0 = np.repeat(table.column("rho0"), block)
+        settle = np.zeros(K)
+    t_end = np.ascontiguousarray((protocol.duration[cond][None, :] + settle[:, None]).ravel())
     if in_loop:
         from .fastpath import _simulate_drawn
 
         # synapse s of condition k receives train s of k: one train per synapse, as the
         # stored stochastic trains
-        block = cond.size
         rho, _, _, n_events = _simulate_drawn(
-            _rows_of_blocks(table, rows, block), protocol.train_law(), np.tile(cond, K),
-            np.tile(local, K), np.concatenate(rho0s), np.concatenate(t_end), seeds[0], None,
+            _rows_of_blocks(table, block), protocol.train_law(), np.tile(cond, K),
+            np.tile(local, K), rho0, t_end, seeds[0], None,
             progress, seeds=_seeds_of_rows(seeds, block), streams=np.tile(np.arange(block), K),
             **options,
         )  # fmt: skip
@@ -394,18 +383,20 @@ def _simulate_rows(protocol, table, rows, n, per_condition, engine, seeds, progr
         pre, post = (_concatenate([drawn[s][side] for s in order]) for side in (0, 1))
         trains_each = len(drawn[order[0]][0])
         trains = np.concatenate([train_of_synapse + order.index(s) * trains_each for s in seeds])
-        block = cond.size
         rho = _simulate(
-            _rows_of_blocks(table, rows, block), pre, post, np.concatenate(rho0s),
-            np.concatenate(t_end), seeds[0], trains, None, progress,
+            _rows_of_blocks(table, block), pre, post, rho0, t_end, seeds[0], trains, None,
+            progress,
             seeds=_seeds_of_rows(seeds, block), streams=np.tile(np.arange(block), K), **options,
         )  # fmt: skip
         return rho.reshape(K, C, per_condition), n_events
-    rho = np.stack([
-        _SIMULATORS[engine](row, drawn[s][0], drawn[s][1], train_of_synapse, rho0s[k], t_end[k], s,
-                            progress, **options).reshape(C, per_condition)
-        for k, (row, s) in enumerate(zip(rows, seeds, strict=True))
-    ])  # fmt: skip
+    rho = []
+    for k, s in enumerate(seeds):  # the other engines take one set: row after row
+        part = slice(k * block, (k + 1) * block)
+        row = table[k] if table.varying else p
+        pre, post, _ = drawn[s]
+        rho.append(_SIMULATORS[engine](row, pre, post, train_of_synapse, rho0[part],
+                                       t_end[part], s, progress, **options))  # fmt: skip
+    rho = np.stack(rho).reshape(K, C, per_condition)
     return rho, n_events
 
 
@@ -423,13 +414,13 @@ def _concatenate(trains):
     return SpikeTrains(times, np.concatenate([[0], np.cumsum(sizes)]))
 
 
-def _rows_of_blocks(table, rows, block):
+def _rows_of_blocks(table, block):
     """The parameters of a batch: block k (``block`` synapses) follows row k."""
-    if len(rows) == 1:
-        return rows[0]
+    if not table.varying:
+        return table.base
     from .fastpath import TableRows
 
-    return TableRows(table, np.repeat(np.arange(len(rows)), block))
+    return TableRows(table, np.repeat(np.arange(len(table)), block))
 
 
 _TRAINS = ("auto", "in_loop", "stored")

@@ -158,10 +158,9 @@ def _run_batch(protocol, table, n_synapses, engine, seeds, engine_options):
     df = _run_rows(protocol, table, n_synapses, engine, seeds, False, "auto", False,
                    engine_options)  # fmt: skip
     out = []
+    labels = ["set", "parameter_set", *_parameter_columns(table)]
     for k, seed in enumerate(seeds):
-        part = df[df["set"] == k].drop(columns=["set", "parameter_set"] + [
-            c for c in df.columns if c in _parameter_columns(table, k)
-        ]).reset_index(drop=True)  # fmt: skip
+        part = df[df["set"] == k].drop(columns=labels).reset_index(drop=True)
         part.attrs = dict(df.attrs, parameter_set=table.row_names()[k], seed=int(seed))
         out.append(part)
     return out
