@@ -187,3 +187,47 @@ def test_a_bad_per_synapse_value_is_refused_naming_it(name, value, message, mode
         error = error.__cause__
     assert error is not None and re.search(message, str(error)), info.value
     assert G.ge[:].tolist() == [0.0, 0.0, 0.0]
+
+
+def _ou_step(mean, var, m, k, s2, t):
+    """Moments after an OU step dρ = −k(ρ − m)dt + s dW of duration t (spec §6.3)."""
+    e = np.exp(-k * t)
+    return m + (mean - m) * e, var * e**2 + s2 * (1 - e**2) / (2 * k)
+
+
+@pytest.mark.parametrize("target", ["numpy", pytest.param("cython", marks=pytest.mark.long)])
+def test_per_synapse_sigma_gives_each_class_the_exact_ou_moments(target):
+    """σ per synapse in the event template: after one presynaptic spike (flat model: a
+    segment above θp, then one between the thresholds) each σ class has the spec's exact
+    OU mean and variance, with the power to see σ × 1.05 (10 variance standard errors)."""
+    p = get_parameters("DP").replace(bistable=False, Cpre=1.8, D=5 * ms)
+    sigmas = np.array([1.0, 2.8284, 4.0])
+    n = 20_000
+    rho0 = 0.3
+    t_p = p.tau_ca * np.log(p.Cpre / p.theta_p)
+    t_d = p.tau_ca * np.log(p.Cpre / p.theta_d) - t_p
+    t_end = (p.D + t_p + t_d) * second + 10 * ms
+    previous = b2.prefs.codegen.target
+    b2.prefs.codegen.target = target
+    try:
+        source = b2.SpikeGeneratorGroup(1, [0], [0] * ms)
+        target_group = b2.NeuronGroup(1, "v : 1", threshold="False")
+        tpl = bc.synapse_template(p, per_synapse=("sigma",))
+        S = make_synapses(source, target_group, tpl, connect={"n": sigmas.size * n},
+                          name="sigma_classes")  # fmt: skip
+        S.sigma = np.repeat(sigmas, n)
+        S.rho = rho0
+        S.noise_seed = 12
+        b2.Network(source, target_group, S).run(t_end, namespace={})
+        rho = bc.bring_up_to_date(S, t_end).reshape(sigmas.size, n)
+    finally:
+        b2.prefs.codegen.target = previous
+    k_p = (p.gamma_p + p.gamma_d) / p.tau
+    m_p = p.gamma_p / (p.gamma_p + p.gamma_d)
+    for sigma, sample in zip(sigmas, rho, strict=True):
+        after_p = _ou_step(rho0, 0.0, m_p, k_p, 2 * sigma**2 / p.tau, t_p)
+        mean, var = _ou_step(*after_p, 0.0, p.gamma_d / p.tau, sigma**2 / p.tau, t_d)
+        var_se = var * np.sqrt(2.0 / (n - 1))
+        assert abs(sample.mean() - mean) < 5 * np.sqrt(var / n), (sigma, sample.mean(), mean)
+        assert abs(sample.var(ddof=1) - var) < 5 * var_se, (sigma, sample.var(ddof=1), var)
+        assert (1.05**2 - 1) * var > 9 * var_se  # the power to see σ × 1.05
