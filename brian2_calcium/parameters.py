@@ -654,6 +654,12 @@ def get_parameters(name):
         isinstance(name, str) and name.strip().lower().endswith(".json")
     ):
         return CalciumParameters.from_json(os.fspath(name))
+    if hasattr(name, "varying") and hasattr(name, "base"):  # a ParameterTable
+        raise TypeError(
+            f"this takes one parameter set, not the table {name!r}: simulate_synapses, "
+            "run_protocol, stdp_curve, frequency_curve, sweep, the theory and NEST's syn_spec "
+            "take tables; elsewhere give one row at a time (table[k])"
+        )
     if not isinstance(name, str):
         raise TypeError(f"parameter set name must be a string, got {name!r}")
     lowered = {k.lower(): k for k in _REGISTRY}

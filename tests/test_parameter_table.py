@@ -255,3 +255,11 @@ def test_a_fast_sweep_runs_as_one_batch_with_each_tasks_seed():
         alone = run_protocol(protocols[label], sets[k], n_synapses=100, seed=seed)
         part = df[(df.parameter_set == sets.row_names()[k]) & (df.protocol == label)]
         np.testing.assert_array_equal(part.S.to_numpy(), alone.S.to_numpy())
+
+
+def test_functions_of_one_set_say_so_when_given_a_table():
+    from brian2_calcium import memory_time_curve
+
+    table = ParameterTable("higgins2014_in_vitro", theta_p=[1.3, 1.4])
+    with pytest.raises(TypeError, match=r"takes one parameter set, not the table .*table\[k\]"):
+        memory_time_curve(table, [1] * Hz)
