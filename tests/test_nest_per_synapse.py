@@ -296,3 +296,29 @@ def test_wrong_number_of_values_for_the_connections():
     with pytest.raises(ValueError, match="'theta_p' has to be an array of dimension 3"):
         nest.Connect(a[:3], a[3:], "one_to_one", spec)
     assert len(nest.GetConnections(a, a)) == 0
+
+
+def test_values_set_during_a_run_act_from_the_last_update():
+    """Setting numbers mid-run keeps rho at the last update, and setting the values a
+    connection already has changes its future only by the split of one interval (the
+    walk's splitting error, below 1e-6); other values change it."""
+    p = bc.get_parameters("DP").replace(sigma=0.0)
+    rng = np.random.default_rng(30)
+    _kernel()
+    pre, post = _parrots([_grid(rng, 20, 4000.0)]), _parrots([_grid(rng, 30, 4000.0)])
+    spec = bc.nest.syn_spec(p, w0=1.0, rho=0.4, per_connection={})
+    spec.update(noise_key=np.arange(3), receptor_type=np.ones(3, dtype=int))
+    nest.Connect(np.full(3, pre[0].global_id), np.full(3, post[0].global_id), "one_to_one",
+                 spec)  # fmt: skip
+    nest.Simulate(2000.0)
+    conns = nest.GetConnections(pre, post)
+    before = conns.get(["rho", "c", "t_last_update"])
+    conns[1].set({"theta_p": 1.3})  # the value it has
+    conns[2].set({"theta_p": 1.45, "Cpost": 2.2})
+    after = conns.get(["rho", "c", "t_last_update"])
+    for key in ("rho", "c", "t_last_update"):
+        assert np.allclose(after[key], before[key], rtol=0, atol=1e-12)
+    nest.Simulate(2000.0)
+    rho = np.asarray(conns.get("rho"))
+    assert abs(rho[1] - rho[0]) <= 1e-6
+    assert abs(rho[2] - rho[0]) > 1e-3

@@ -146,7 +146,7 @@ gb_number_in_ms( int k )
 inline void
 gb_neutral_model( gb_synapse_model& m )
 {
-  gb_params_fill( &m.p, 0.02, 1.0, 1.3, 200.0, 321.808, 0.0, 0.150, 0.5, 1, GB_GATING_DP );
+  gb_params_fill( &m.p, 0.02, 1.0, 1.3, 200.0, 321.808, 0.0, 150.0, 0.5, 1, GB_GATING_DP );
   gb_params_prepare( &m.p );
   m.D = 0.0;
   m.Cpre = 1.0;
