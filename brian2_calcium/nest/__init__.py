@@ -3,8 +3,9 @@
 For networks beyond one machine (NEST spreads them over MPI processes and threads).
 ``gb_synapse`` is brought up to date at its own presynaptic spike from NEST's archive of
 postsynaptic spikes, through the C walk of ``kernel/gb_walk.h`` that the Brian2 event
-template and the fast path use. NEST itself is imported only when a function here is
-called: ``import brian2_calcium`` never needs it.
+template and the fast path use; ``gb_synapse_per_connection`` is the same synapse holding
+its own parameters (``syn_spec`` with a ParameterTable or ``per_connection=``). NEST itself
+is imported only when a function here is called: ``import brian2_calcium`` never needs it.
 
 >>> import nest, brian2_calcium as bc                                     # doctest: +SKIP
 >>> pre, post = nest.Create("parrot_neuron"), nest.Create("iaf_psc_exp")  # doctest: +SKIP

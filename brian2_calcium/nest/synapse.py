@@ -147,7 +147,8 @@ def syn_spec(params, w0, w1=None, rho=None, delay=None, seed=None, noise_key=Non
         :class:`~brian2_calcium.ParameterTable` gives one row per connection (in the order
         NEST makes them: for ``"one_to_one"``, that of the neurons): its varying numbers
         become per-connection values of ``gb_synapse_per_connection``, its base set the
-        defaults.
+        defaults (its ``nonlinearity`` gives ``eta``, its ``rho0`` the initial ρ of a flat
+        set; ``beta``, a read-out parameter, is not the synapse's, as for one set).
     w0, w1 : float or Quantity
         Weights of ρ = 0 and ρ = 1 (see :func:`model_parameters`; w1 defaults to b·w0).
         A synapse transmits ``w0 + ρ (w1 − w0)`` with ρ at its presynaptic spike.
