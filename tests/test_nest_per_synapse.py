@@ -63,13 +63,9 @@ def _by_pair(conns, keys, sources, targets):
 
 
 def _fast_per_synapse(rows, pre, post, rho0, t_end):
-    """The fast path, one call per synapse with that synapse's parameter set."""
-    out = np.empty(len(rows))
-    for k, p in enumerate(rows):
-        out[k] = simulate_synapses(p, SpikeTrains.from_list([pre[k]]),
-                                   SpikeTrains.from_list([post[k]]), [rho0[k]],
-                                   t_end[k] * second, seed=0)[0]  # fmt: skip
-    return out
+    """The fast path in one call, each synapse with its own parameter set (a table)."""
+    return simulate_synapses(list(rows), SpikeTrains.from_list(pre), SpikeTrains.from_list(post),
+                             rho0, np.asarray(t_end) * second, seed=0)  # fmt: skip
 
 
 def test_recurrent_network_with_per_connection_values_equals_the_fast_path():
