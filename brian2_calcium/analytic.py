@@ -74,6 +74,27 @@ class _Rows:
         self.pre_jump_varies = self.short_term_depression | self.rho_scales_cpre
 
 
+# How a ParameterTable answers, said once and put into the docstrings (``{rows ...}``).
+_ROWS_DOC = {
+    "{rows of a protocol}": """A table answers for every row at once (vectorised over
+        rows): each output gains a leading row axis, shape ``(len(params),) + shape``
+        where ``shape`` is that of one set; the other inputs are shared by all rows.""",
+    "{rows of the alphas}": """A table answers for every row at once (vectorised over
+        rows): its numbers act as arrays of shape ``(n_rows, 1, ..., 1)``, so the leading
+        axis of the other inputs is the row axis (length ``n_rows``, or 1 or a scalar to
+        share a value between rows; e.g. the alphas a table gave) and every output has
+        shape ``(n_rows,) + shape[1:]``.""",
+}
+
+
+def _with_rows_doc(function):
+    """Put the table rule into ``function``'s docstring (where it says ``{rows ...}``)."""
+    if function.__doc__:
+        for marker, text in _ROWS_DOC.items():
+            function.__doc__ = function.__doc__.replace(marker, text)
+    return function
+
+
 def _resolve(params):
     """A ParameterTable as it is, anything else through :func:`get_parameters`."""
     return params if isinstance(params, ParameterTable) else get_parameters(params)
@@ -323,9 +344,7 @@ def time_above_threshold_periodic(params, pre_times, post_times, period):
     Parameters
     ----------
     params : CalciumParameters, str or ParameterTable
-        A table answers for every row at once (vectorised over rows): each output gains
-        a leading row axis, shape ``(len(params),) + shape`` where ``shape`` is that of
-        one set; the other inputs are shared by all rows.
+        {rows of a protocol}
     pre_times, post_times : Quantity (time), shape (..., M) and (..., K)
         Spike times within one period (values outside [0, T) are taken modulo T).
     period : Quantity (time)
@@ -357,9 +376,7 @@ def time_above_threshold_pairs(params, delta_t, frequency, method="periodic"):
     Parameters
     ----------
     params : CalciumParameters, str or ParameterTable
-        A table answers for every row at once (vectorised over rows): each output gains
-        a leading row axis, shape ``(len(params),) + shape`` where ``shape`` is that of
-        one set; the other inputs are shared by all rows.
+        {rows of a protocol}
     delta_t : Quantity (time), array_like
         Spike timing Δt = t_post − t_pre.
     frequency : Quantity (frequency), array_like
@@ -420,9 +437,7 @@ def time_above_threshold_burst(params, delta_t, frequency, burst_interval=None, 
     Parameters
     ----------
     params : CalciumParameters, str or ParameterTable
-        A table answers for every row at once (vectorised over rows): each output gains
-        a leading row axis, shape ``(len(params),) + shape`` where ``shape`` is that of
-        one set; the other inputs are shared by all rows.
+        {rows of a protocol}
     delta_t : Quantity (time), array_like
         Δt from the pre spike to the last post spike.
     frequency : Quantity (frequency), array_like
@@ -828,11 +843,7 @@ def memory_time(params, alpha_d, alpha_p):
     Parameters
     ----------
     params : CalciumParameters, str or ParameterTable
-        A table answers for every row at once (vectorised over rows): its numbers act as
-        arrays of shape ``(n_rows, 1, ..., 1)``, so the leading axis of the other inputs
-        is the row axis (length ``n_rows``, or 1 or a scalar to share a value between
-        rows; e.g. the alphas a table gave) and every output has shape
-        ``(n_rows,) + shape[1:]``.
+        {rows of the alphas}
     alpha_d, alpha_p : array_like
         Fractions of time above θd and θp (e.g. from
         :func:`time_above_threshold_poisson`).
@@ -863,11 +874,7 @@ def rho_bar(params, alpha_d, alpha_p):
     Parameters
     ----------
     params : CalciumParameters, str or ParameterTable
-        A table answers for every row at once (vectorised over rows): its numbers act as
-        arrays of shape ``(n_rows, 1, ..., 1)``, so the leading axis of the other inputs
-        is the row axis (length ``n_rows``, or 1 or a scalar to share a value between
-        rows; e.g. the alphas a table gave) and every output has shape
-        ``(n_rows,) + shape[1:]``.
+        {rows of the alphas}
     alpha_d, alpha_p : array_like
         Fractions of time above θd and θp.
 
@@ -937,11 +944,7 @@ def transition_probabilities(params, alpha_d, alpha_p, duration):
     Parameters
     ----------
     params : CalciumParameters, str or ParameterTable
-        A table answers for every row at once (vectorised over rows): its numbers act as
-        arrays of shape ``(n_rows, 1, ..., 1)``, so the leading axis of the other inputs
-        is the row axis (length ``n_rows``, or 1 or a scalar to share a value between
-        rows; e.g. the alphas a table gave) and every output has shape
-        ``(n_rows,) + shape[1:]``.
+        {rows of the alphas}
     alpha_d, alpha_p : array_like
         Fractions of time above θd and θp during the protocol.
     duration : Quantity (time)
@@ -1010,11 +1013,7 @@ def flat_potential_mean(params, alpha_d, alpha_p, duration, rho0=None):
     Parameters
     ----------
     params : CalciumParameters, str or ParameterTable
-        A table answers for every row at once (vectorised over rows): its numbers act as
-        arrays of shape ``(n_rows, 1, ..., 1)``, so the leading axis of the other inputs
-        is the row axis (length ``n_rows``, or 1 or a scalar to share a value between
-        rows; e.g. the alphas a table gave) and every output has shape
-        ``(n_rows,) + shape[1:]``.
+        {rows of the alphas}
     alpha_d, alpha_p : array_like
         Fractions of time above θd and θp.
     duration : Quantity (time)
@@ -1074,11 +1073,7 @@ def predict(params, alpha_d, alpha_p, duration):
     Parameters
     ----------
     params : CalciumParameters, str or ParameterTable
-        A table answers for every row at once (vectorised over rows): its numbers act as
-        arrays of shape ``(n_rows, 1, ..., 1)``, so the leading axis of the other inputs
-        is the row axis (length ``n_rows``, or 1 or a scalar to share a value between
-        rows; e.g. the alphas a table gave) and every output has shape
-        ``(n_rows,) + shape[1:]``.
+        {rows of the alphas}
     alpha_d, alpha_p : array_like
         Fractions of time above θd and θp during the protocol.
     duration : Quantity (time)
@@ -1103,9 +1098,7 @@ def predict_pairs(params, delta_t, frequency, n_pairs):
     Parameters
     ----------
     params : CalciumParameters, str or ParameterTable
-        A table answers for every row at once (vectorised over rows): each output gains
-        a leading row axis, shape ``(len(params),) + shape`` where ``shape`` is that of
-        one set; the other inputs are shared by all rows.
+        {rows of a protocol}
     delta_t : Quantity (time), array_like
         Spike timing Δt = t_post − t_pre.
     frequency : Quantity (frequency), array_like
@@ -1147,9 +1140,7 @@ def predict_burst(params, delta_t, frequency, n_bursts, burst_interval=None, n_p
     Parameters
     ----------
     params : CalciumParameters, str or ParameterTable
-        A table answers for every row at once (vectorised over rows): each output gains
-        a leading row axis, shape ``(len(params),) + shape`` where ``shape`` is that of
-        one set; the other inputs are shared by all rows.
+        {rows of a protocol}
     delta_t : Quantity (time), array_like
         Δt from the pre spike to the last post spike (spec §3.1d).
     frequency : Quantity (frequency), array_like
@@ -1257,3 +1248,8 @@ def _analytic_rows(protocol, table):
         return None
     duration = np.asarray(protocol.duration, float)[None]
     return _predict(table, alpha_d, alpha_p, duration)
+
+
+for _name in __all__:  # the table rule into the public functions' docstrings
+    if callable(globals()[_name]):
+        _with_rows_doc(globals()[_name])
