@@ -17,6 +17,7 @@ function feeds the next.
 import numpy as np
 from scipy.special import erfc
 
+from .inputs import check_fraction, check_seed
 from .keywords import strict_keywords
 from .parameter_table import ParameterTable
 from .parameters import get_parameters
@@ -747,7 +748,7 @@ def time_above_threshold_poisson(
     n_segments : int
         Monte Carlo: independent trains (their spread gives the standard error).
     seed : int
-        Monte Carlo: seed of the trains.
+        Monte Carlo: seed of the trains, an integer in [0, 2**64).
     return_se : bool
         Also return the standard errors (0 for the density method).
 
@@ -794,6 +795,7 @@ def time_above_threshold_poisson(
             raise ValueError(f"dc must be positive, got {_dc}")
     T = n_seg = None
     if method == "monte_carlo":
+        seed = check_seed(seed)
         T = 1000.0 if duration is None else float(to_si_array(duration, "duration", "time"))
         n_seg = _n_events(n_segments, "n_segments")
         if not T > 0:
@@ -973,28 +975,86 @@ def change_in_strength(U, D, beta=0.5, b=5.0):
     Parameters
     ----------
     U, D : array_like
-        Transition probabilities DOWN→UP and UP→DOWN.
-    beta : float
-        Fraction of synapses initially DOWN.
-    b : float
-        Ratio of UP to DOWN weight w1/w0.
+        Transition probabilities DOWN→UP and UP→DOWN, in [0, 1] (NaN, an undefined
+        probability, gives NaN).
+    beta : float or array_like
+        Fraction of synapses initially DOWN, in [0, 1].
+    b : float or array_like
+        Ratio of UP to DOWN weight w1/w0, positive and finite.
+
+    Returns
+    -------
+    ndarray
+        S, broadcast over the inputs.
+
+    Raises
+    ------
+    ValueError
+        If U, D or beta lies outside [0, 1] or b is not positive and finite, naming the
+        argument.
 
     Examples
     --------
     >>> float(change_in_strength(0.64399, 0.31195))
     1.2213...
+    >>> change_in_strength(2, 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: U must lie in [0, 1], got 2.0
     """
-    U, D = np.asarray(U, float), np.asarray(D, float)
+    U, D, beta, b = _strength_inputs(U, D, beta, b)
     return 1 + (b - 1) * (beta * U - (1 - beta) * D) / (beta + (1 - beta) * b)
 
 
 @strict_keywords
 def change_in_strength_se(U, D, n_synapses, beta=0.5, b=5.0):
-    """Monte-Carlo standard error of S with ``n_synapses`` started in each state (§1.4)."""
-    U, D = np.asarray(U, float), np.asarray(D, float)
+    """Monte-Carlo standard error of S with ``n_synapses`` started in each state (§1.4).
+
+    Parameters
+    ----------
+    U, D : array_like
+        Transition probabilities, in [0, 1] (NaN gives NaN).
+    n_synapses : int or array_like
+        Synapses started in each state, at least 1.
+    beta, b : float or array_like
+        As for :func:`change_in_strength`.
+
+    Returns
+    -------
+    ndarray
+        The standard error of S.
+
+    Raises
+    ------
+    ValueError
+        If U, D or beta lies outside [0, 1], b is not positive or ``n_synapses`` is
+        below 1, naming the argument.
+
+    Examples
+    --------
+    >>> round(float(change_in_strength_se(0.5, 0.5, 100)), 4)
+    0.0471
+    """
+    U, D, beta, b = _strength_inputs(U, D, beta, b)
     n = np.asarray(n_synapses, float)
+    if not np.all(n >= 1):
+        bad = n[~(n >= 1)].flat[0] if n.ndim else float(n)
+        raise ValueError(f"n_synapses must be at least 1, got {bad:g}")
     scale = (b - 1) / (beta + (1 - beta) * b)
     return scale * np.sqrt((beta**2 * U * (1 - U) + (1 - beta) ** 2 * D * (1 - D)) / n)
+
+
+def _strength_inputs(U, D, beta, b):
+    """U, D, beta and b of spec §1.4 as float arrays, each checked (NaN U or D allowed)."""
+    U = check_fraction(U, "U", allow_nan=True)
+    D = check_fraction(D, "D", allow_nan=True)
+    beta = check_fraction(beta, "beta")
+    b = np.asarray(b, float)
+    good = (b > 0) & np.isfinite(b)
+    if not np.all(good):
+        bad = b[~good].flat[0] if b.ndim else float(b)
+        raise ValueError(f"b (the weight ratio w1/w0) must be positive and finite, got {bad}")
+    return U, D, beta, b
 
 
 def _flat_potential_mean(p, alpha_d, alpha_p, duration, rho0=None):

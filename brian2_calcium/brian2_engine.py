@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 
+from .inputs import check_fraction, check_seed, check_spike_count, check_time_limit
 from .keywords import strict_keywords
 from .parameters import get_parameters
 from .protocols import SpikeTrains
@@ -111,11 +112,14 @@ def simulate_brian2(params, pre, post, train_of_synapse, rho0, t_end, seed=0, mo
         Train of each synapse (``None``: synapse k gets train k). Synapses may share
         trains: they share a generator neuron.
     rho0 : array_like (N,)
-        Initial efficacies.
+        Initial efficacies: finite, and in [0, 1] for a bistable set.
     t_end : Quantity (time) or array of seconds, scalar or (N,)
-        Read-out time of each synapse.
+        Read-out time of each synapse, at most :data:`~brian2_calcium.inputs.MAX_TIME`
+        (1e6 s: beyond it the 1 ns tie window no longer covers the rounding of grid times).
     seed : int
-        Passed to ``brian2.seed`` (and seeds the event read-out's draws).
+        An integer in [0, 2**64). Passed to ``brian2.seed`` (modulo 2**32, the most it
+        takes; the walk's noise streams take it modulo 2**31) and seeds the event
+        read-out's draws.
     mode : {"event", "clock"}
         Template.
     progress : bool, optional
@@ -139,8 +143,13 @@ def simulate_brian2(params, pre, post, train_of_synapse, rho0, t_end, seed=0, mo
     Raises
     ------
     ValueError
-        For an unknown mode or target, inconsistent sizes, NaN initial efficacies, an
-        unsorted, negative or NaN spike train, or two spikes of a train in one time step.
+        For an unknown mode or target, inconsistent sizes, NaN initial efficacies (or,
+        for a bistable set, outside [0, 1]), a seed outside [0, 2**64), a ``t_end`` after
+        1e6 s, a train of more than :data:`~brian2_calcium.inputs.MAX_SPIKES` spikes (the
+        walk's 32-bit counters), an unsorted, negative or NaN spike train, or two spikes of
+        a train in one time step.
+    TypeError
+        If ``seed`` is not an integer.
 
     Examples
     --------
@@ -165,9 +174,15 @@ def simulate_brian2(params, pre, post, train_of_synapse, rho0, t_end, seed=0, mo
         raise TypeError("pre and post must be SpikeTrains")
     pre.validate("presynaptic train")
     post.validate("postsynaptic train")
+    seed = check_seed(seed)
     rho0 = check_finite(np.atleast_1d(np.asarray(rho0, dtype=float)), "rho0")
+    if p.bistable:
+        check_fraction(rho0, "rho0 (a bistable set's efficacy)")
     n = rho0.size
     t_end = np.broadcast_to(check_finite(_as_seconds(t_end, "t_end"), "t_end"), (n,))
+    check_time_limit(t_end, "t_end (a Brian2 run on a time grid)")
+    check_spike_count(np.diff(pre.offsets), "presynaptic trains")
+    check_spike_count(np.diff(post.offsets), "postsynaptic trains")
     trains = (
         np.arange(n, dtype=np.int64)
         if train_of_synapse is None

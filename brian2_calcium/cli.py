@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .inputs import check_seed
 from .keywords import strict_keywords
 
 __all__ = ["main", "CLI_SYNAPSES"]
@@ -52,6 +53,15 @@ def _positive_int(text):
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
     return value
+
+
+def _seed(text):
+    try:
+        return check_seed(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer in [0, 2**64), got {text!r}"
+        ) from None
 
 
 def _finite(text):
@@ -109,7 +119,7 @@ def _add_common(sub, default_set, csv, plot, n_pairs):
         help="synapses per initial state and condition (n_synapses; the Python functions "
         "default to 100, for use in loops and fits: 1000 gives an SE of S of about 0.015)",
     )
-    sub.add_argument("--seed", type=int, default=0, help="random seed (seed)")
+    sub.add_argument("--seed", type=_seed, default=0, help="random seed (seed)")
     sub.add_argument("--csv", default=csv, help="output table")
     sub.add_argument("--plot", default=plot, help="output figure; '' for none")
     sub.add_argument("--quiet", action="store_true", help="no progress bar (progress=False)")
@@ -216,7 +226,7 @@ def _parser():
         choices=["excitatory", "all"],
         help="plastic synapses: excitatory->excitatory or excitatory->all",
     )
-    net.add_argument("--seed", type=int, default=0, help="random seed")
+    net.add_argument("--seed", type=_seed, default=0, help="random seed")
     net.add_argument(
         "--threads", type=_positive_int, default=argparse.SUPPRESS,
         help="threads: OpenMP for --target cpp_standalone, or NEST's for --engine nest "
@@ -567,7 +577,7 @@ def _add_fit(commands):
         default=200,
         help="synapses per initial state and protocol for --engine fast (n_synapses)",
     )
-    fit.add_argument("--seed", type=int, default=0, help="seed of the optimiser and simulations")
+    fit.add_argument("--seed", type=_seed, default=0, help="seed of the optimiser and simulations")
     fit.add_argument(
         "--maxiter", type=_positive_int, default=60, help="differential-evolution generations"
     )

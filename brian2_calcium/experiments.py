@@ -18,6 +18,7 @@ from .analytic import (
     change_in_strength,
     change_in_strength_se,
 )
+from .inputs import check_seed
 from .keywords import strict_keywords
 from .parameter_table import as_parameter_table
 from .parameters import CalciumParameters, get_parameters
@@ -201,7 +202,8 @@ def run_protocol(
         ``brian2``/``brian2-clock``: the Brian2 event/clock templates; ``analytic``: the
         diffusion approximation only (periodic protocols).
     seed : int
-        Seed for stochastic trains and for the engine's noise.
+        Seed for stochastic trains and for the engine's noise: an integer in [0, 2**64)
+        (a float, a bool or a negative number is refused).
     progress : bool, optional
         Show a progress bar.
     trains : {"auto", "in_loop", "stored"}
@@ -252,6 +254,7 @@ def _run_rows(protocol, table, n_synapses, engine, seeds, progress, trains, sing
 
     _check_engine(engine)
     n = _check_count(n_synapses, "n_synapses")
+    seeds = [check_seed(s) for s in seeds]
     start = time.perf_counter()
     p = table.base  # the switches (bistable, gating, rho_scales_cpre) are the table's
     K, C = len(table), protocol.n_conditions
@@ -404,7 +407,7 @@ def _seeds_of_rows(seeds, block):
     """Each synapse's seed (None when every row has the same)."""
     if len(set(seeds)) == 1:
         return None
-    return np.repeat(np.asarray([int(s) % 2**64 for s in seeds], dtype=np.uint64), block)
+    return np.repeat(np.asarray(seeds, dtype=np.uint64), block)
 
 
 def _concatenate(trains):
@@ -569,6 +572,7 @@ def memory_time_curve(
     n_readouts : int
         Simulation: read-out times, evenly spaced over the duration.
     seed : int
+        An integer in [0, 2**64).
     progress : bool, optional
     trains : {"auto", "in_loop", "stored"}
         Simulation: ``"in_loop"`` (``"auto"``) draws the Poisson spikes inside the compiled
@@ -609,6 +613,7 @@ def memory_time_curve(
     from .analytic import rho_bar as _rho_bar
 
     p = get_parameters(params)
+    seed = check_seed(seed)
     if engine not in ("analytic", "fast"):
         raise ValueError(f"engine must be 'analytic' or 'fast', got {engine!r}")
     if p.rho_scales_cpre:

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from .inputs import MAX_TIME, check_fraction, check_seed, check_threads
 from .keywords import strict_keywords
 from .parameter_table import ParameterTable, as_parameter_table
 from .parameters import CalciumParameters, get_parameters
@@ -136,7 +137,10 @@ def _simulate(
     streams 0, 1, … (a batch of parameter sets then draws what separate calls would).
     """
     fp = _compiled()
-    threads = default_threads() if threads is None else max(int(threads), 1)
+    threads = check_threads(threads)
+    threads = default_threads() if threads is None else threads
+    seed = check_seed(seed)
+    _check_tie_limit(pre, post, t_end)
     n = rho0.size
     trains = (
         np.arange(n, dtype=np.int64)
@@ -147,7 +151,6 @@ def _simulate(
     n_read = 0 if readout_times is None else readout_times.size
     rho_at = np.empty((n, n_read))
     c_at = np.empty((n, n_read))
-    seed = int(seed) % 2**64
     keys = _Keys(n, seeds, streams)
 
     def run(start):
@@ -179,6 +182,23 @@ def _simulate(
     if readout_times is None:
         return rho
     return rho, rho_at, c_at
+
+
+def _check_tie_limit(pre, post, t_end):
+    """Refuse stored spikes after :data:`~brian2_calcium.inputs.MAX_TIME` that a synapse
+    would process: there the 1 ns tie window (``gb_walk.h``) no longer covers the rounding
+    of times on a grid (spikes after every ``t_end`` are ignored, and not checked)."""
+    end = float(np.max(t_end)) if t_end.size else 0.0
+    if end <= MAX_TIME:
+        return
+    for trains, name in ((pre, "presynaptic"), (post, "postsynaptic")):
+        times = trains.times
+        if np.any((times > MAX_TIME) & (times <= end)):
+            raise ValueError(
+                f"a {name} spike after {MAX_TIME:g} s: stored spike trains must end by then "
+                "(the 1 ns tie window of simultaneous events is not above the rounding error "
+                "of later times on a grid); trains drawn in the loop have no such limit"
+            )
 
 
 def _chunk_models(params, sl):
@@ -282,7 +302,9 @@ def _simulate_drawn(
     codes = {"poisson_pairs": fp.LAW_POISSON_PAIRS, "jittered_pairs": fp.LAW_JITTERED_PAIRS}
     if name not in codes:
         raise ValueError(f"no compiled sampler for trains of law {name!r}")
-    threads = default_threads() if threads is None else max(int(threads), 1)
+    threads = check_threads(threads)
+    threads = default_threads() if threads is None else threads
+    seed = check_seed(seed)
     n = rho0.size
     table = np.ascontiguousarray(table, dtype=float)
     condition = np.ascontiguousarray(condition, dtype=np.int64)
@@ -296,7 +318,6 @@ def _simulate_drawn(
     n_read = 0 if readout_times is None else readout_times.size
     rho_at = np.empty((n, n_read))
     c_at = np.empty((n, n_read))
-    seed = int(seed) % 2**64
     keys = _Keys(n, seeds, streams)
     events = []
 
@@ -377,11 +398,14 @@ def simulate_synapses(
         Spike trains (one per synapse, or one per entry of ``train_of_synapse``). A
         :class:`~brian2_calcium.protocols.SpikeTrains` holds seconds.
     rho0 : array_like (N,)
-        Initial efficacies.
+        Initial efficacies: finite, and in [0, 1] for a bistable set.
     t_end : Quantity (time), scalar or (N,)
-        Time up to which each synapse is simulated.
+        Time up to which each synapse is simulated. Stored spikes a synapse processes must
+        not lie after :data:`~brian2_calcium.inputs.MAX_TIME` (1e6 s): beyond it the tie
+        window of simultaneous events (1 ns) no longer covers the rounding of times on a
+        grid.
     seed : int
-        Seed of the random streams (synapse i uses stream i).
+        Seed of the random streams (synapse i uses stream i): an integer in [0, 2**64).
     train_of_synapse : array_like of int (N,), optional
         Which train each synapse receives (default: synapse i gets train i).
     readout_times : Quantity (time), array_like, optional
@@ -389,8 +413,8 @@ def simulate_synapses(
     progress : bool, optional
         Show a progress bar (default: only on a terminal).
     threads : int, optional
-        Threads running the compiled loop (default: every CPU available). Results do not
-        depend on it.
+        Threads running the compiled loop, ≥ 1 (default None: every CPU available).
+        Results do not depend on it.
 
     Returns
     -------
@@ -402,8 +426,12 @@ def simulate_synapses(
     Raises
     ------
     ValueError
-        If ``t_end`` is negative or not finite, the trains do not match the synapses, or a
-        parameter table has not one row per synapse.
+        If ``t_end`` is negative or not finite, ``rho0`` is not finite (or outside [0, 1]
+        for a bistable set), ``seed`` lies outside [0, 2**64), ``threads`` is below 1, a
+        stored spike to process lies after 1e6 s, the trains do not match the synapses, or
+        a parameter table has not one row per synapse.
+    TypeError
+        If ``seed`` or ``threads`` is not an integer (a float such as 1.5 or a bool).
 
     Examples
     --------
@@ -429,6 +457,8 @@ def simulate_synapses(
     rho0 = check_finite(np.atleast_1d(to_si_array(rho0, "rho0")).astype(float), "rho0")
     n = rho0.size
     p = _synapse_parameters(params, n)
+    if (p.base if isinstance(p, ParameterTable) else p).bistable:
+        check_fraction(rho0, "rho0 (a bistable set's efficacy)")
     t_end = np.broadcast_to(
         check_finite(to_si_array(t_end, "t_end", "time"), "t_end"), (n,)
     ).astype(float)

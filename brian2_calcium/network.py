@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .inputs import check_seed, check_threads, check_time_limit
 from .keywords import strict_keywords
 from .parameters import get_parameters
 from .units import to_si
@@ -185,7 +186,7 @@ class CubaNetwork:
         self.plasticity = plasticity
         self.plastic_targets = plastic_targets
         self.params = params
-        self.seed = int(seed)
+        self.seed = check_seed(seed)
         self.dt = dt
         self.duration = 0.0
         self.run_time = 0.0
@@ -297,7 +298,9 @@ class CubaNetwork:
     def run(self, duration, report=None):
         """Run the network for ``duration`` (Quantity, or a number of seconds).
 
-        Returns the time the simulation loop took (s).
+        Returns the time the simulation loop took (s). The network's time may not go
+        beyond :data:`~brian2_calcium.inputs.MAX_TIME` (1e6 s, where the 1 ns tie window
+        no longer covers the rounding of times on the grid): a ``ValueError``.
 
         In ``cpp_standalone`` this only records the run; build the device afterwards.
         """
@@ -309,6 +312,7 @@ class CubaNetwork:
         seconds = _seconds(duration, "duration")
         if not seconds > 0:
             raise ValueError(f"duration must be positive, got {seconds} s")
+        check_time_limit(self.duration + seconds, "the network's time")
         runtime = _runtime()
         t_before = float(self.network.t) if runtime else 0.0
         self.network.run(seconds * b2.second, report=report, namespace={})
@@ -420,7 +424,9 @@ def cuba_network(n_neurons=4000, plasticity="event", params="DP",
     plastic_targets : {"excitatory", "all"}
         Plastic synapses: excitatory → excitatory, or excitatory → all neurons.
     seed : int
-        Seeds the connectivity, the initial state (numpy) and the plasticity noise.
+        Seeds the connectivity, the initial state (numpy) and the plasticity noise: an
+        integer in [0, 2**64) (``brian2.seed`` takes it modulo 2**32, the walk's noise
+        modulo 2**31).
     rho_samples : int
         Number of plastic synapses (with distinct presynaptic neurons) whose ρ is recorded
         at each of their presynaptic spikes.
@@ -437,7 +443,10 @@ def cuba_network(n_neurons=4000, plasticity="event", params="DP",
     Raises
     ------
     ValueError
-        For an unknown option, fewer than 2 neurons or a negative ``rho_samples``.
+        For an unknown option, fewer than 2 neurons, a negative ``rho_samples`` or a seed
+        outside [0, 2**64).
+    TypeError
+        If ``seed`` is not an integer.
 
     Examples
     --------
@@ -723,7 +732,7 @@ def simulate_network(duration=1.0, target=None, directory=None, progress=None,
         Let Brian2 report progress on stderr (default: only on a terminal); also announces
         the first build, which compiles (Brian2 caches it for later runs).
     threads : int, optional
-        ``cpp_standalone``: OpenMP threads (Brian2's
+        At least 1. ``cpp_standalone``: OpenMP threads (Brian2's
         ``prefs.devices.cpp_standalone.openmp_threads``); ``nest``: NEST's
         ``local_num_threads``. The walk's noise is keyed by seed, synapse and time, so the
         numbers do not depend on it.
@@ -745,7 +754,11 @@ def simulate_network(duration=1.0, target=None, directory=None, progress=None,
     Raises
     ------
     ValueError
-        For an unknown target or option, or a non-positive duration.
+        For an unknown target or option, a non-positive duration or one beyond
+        :data:`~brian2_calcium.inputs.MAX_TIME` (1e6 s), ``threads`` below 1 or a seed
+        outside [0, 2**64).
+    TypeError
+        If ``threads`` or ``seed`` is not an integer.
 
     Examples
     --------
@@ -763,14 +776,14 @@ def simulate_network(duration=1.0, target=None, directory=None, progress=None,
     seconds = _seconds(duration, "duration")
     if not seconds > 0:
         raise ValueError(f"duration must be positive, got {seconds} s")
-    if threads is not None:
+    check_time_limit(seconds, "duration")
+    seed = check_seed(kwargs.get("seed", 0))
+    if check_threads(threads) is not None:
         if engine == "brian2" and target != "cpp_standalone":
             raise ValueError(
                 f"threads is for target 'cpp_standalone' (OpenMP) or engine 'nest'; {target!r} "
                 "runs on one thread"
             )
-        if isinstance(threads, bool) or int(threads) != threads or threads < 1:
-            raise ValueError(f"threads must be a positive whole number, got {threads!r}")
     show = sys.stderr.isatty() if progress is None else bool(progress)
     if engine == "nest":
         return _nest(seconds, kwargs, threads, show)
@@ -785,7 +798,6 @@ def simulate_network(duration=1.0, target=None, directory=None, progress=None,
             f"brian2-calcium: building the network for {target}{compiles}",
             file=sys.stderr,
         )
-    seed = int(kwargs.get("seed", 0))
     start = time.perf_counter()
     if target == "cpp_standalone":
         return _standalone(float(seconds), directory, report, seed, start, kwargs, threads)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .brian2_functions import kernel_parameters
+from .inputs import MAX_SPIKES
 from .keywords import strict_keywords
 from .reference import (
     KERNEL_HEADER,
@@ -53,6 +54,10 @@ __all__ = [
 
 #: Path of the walk's C header (installed with the package).
 WALK_HEADER = KERNEL_HEADER.with_name("gb_walk.h")
+
+# A neuron's spike count is valid below this (gb_history_count): one spike more must still
+# fit the walk's 32-bit counters; MAX_SPIKES + 1 (brian2_calcium.inputs).
+_COUNT_LIMIT = float(MAX_SPIKES + 1)
 
 #: The synapse's presynaptic and postsynaptic neuron as the library's generated code reads
 #: them: the index in the recorded (parent) group, Brian2's ``_synaptic_pre`` and
@@ -350,6 +355,8 @@ def _walk_all(s, t, i, j, pre, post, m, rng):
         | (b > nj)
         | (a < 0)
         | (b < 0)
+        | ~((ni >= 0) & (ni < _COUNT_LIMIT))  # a corrupted count, as gb_history_count
+        | ~((nj >= 0) & (nj < _COUNT_LIMIT))
     )
     draw = _normal_source(rng)
     noisy = p.noise_gating != "none" and p.sigma > 0
@@ -665,16 +672,23 @@ def _build_record(history):
     ring, recent, slots = history.ring, history.recent, history.slots
 
     def record_numpy(i, t):
-        # each neuron spikes at most once per call (one time step)
+        # each neuron spikes at most once per call (one time step); as gb_history_record:
+        # a corrupted count, or one that a spike more would take past 32 bits, records
+        # nothing and gives -1 (the walks of the neuron's synapses then give NaN)
         i = np.asarray(i, dtype=np.int64)
         tt = np.broadcast_to(np.asarray(t, dtype=float), i.shape)
-        n = recent[4 * i].astype(np.int64)
+        counts = recent[4 * i]
+        ok = (counts >= 0) & (counts < _COUNT_LIMIT)
+        i, tt = i[ok], tt[ok]
+        n = counts[ok].astype(np.int64)
         ring[i * slots + n % slots] = tt
         recent[4 * i + 3] = recent[4 * i + 2]
         recent[4 * i + 2] = recent[4 * i + 1]
         recent[4 * i + 1] = tt
         recent[4 * i] = n + 1
-        return (n + 1).astype(np.int32)
+        out = np.full(ok.shape, -1, dtype=np.int32)
+        out[ok] = n + 1
+        return out
 
     func = Function(
         record_numpy, arg_units=[1, second], arg_names=["i", "t"], return_unit=1,

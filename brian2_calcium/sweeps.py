@@ -14,6 +14,7 @@ from .experiments import (
     _run_rows,
     run_protocol,
 )
+from .inputs import check_seed
 from .keywords import strict_keywords
 from .parameter_table import ParameterTable
 from .parameters import CalciumParameters, get_parameters
@@ -46,7 +47,7 @@ def sweep(
     n_synapses, engine, **engine_options
         See :func:`~brian2_calcium.experiments.run_protocol`.
     seed : int
-        Root seed; task k uses the k-th seed spawned from it.
+        Root seed, an integer in [0, 2**64); task k uses the k-th seed spawned from it.
     executor : concurrent.futures.Executor, optional
         Where tasks run (``ProcessPoolExecutor``, ``distributed.Client(...).get_executor()``,
         …); ``None`` runs them here, one after the other.
@@ -60,9 +61,10 @@ def sweep(
     Raises
     ------
     ValueError
-        For an unknown ``engine``, or if ``parameter_sets`` or ``protocols`` is empty.
+        For an unknown ``engine``, a seed outside [0, 2**64), or if ``parameter_sets`` or
+        ``protocols`` is empty.
     TypeError
-        If an entry of ``protocols`` is not a Protocol.
+        If an entry of ``protocols`` is not a Protocol, or ``seed`` not an integer.
     KeyError
         For an unknown parameter set name.
 
@@ -80,6 +82,7 @@ def sweep(
     # silently gives an empty table) when the grid itself is wrong.
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    seed = check_seed(seed)
     if isinstance(parameter_sets, str | CalciumParameters):
         parameter_sets = [parameter_sets]
     if isinstance(parameter_sets, ParameterTable):
