@@ -1,0 +1,58 @@
+"""The NEST layer's pure-Python checks, which need no NEST: they run wherever the tests run.
+
+``tests/test_nest.py`` needs NEST (it skips without it while developing, and fails in CI);
+what the Python side refuses before NEST is reached is tested here, so that it is never
+skipped.
+"""
+
+import sys
+import types
+
+import pytest
+
+import brian2_calcium as bc
+from brian2_calcium.nest import build
+
+
+def test_a_missing_nest_is_named_with_the_install_command(monkeypatch):
+    monkeypatch.setitem(sys.modules, "nest", None)  # import nest raises ImportError
+    with pytest.raises(bc.nest.NestBuildError, match=r"NEST is not installed: pip install"):
+        build.import_nest()
+
+
+@pytest.mark.parametrize("old", ["3.6.0", "2.20.2", "3.9"])
+def test_old_nest_versions_are_refused(old):
+    with pytest.raises(bc.nest.NestBuildError, match="too old"):
+        build.check_version(old)
+
+
+def test_supported_nest_versions_pass_the_version_check():
+    for version in ("3.10", "3.10.1", "4.0.0"):
+        build.check_version(version)
+
+
+def test_missing_nest_headers_are_named(monkeypatch, tmp_path):
+    fake = types.SimpleNamespace(__file__=str(tmp_path / "lib/python3/site-packages/nest/x.py"))
+    monkeypatch.delenv("BRIAN2_CALCIUM_NEST_INCLUDE", raising=False)
+    with pytest.raises(bc.nest.NestBuildError, match="NEST's headers are missing"):
+        build._nest_headers(fake)
+
+
+def test_synapse_arguments_are_checked_in_python():
+    with pytest.raises(TypeError, match="rho"):  # strict keywords: the nearest name
+        bc.nest.syn_spec("DP", w0=1.0, rh0=0.5)
+    with pytest.raises(ValueError, match="w0"):
+        bc.nest.model_parameters("DP", w0=float("nan"))
+    with pytest.raises(ValueError, match="seed"):
+        bc.nest.model_parameters("DP", w0=1.0, seed=-1)
+
+
+def test_the_network_refuses_options_nest_does_not_have_before_starting_it():
+    with pytest.raises(ValueError, match="target"):
+        bc.simulate_network(0.1, engine="nest", target="cython")
+    with pytest.raises(ValueError, match="clock"):
+        bc.simulate_network(0.1, engine="nest", plasticity="clock")
+    with pytest.raises(ValueError, match="rho_samples"):
+        bc.simulate_network(0.1, engine="nest", rho_samples=3)
+    with pytest.raises(ValueError, match="seed must be an integer"):
+        bc.simulate_network(0.1, engine="nest", seed=-1)
