@@ -45,6 +45,11 @@ def test_synapse_arguments_are_checked_in_python():
         bc.nest.model_parameters("DP", w0=float("nan"))
     with pytest.raises(ValueError, match="seed"):
         bc.nest.model_parameters("DP", w0=1.0, seed=-1)
+    with pytest.raises(TypeError, match="seed must be an integer"):
+        bc.nest.model_parameters("DP", w0=1.0, seed=1.0)
+    with pytest.raises(ValueError, match="below 2\\*\\*63"):
+        bc.nest.model_parameters("DP", w0=1.0, seed=2**63)
+    assert bc.nest.model_parameters("DP", w0=1.0, seed=2**63 - 1)["seed"] == 2**63 - 1
 
 
 def test_the_network_refuses_options_nest_does_not_have_before_starting_it():

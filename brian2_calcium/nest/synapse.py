@@ -14,6 +14,7 @@ import json
 
 import numpy as np
 
+from ..inputs import check_seed
 from ..keywords import strict_keywords
 from ..parameter_table import ParameterTable
 from ..parameters import get_parameters, range_error
@@ -97,8 +98,10 @@ def model_parameters(params, w0, w1=None, seed=None):
 
     w0 = _weight(w0, "w0")
     w1 = p.b * w0 if w1 is None else _weight(w1, "w1")
-    if seed is not None and (isinstance(seed, bool) or int(seed) != seed or seed < 0):
-        raise ValueError(f"seed must be a non-negative whole number, got {seed!r}")
+    if seed is not None:
+        seed = check_seed(seed)
+        if seed > 2**63 - 1:  # NEST keeps it in a signed 64-bit integer
+            raise ValueError(f"seed of a NEST synapse must be below 2**63, got {seed}")
     values = {
         "tau_ca": p.tau_ca, "theta_d": p.theta_d, "theta_p": p.theta_p,
         "gamma_d": p.gamma_d, "gamma_p": p.gamma_p, "sigma": p.sigma, "tau": p.tau,
