@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from brian2 import second
 from conftest import require
+from nest_helpers import QUIET, STEP_MS, grid_times, parrots, recorded_trains
+from nest_helpers import fresh_kernel as _kernel
 
 import brian2_calcium as bc
 from brian2_calcium.fastpath import simulate_synapses
@@ -15,40 +17,11 @@ from brian2_calcium.protocols import SpikeTrains
 
 nest = require("nest")
 
-STEP_MS = 0.1
-#: A parrot repeats what arrives at its port 0; a plastic synapse onto a postsynaptic
-#: parrot targets port 1, so that the parrot's spikes are the protocol's alone.
-QUIET = {"receptor_type": 1}
-
-
-def _kernel(threads=1, seed=5):
-    nest.ResetKernel()
-    nest.verbosity = nest.VerbosityLevel.ERROR
-    bc.nest.install()
-    nest.set(resolution=STEP_MS, rng_seed=seed, local_num_threads=threads)
-
-
-def _grid(rng, rate_hz, t_ms):
-    """Poisson spike times (ms) on the 0.1 ms grid, at most one per step."""
-    t = rng.uniform(1.0, t_ms, rng.poisson(rate_hz * t_ms / 1000))
-    return np.unique(np.round(t / STEP_MS) * STEP_MS)
-
-
-def _parrots(times):
-    """Parrot neurons that repeat the given spike times (one step later)."""
-    generators = nest.Create("spike_generator", len(times))
-    for g, t in zip(generators, times, strict=True):
-        g.spike_times = t
-    parrots = nest.Create("parrot_neuron", len(times))
-    nest.Connect(generators, parrots, "one_to_one")
-    return parrots
+_grid, _parrots = grid_times, parrots
 
 
 def _trains(recorder, nodes):
-    """Recorded spike trains (s) of each node, in the order of ``nodes``."""
-    ev = recorder.events
-    senders, times = np.asarray(ev["senders"]), np.asarray(ev["times"])
-    return SpikeTrains.from_list([times[senders == g] / 1000.0 for g in nodes.tolist()])
+    return SpikeTrains.from_list(recorded_trains(recorder, nodes))
 
 
 def _state(conns):

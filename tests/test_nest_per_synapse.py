@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from brian2 import ms, second
 from conftest import require
+from nest_helpers import QUIET, grid_times, parrots, recorded_trains
+from nest_helpers import fresh_kernel as _kernel
 
 import brian2_calcium as bc
 from brian2_calcium.fastpath import simulate_synapses
@@ -17,37 +19,7 @@ from brian2_calcium.protocols import SpikeTrains
 
 nest = require("nest")
 
-STEP_MS = 0.1
-QUIET = {"receptor_type": 1}  # onto a parrot's port 1: its spikes stay the protocol's
-
-
-def _kernel(seed=5):
-    nest.ResetKernel()
-    nest.verbosity = nest.VerbosityLevel.ERROR
-    bc.nest.install()
-    nest.set(resolution=STEP_MS, rng_seed=seed, local_num_threads=1)
-
-
-def _grid(rng, rate_hz, t_ms):
-    """Poisson spike times (ms) on the 0.1 ms grid, at most one per step."""
-    t = rng.uniform(1.0, t_ms, rng.poisson(rate_hz * t_ms / 1000))
-    return np.unique(np.round(t / STEP_MS) * STEP_MS)
-
-
-def _parrots(times):
-    generators = nest.Create("spike_generator", len(times))
-    for g, t in zip(generators, times, strict=True):
-        g.spike_times = t
-    parrots = nest.Create("parrot_neuron", len(times))
-    nest.Connect(generators, parrots, "one_to_one")
-    return parrots
-
-
-def _trains(recorder, nodes):
-    """Recorded spike trains (s) of each node, in the order of ``nodes``."""
-    ev = recorder.events
-    senders, times = np.asarray(ev["senders"]), np.asarray(ev["times"])
-    return [times[senders == g] / 1000.0 for g in nodes.tolist()]
+_grid, _parrots, _trains = grid_times, parrots, recorded_trains
 
 
 def _by_pair(conns, keys, sources, targets):
