@@ -23,7 +23,8 @@ import numpy as np
 from brian2 import Hz, ms, second
 
 from brian2_calcium import get_parameters
-from brian2_calcium.experiments import _analytic, run_protocol
+from brian2_calcium.analytic import _analytic_rows
+from brian2_calcium.experiments import run_protocol
 from brian2_calcium.fastpath import default_threads
 from brian2_calcium.protocols import background_activity, jittered_pairs, pairs, poisson_pairs
 
@@ -79,7 +80,7 @@ def time_analytic(protocol, params, repeats):
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        _analytic(protocol, p)
+        _analytic_rows(protocol, p)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
