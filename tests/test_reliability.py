@@ -102,10 +102,10 @@ def test_bare_arrays_are_refused_where_times_are_meant():
 def test_a_silent_synapse_follows_the_cubic_flow_only():
     # Empty trains are valid input: the synapse never sees calcium, so ρ relaxes along
     # the exact cubic flow (spec §6.3) and no noise is drawn.
-    rho0 = np.array([0.2, 0.45, 0.55, 0.9, 1.1])
+    rho0 = np.array([0.0, 0.2, 0.45, 0.55, 0.9, 1.0])
     empty = SpikeTrains(np.zeros(0), np.zeros(2, dtype=np.int64))
     rho = bc.simulate_synapses(
-        P, empty, empty, rho0=rho0, t_end=100 * second, train_of_synapse=np.zeros(5, dtype=int)
+        P, empty, empty, rho0=rho0, t_end=100 * second, train_of_synapse=np.zeros(6, dtype=int)
     )
     np.testing.assert_allclose(rho, reference.cubic_flow(rho0, 100.0, P), rtol=0, atol=1e-14)
 
