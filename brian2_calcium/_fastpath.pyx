@@ -38,6 +38,7 @@ cdef extern from "gb_kernel.h" nogil:
                              const gb_params *p, double xi_p, double xi_d)
     double gb_cubic_flow(double rho, double t, const gb_params *p)
     double gb_tm_resources(double x_last, double U, double since, double tau_rec)
+    double gb_tm_facilitation(double u_last, double U, double since, double tau_fac)
     double gb_pre_jump(double Cpre, double rho, int rho_scales_cpre, double U, double x)
 
 
@@ -103,12 +104,13 @@ cdef struct _Model:
     double eta
     double stp_U
     double tau_rec
+    double tau_fac
     bint rho_scales_cpre
 
 
 # Columns of a row of the model table (fastpath.MODEL_COLUMNS gives their names).
 cdef enum:
-    _MODEL_WIDTH = 17
+    _MODEL_WIDTH = 18
 
 MODEL_WIDTH = _MODEL_WIDTH
 
@@ -133,7 +135,8 @@ cdef void _model_from_row(_Model *m, const double *row) noexcept nogil:
     m.eta = row[13]
     m.stp_U = row[14]
     m.tau_rec = row[15]
-    m.rho_scales_cpre = row[16] != 0.0
+    m.tau_fac = row[16]
+    m.rho_scales_cpre = row[17] != 0.0
 
 
 cdef class _Models:
@@ -379,6 +382,9 @@ cdef long long _run_synapse(Py_ssize_t i, const _Stored *stored, _Train *drawn,
     # Short-term depression: resources at the last presynaptic calcium event and its time
     # (-inf before the first event, which therefore finds x = 1).
     cdef double x_res = 1.0, t_pre_last = -INFINITY
+    # Facilitation: the release fraction u+ of the last presynaptic event (U before the
+    # first; without facilitation it stays U)
+    cdef double u_fac = m.stp_U
     cdef double t, t_pre, t_post, L, c, decay, inf = INFINITY
     cdef bint is_pre
     # The plans of the last interval that followed a pre (0) and a post (1) event, with
@@ -441,10 +447,11 @@ cdef long long _run_synapse(Py_ssize_t i, const _Stored *stored, _Train *drawn,
             if m.rho_scales_cpre:  # spec §1.5: the jump uses ρ brought up to date here
                 rho = gb_cubic_flow(rho, pending, p)
                 pending = 0.0
-            if m.stp_U > 0.0:
-                x_res = gb_tm_resources(x_res, m.stp_U, t - t_pre_last, m.tau_rec)
+            if m.stp_U > 0.0:  # the last event released u_fac of x_res
+                x_res = gb_tm_resources(x_res, u_fac, t - t_pre_last, m.tau_rec)
+                u_fac = gb_tm_facilitation(u_fac, m.stp_U, t - t_pre_last, m.tau_fac)
                 t_pre_last = t
-            c_pre = c_pre + gb_pre_jump(m.Cpre, rho, m.rho_scales_cpre, m.stp_U, x_res)
+            c_pre = c_pre + gb_pre_jump(m.Cpre, rho, m.rho_scales_cpre, u_fac, x_res)
             if drawn == NULL:
                 a = a + 1
             else:
@@ -513,8 +520,9 @@ def simulate(const double[::1] pre_times, const long long[::1] pre_offsets,
     (``MODEL_WIDTH`` columns, named by ``fastpath.MODEL_COLUMNS``; each row is prepared once
     per call). Calcium is split into a presynaptic and a postsynaptic part; a post spike
     adds ``Cpost + eta * c_pre`` (eta = 0: linear model). A presynaptic calcium event adds
-    ``Cpre``, times ρ if ``rho_scales_cpre``, times ``stp_U * x`` if ``stp_U > 0``
-    (Tsodyks–Markram resources x, 1 at the first event).
+    ``Cpre``, times ρ if ``rho_scales_cpre``, times ``u * x`` if ``stp_U > 0``
+    (Tsodyks–Markram release: resources x, 1 at the first event; release fraction u, U
+    without facilitation, else facilitating with ``tau_fac``).
 
     Synapse ``i`` draws from random stream ``stream_offset + i`` of ``seed`` (or stream
     ``streams[i]`` of ``seeds[i]`` where given), so the result does not depend on how

@@ -22,6 +22,8 @@ from .keywords import strict_keywords
 from .parameter_table import ParameterTable
 from .parameters import get_parameters
 from .protocols import PoissonPairs
+from .reference import tm_facilitation
+from .reference import tm_resources as _tm_resources
 from .units import to_si_array
 
 __all__ = [
@@ -53,7 +55,7 @@ BURST_INTERVAL_S = 11.5e-3
 # per table and come from its base set.
 _COLUMNS = ("tau_ca", "Cpre", "Cpost", "theta_d", "theta_p", "gamma_d", "gamma_p", "sigma",
             "tau", "rho_star", "D", "beta", "b", "nonlinearity", "rho0", "stp_U", "tau_rec",
-            "eta")  # fmt: skip
+            "tau_fac", "eta")  # fmt: skip
 
 
 class _Rows:
@@ -72,6 +74,7 @@ class _Rows:
         for switch in ("bistable", "noise_gating", "rho_scales_cpre", "name"):
             setattr(self, switch, getattr(table.base, switch))
         self.short_term_depression = self.stp_U > 0
+        self.facilitation = self.tau_fac > 0
         self.pre_jump_varies = self.short_term_depression | self.rho_scales_cpre
 
 
@@ -279,38 +282,55 @@ def _pattern_alphas(params, pre_times, post_times, period):
 def _steady_pre_amplitudes(p, pre_calcium, period):
     """Presynaptic calcium jumps of a periodic pattern in steady state (SI).
 
-    ``Cpre`` each without short-term depression; with it (spec §1.5) the resources seen by
-    successive presynaptic events follow the affine map x ← 1 − (1 − (1 − U)x)·e^{−Δ/τ_rec},
-    whose composition over one period has a unique fixed point. For a table (``p`` a
-    :class:`_Rows`), rows without depression keep ``Cpre``.
+    ``Cpre`` each without short-term depression. With it (spec §1.5) event m releases
+    u_m·x_m of the resources: the release fraction follows u_m = U + (1 − U)·f_m·u_{m−1}
+    (f_m = e^{−Δ_m/τ_F}, 0 without facilitation: u = U) and the resources
+    x_m = (1 − e_m) + (1 − u_{m−1})·e_m·x_{m−1} (e_m = e^{−Δ_m/τ_rec}), Δ_m the interval
+    before event m. Each is affine in its own variable; the composition over one period has
+    a unique fixed point, taken first for u, then for x. The jump is Cpre·u_m·x_m. For a
+    table (``p`` a :class:`_Rows`), rows without depression keep ``Cpre``.
     """
     depressed = np.asarray(p.short_term_depression)
     if not np.any(depressed):
         return np.zeros(pre_calcium.shape) + _ax(p.Cpre)
-    U = p.stp_U
-    # rows without depression have tau_rec = 0: any positive value keeps them finite
+    U = _ax(p.stp_U)
+    # rows without depression (or facilitation) have tau_rec (tau_fac) = 0: any positive
+    # value keeps them finite, and their results are replaced (or f = 0)
     tau_rec = np.where(depressed, p.tau_rec, 1.0)
+    tau_fac = np.asarray(getattr(p, "tau_fac", 0.0), float)
     phase = np.mod(pre_calcium, period[..., None])
     order = np.argsort(phase, axis=-1, kind="stable")
     sorted_phase = np.take_along_axis(phase, order, axis=-1)
     # interval before each event, the first one wrapping around the period
     gaps = np.diff(sorted_phase, axis=-1, prepend=sorted_phase[..., -1:] - period[..., None])
     decay = np.exp(-gaps / _ax(tau_rec))
-    slope, offset = np.ones(period.shape), np.zeros(period.shape)
-    for m in range(gaps.shape[-1]):  # x_m = (1 − e_m) + (1 − U)·e_m·x_{m−1}
-        slope, offset = (
-            (1 - U) * decay[..., m] * slope,
-            (1 - decay[..., m]) + (1 - U) * decay[..., m] * offset,
-        )
-    x = offset / (1 - slope)  # resources at the last event of the period (fixed point)
-    resources = np.empty(gaps.shape)
-    for m in range(gaps.shape[-1]):
-        x = (1 - decay[..., m]) + (1 - U) * decay[..., m] * x
-        resources[..., m] = x
+    with np.errstate(divide="ignore"):
+        fade = np.where(_ax(tau_fac) > 0, np.exp(-gaps / _ax(np.where(tau_fac > 0, tau_fac,
+                                                                       1.0))), 0.0)  # fmt: skip
+    release = _periodic_fixed_points(fade * (1 - U), U + 0 * fade)  # u_m = U + (1-U) f_m u_{m-1}
+    before = np.roll(release, 1, axis=-1)  # u_{m-1}: the last event's for the first
+    resources = _periodic_fixed_points((1 - before) * decay, 1 - decay)
     amps = np.empty(gaps.shape)
-    depressed_amps = _ax(p.Cpre) * _ax(U) * resources
+    depressed_amps = _ax(p.Cpre) * release * resources
     np.put_along_axis(amps, order, np.where(_ax(depressed), depressed_amps, _ax(p.Cpre)), axis=-1)
     return amps
+
+
+def _periodic_fixed_points(slope, offset):
+    """The periodic solution of y_m = offset_m + slope_m·y_{m−1} (m along the last axis,
+    y_{−1} = y_{M−1}): the fixed point of the composed map, then each y_m."""
+    total_slope, total_offset = np.ones(slope.shape[:-1]), np.zeros(slope.shape[:-1])
+    for m in range(slope.shape[-1]):
+        total_slope, total_offset = (
+            slope[..., m] * total_slope,
+            offset[..., m] + slope[..., m] * total_offset,
+        )
+    y = total_offset / (1 - total_slope)  # y at the last event of the period
+    out = np.empty(slope.shape)
+    for m in range(slope.shape[-1]):
+        y = offset[..., m] + slope[..., m] * y
+        out[..., m] = y
+    return out
 
 
 def _refuse_rho_scaled(p, what):
@@ -697,6 +717,7 @@ def _poisson_alphas_per_segment(p, nu_pre, nu_post, prob, delta_t, window, n_seg
     c_pre = np.zeros(n_segments)
     c_post = np.zeros(n_segments)
     x_res = np.ones(n_segments)
+    u_fac = np.full(n_segments, p.stp_U)  # release fraction of the last event (facilitation)
     t_pre_last = np.full(n_segments, -np.inf)
     t_last = np.zeros(n_segments)
     for j in range(times.shape[1]):
@@ -717,19 +738,14 @@ def _poisson_alphas_per_segment(p, nu_pre, nu_post, prob, delta_t, window, n_seg
         post_now = live & ~is_pre[:, j]
         c_post = np.where(post_now, c_post + p.Cpost + p.eta * c_pre, c_post)
         if p.short_term_depression:
-            x_res = np.where(
-                pre_now, _tm_resources(x_res, p.stp_U, t - t_pre_last, p.tau_rec), x_res
-            )
+            since = t - t_pre_last
+            x_res = np.where(pre_now, _tm_resources(x_res, u_fac, since, p.tau_rec), x_res)
+            u_fac = np.where(pre_now, tm_facilitation(u_fac, p.stp_U, since, p.tau_fac), u_fac)
             t_pre_last = np.where(pre_now, t, t_pre_last)
-        jump = p.Cpre * p.stp_U * x_res if p.short_term_depression else p.Cpre
+        jump = p.Cpre * u_fac * x_res if p.short_term_depression else p.Cpre
         c_pre = np.where(pre_now, c_pre + jump, c_pre)
         t_last = t
     return above / window
-
-
-def _tm_resources(x_last, U, since, tau_rec):
-    # gb_tm_resources (kernel/gb_kernel.h)
-    return 1.0 - (1.0 - (x_last - U * x_last)) * np.exp(-since / tau_rec)
 
 
 @strict_keywords

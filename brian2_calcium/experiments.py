@@ -305,7 +305,7 @@ def _parameter_columns(table):
     out = {}
     for name in table.varying:
         values = table.column(name)
-        if name in ("tau_ca", "D", "tau_rec"):
+        if name in ("tau_ca", "D", "tau_rec", "tau_fac"):
             out[f"{name}_ms"] = values * 1e3
         elif name == "tau":
             out["tau_s"] = values

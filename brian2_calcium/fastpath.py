@@ -29,7 +29,7 @@ _CHUNK = 50_000
 #: kernel's gating code). The first ten are the kernel's ``gb_params``.
 MODEL_COLUMNS = ("tau_ca", "theta_d", "theta_p", "gamma_d", "gamma_p", "sigma", "tau",
                  "rho_star", "bistable", "noise_gating", "D", "Cpre", "Cpost", "eta", "stp_U",
-                 "tau_rec", "rho_scales_cpre")  # fmt: skip
+                 "tau_rec", "tau_fac", "rho_scales_cpre")  # fmt: skip
 
 
 class TableRows:

@@ -22,9 +22,9 @@ __all__ = ["ParameterTable", "VARYING_PARAMETERS", "as_parameter_table"]
 #: model itself and stay one per table.
 VARYING_PARAMETERS = ("tau_ca", "Cpre", "Cpost", "theta_d", "theta_p", "gamma_d", "gamma_p",
                       "sigma", "tau", "rho_star", "D", "beta", "b", "nonlinearity", "rho0",
-                      "stp_U", "tau_rec")  # fmt: skip
+                      "stp_U", "tau_rec", "tau_fac")  # fmt: skip
 
-_TIMES = ("tau_ca", "tau", "D", "tau_rec")
+_TIMES = ("tau_ca", "tau", "D", "tau_rec", "tau_fac")
 
 
 class ParameterTable:
@@ -206,6 +206,9 @@ class ParameterTable:
         stp_U, tau_rec = self.column("stp_U"), self.column("tau_rec")
         _first((stp_U > 0) & (tau_rec <= 0), lambda k: refuse(k, f"short-term depression "
                f"(stp_U = {stp_U[k]}) needs a positive tau_rec"))  # fmt: skip
+        tau_fac = self.column("tau_fac")
+        _first((tau_fac > 0) & ~(stp_U > 0), lambda k: refuse(k, "facilitation (tau_fac > 0) "
+               f"needs the release fraction stp_U > 0, got {stp_U[k]}"))  # fmt: skip
 
 
 def _frozen(a):

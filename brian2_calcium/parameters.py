@@ -15,16 +15,16 @@ from .keywords import strict_keywords
 from .units import to_si
 
 __all__ = ["CalciumParameters", "parameter_sets", "get_parameters", "NOISE_GATINGS",
-           "range_error"]  # fmt: skip
+           "range_error", "refuse_facilitation"]  # fmt: skip
 
 #: Noise gating options: ``"d+p"`` is σ√τ·√(Θ[c−θd] + Θ[c−θp])·η (GB2012 with its correction,
 #: the default); ``"d"`` gates by Θ[c−θd] only (the authors' checked-in C++ source);
 #: ``"none"`` switches the noise off whatever σ is.
 NOISE_GATINGS = ("d+p", "d", "none")
 
-_TIME_FIELDS = ("tau_ca", "tau", "D", "tau_rec")
-_UNIT_LABEL = {"tau_ca": "ms", "tau": "s", "D": "ms", "tau_rec": "ms"}
-_UNIT_SCALE = {"tau_ca": 1e3, "tau": 1.0, "D": 1e3, "tau_rec": 1e3}
+_TIME_FIELDS = ("tau_ca", "tau", "D", "tau_rec", "tau_fac")
+_UNIT_LABEL = {"tau_ca": "ms", "tau": "s", "D": "ms", "tau_rec": "ms", "tau_fac": "ms"}
+_UNIT_SCALE = {"tau_ca": 1e3, "tau": 1.0, "D": 1e3, "tau_rec": 1e3, "tau_fac": 1e3}
 _BOOL_FIELDS = ("bistable", "rho_scales_cpre")
 # The "format" entry of a saved set, so that any other JSON is refused with a clear message.
 _JSON_FORMAT = "brian2_calcium.CalciumParameters/1"
@@ -77,6 +77,13 @@ class CalciumParameters:
         available (1 at the first event, spec §1.5).
     tau_rec : Quantity (time)
         Recovery time constant τ_rec of the resources (needed when ``stp_U > 0``).
+    tau_fac : Quantity (time)
+        Facilitation time constant τ_F of the Tsodyks–Markram release (Tsodyks, Pawelzik
+        & Markram 1998): at each presynaptic calcium event the release probability jumps
+        from u⁻ to u⁺ = u⁻ + U(1 − u⁻), the event releases u⁺·x⁻ of the resources and adds
+        ``Cpre·u⁺·x⁻``; between events u decays to 0 with τ_F. 0 (the default) keeps
+        u⁺ = U, depression only. Needs ``stp_U > 0``; so far on the ``fast`` and
+        ``reference`` engines (the Brian2 templates and NEST refuse it).
     rho_scales_cpre : bool
         Scale the presynaptic calcium jump by the current efficacy ρ (Deperrois & Graupner
         2020: the synapse's own strength sets its NMDA calcium).
@@ -125,6 +132,7 @@ class CalciumParameters:
     rho0: float = 0.5
     stp_U: float = 0.0
     tau_rec: float = 0.0
+    tau_fac: float = 0.0
     rho_scales_cpre: bool = False
     name: str = field(default="custom", compare=False)
     source: str = field(default="", compare=False)
@@ -189,6 +197,11 @@ class CalciumParameters:
     def short_term_depression(self):
         """Whether the presynaptic calcium jump is depressed (``stp_U > 0``, spec §1.5)."""
         return self.stp_U > 0
+
+    @property
+    def facilitation(self):
+        """Whether the release facilitates (``tau_fac > 0``, Tsodyks–Markram)."""
+        return self.tau_fac > 0
 
     @property
     def pre_jump_varies(self):
@@ -389,6 +402,7 @@ _RANGES = {
     "rho_star": (lambda v: (v > 0) & (v < 1), "strictly between 0 and 1"),
     "stp_U": (lambda v: (v >= 0) & (v <= 1), "in [0, 1] (release fraction, 0 = off)"),
     "tau_rec": (lambda v: v >= 0, "non-negative"),
+    "tau_fac": (lambda v: v >= 0, "non-negative (0: no facilitation)"),
     "eta": (lambda v: v >= 0, "non-negative"),
     "beta": (lambda v: (v >= 0) & (v <= 1), "in [0, 1] (fraction initially DOWN)"),
     "b": (lambda v: v > 0, "positive (ratio w1/w0)"),
@@ -463,6 +477,14 @@ def _validate(p):
         raise ValueError(f"stp_U (release fraction, 0 = off) must lie in [0, 1], got {p.stp_U}")
     if p.tau_rec < 0:
         raise ValueError(f"tau_rec must be non-negative, got {p.tau_rec * 1e3:g} ms")
+    error = range_error("tau_fac", p.tau_fac)
+    if error is not None:
+        raise ValueError(error[1])
+    if p.tau_fac > 0 and not p.stp_U > 0:
+        raise ValueError(
+            f"facilitation (tau_fac = {p.tau_fac * 1e3:g} ms) needs the release fraction "
+            f"stp_U > 0 (its baseline U), got stp_U = {p.stp_U}"
+        )
     if p.stp_U > 0 and p.tau_rec <= 0:
         raise ValueError(
             f"short-term depression (stp_U = {p.stp_U}) needs a positive tau_rec, "
@@ -622,6 +644,15 @@ def parameter_sets():
 
 
 @strict_keywords
+def refuse_facilitation(p, engine):
+    """Raise ValueError if ``p`` facilitates (``tau_fac > 0``) and ``engine`` lacks it."""
+    if p.tau_fac > 0:
+        raise ValueError(
+            f"{engine} does not have facilitation yet (tau_fac = {p.tau_fac * 1e3:g} ms in "
+            f"{p.name!r}): it runs on the fast and reference engines and in the theory"
+        )
+
+
 def get_parameters(name):
     """Look up a published parameter set by name (case-insensitive).
 

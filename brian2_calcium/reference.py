@@ -17,6 +17,7 @@ __all__ = [
     "cubic_flow",
     "advance_rho",
     "tm_resources",
+    "tm_facilitation",
     "pre_jump",
     "simulate",
 ]
@@ -180,20 +181,34 @@ def tm_resources(x_last, U, since, tau_rec):
     """Tsodyks–Markram resources at a presynaptic calcium event (``gb_tm_resources``).
 
     ``x_last`` is the fraction available at the previous event (which released
-    ``U * x_last``), ``since`` the time between the two events (s; ``inf`` for the first
-    event, which gives 1). Without depression (U = 0) the resources stay full.
+    ``U * x_last``; U is that event's release fraction), ``since`` the time between the two
+    events (s; ``inf`` for the first event, which gives 1). Where U = 0 (no depression)
+    the resources stay full. Elementwise.
     """
-    if not U > 0:
-        return np.ones_like(np.asarray(x_last, float))
+    U = np.asarray(U, float)
     with np.errstate(invalid="ignore"):
-        return 1.0 - (1.0 - (x_last - U * x_last)) * np.exp(-since / tau_rec)
+        x = 1.0 - (1.0 - (x_last - U * x_last)) * np.exp(-np.asarray(since) / tau_rec)
+    return np.where(U > 0, x, 1.0)
+
+
+def tm_facilitation(u_last, U, since, tau_fac):
+    """Release fraction u⁺ at a presynaptic calcium event (``gb_tm_facilitation``).
+
+    u decays to 0 with ``tau_fac`` between events and jumps to u⁻ + U(1 − u⁻) at one;
+    ``u_last`` is u⁺ of the previous event. Without facilitation (``tau_fac = 0``) U.
+    """
+    if not tau_fac > 0:
+        return np.broadcast_to(np.asarray(U, float), np.shape(u_last)).copy()
+    u_minus = u_last * np.exp(-np.asarray(since) / tau_fac)
+    return u_minus + U * (1.0 - u_minus)
 
 
 def pre_jump(Cpre, rho, rho_scales_cpre, U, x):
     """Presynaptic calcium jump (``gb_pre_jump``): Cpre, times ρ if ``rho_scales_cpre``,
-    times U·x under short-term depression (U > 0)."""
+    times U·x under short-term depression (U > 0, U the event's release fraction)."""
     a = Cpre * rho if rho_scales_cpre else Cpre
-    return a * U * x if U > 0 else a * np.ones_like(np.asarray(x, float))
+    U = np.asarray(U, float)
+    return np.where(U > 0, a * U * x, a * np.ones_like(np.asarray(x, float)))
 
 
 def simulate(params, pre, post, rho0, t_end, rng, train_of_synapse=None):
@@ -228,6 +243,7 @@ def simulate(params, pre, post, rho0, t_end, rng, train_of_synapse=None):
     c_post = np.zeros(n)
     t_last = np.zeros(n)
     x_res = np.ones(n)  # short-term depression: resources at the last pre event ...
+    u_fac = np.full(n, p.stp_U)  # ... the fraction it released (facilitation: its u+) ...
     t_pre_last = np.full(n, -np.inf)  # ... and its time (none yet: x = 1 next)
     for j in range(times.shape[1]):
         t = times[:, j]
@@ -243,11 +259,11 @@ def simulate(params, pre, post, rho0, t_end, rng, train_of_synapse=None):
         post_now = live & ~is_pre[:, j]
         c_post = np.where(post_now, c_post + p.Cpost + p.eta * c_pre, c_post)
         if p.stp_U > 0:
-            x_res = np.where(
-                pre_now, tm_resources(x_res, p.stp_U, t - t_pre_last, p.tau_rec), x_res
-            )
+            since = t - t_pre_last
+            x_res = np.where(pre_now, tm_resources(x_res, u_fac, since, p.tau_rec), x_res)
+            u_fac = np.where(pre_now, tm_facilitation(u_fac, p.stp_U, since, p.tau_fac), u_fac)
             t_pre_last = np.where(pre_now, t, t_pre_last)
-        jump = pre_jump(p.Cpre, rho, p.rho_scales_cpre, p.stp_U, x_res)
+        jump = pre_jump(p.Cpre, rho, p.rho_scales_cpre, u_fac, x_res)
         c_pre = np.where(pre_now, c_pre + jump, c_pre)
         t_last = np.where(live, np.maximum(t, t_last), t_last)
     L = np.maximum(t_end - t_last, 0.0)

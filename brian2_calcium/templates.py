@@ -18,7 +18,7 @@ import numpy as np
 from .brian2_functions import PRE_JUMP_NAME, TM_RESOURCES_NAME, pre_jump_functions
 from .compile_check import CompileCheck
 from .keywords import strict_keywords
-from .parameters import get_parameters, range_error
+from .parameters import get_parameters, range_error, refuse_facilitation
 from .reference import GATING_CODES
 from .spike_history import (
     KEPT_FIELDS,
@@ -398,6 +398,7 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     per_synapse = _per_synapse_names(per_synapse)
     p = get_parameters(params)
+    refuse_facilitation(p, "the Brian2 template")
     if split_calcium is None:
         split_calcium = p.nonlinearity != 1.0
     elif not split_calcium and p.nonlinearity != 1.0:

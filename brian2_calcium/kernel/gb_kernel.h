@@ -275,6 +275,21 @@ static inline double gb_tm_resources(double x_last, double U, double since, doub
     return 1.0 - (1.0 - (x_last - U * x_last)) * exp(-since / tau_rec);
 }
 
+/* Tsodyks-Markram facilitation (Tsodyks, Pawelzik & Markram 1998): the release fraction
+ * u+ at a presynaptic calcium event, given u+ = u_last at the previous one and the time
+ * `since` between them (s).  Between events u decays to 0 with tau_fac; at the event it
+ * jumps to u- + U (1 - u-).  The event then releases u+ x- of the resources, so pass
+ * u_last as the "U" of gb_tm_resources.  Without facilitation (tau_fac <= 0) u+ = U
+ * exactly, which makes the depression-only model of gb_tm_resources. */
+static inline double gb_tm_facilitation(double u_last, double U, double since, double tau_fac)
+{
+    double u_minus;
+    if (!(tau_fac > 0.0))
+        return U;
+    u_minus = u_last * exp(-since / tau_fac);
+    return u_minus + U * (1.0 - u_minus);
+}
+
 /* Calcium jump of a presynaptic event (spec 1.1, 1.5): Cpre, times the current efficacy
  * rho if rho_scales_cpre, times U x under short-term depression (U > 0; x from
  * gb_tm_resources at this event).  U = 0 and rho_scales_cpre = 0 give Cpre exactly. */

@@ -17,7 +17,7 @@ import numpy as np
 from ..inputs import check_seed
 from ..keywords import strict_keywords
 from ..parameter_table import ParameterTable
-from ..parameters import get_parameters, range_error
+from ..parameters import get_parameters, range_error, refuse_facilitation
 from ..templates import PER_SYNAPSE_PARAMETERS
 from ..units import check_finite, to_si_array
 from .build import import_nest, install
@@ -94,6 +94,7 @@ def model_parameters(params, w0, w1=None, seed=None):
     dict
     """
     p = get_parameters(params)
+    refuse_facilitation(p, "NEST's gb_synapse")
     from ..reference import GATING_CODES
 
     w0 = _weight(w0, "w0")
