@@ -64,11 +64,14 @@ class ParameterTable:
     array([1., 1., 1., 1.])
     """
 
-    def __init__(self, base, n=None, **values):
+    def __init__(self, base=None, n=None, **values):
+        for name in values:  # a misspelt name first, before anything else is wrong
+            _check_name(name)
+        if base is None:
+            raise TypeError("ParameterTable needs a base set (a name or a CalciumParameters)")
         self.base = get_parameters(base)
         arrays = {}
         for name, value in values.items():
-            _check_name(name)
             kind = "time" if name in _TIMES else None
             arrays[name] = np.array(to_si_array(value, name, kind), dtype=float).ravel()
         lengths = {name: a.size for name, a in arrays.items() if a.size != 1}
