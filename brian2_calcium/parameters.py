@@ -643,7 +643,6 @@ def parameter_sets():
     return dict(_REGISTRY)
 
 
-@strict_keywords
 def refuse_facilitation(p, engine):
     """Raise ValueError if ``p`` facilitates (``tau_fac > 0``) and ``engine`` lacks it."""
     if p.tau_fac > 0:
@@ -653,6 +652,7 @@ def refuse_facilitation(p, engine):
         )
 
 
+@strict_keywords
 def get_parameters(name):
     """Look up a published parameter set by name (case-insensitive).
 
