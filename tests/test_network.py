@@ -322,3 +322,58 @@ def test_standalone_network_equals_the_cython_one():
     np.testing.assert_array_equal(standalone.spike_i, cython.spike_i)
     np.testing.assert_allclose(standalone.rho_final, cython.rho_final, rtol=0, atol=1e-12)
     assert np.abs(cython.rho_final - cython.rho_initial).max() > 1e-3
+
+
+def _lost_spike_run(target, after_run=None, slots=8):
+    """A presynaptic neuron that fires once, at 0.25 s, onto 29 neurons firing at 15–170 Hz
+    whose rings (8 slots) wrapped long before: the compiled walk at that spike must find
+    the spikes it needs gone and leave ρ = NaN (no sweep, no read-out involved)."""
+    previous = b2.prefs.codegen.target
+    b2.prefs.codegen.target = target
+    try:
+        N = 29
+        G = b2.NeuronGroup(
+            N, "dv/dt = (I - v)/(10*ms) : 1 (unless refractory)\nI : 1\ndge/dt = -ge/(5*ms) : 1",
+            threshold="v > 1", reset="v = 0", refractory=2 * ms, method="exact", name="busy",
+        )  # fmt: skip
+        G.I = np.linspace(1.5, 3.0, N)  # every neuron fires > 8 times in 250 ms
+        source = b2.SpikeGeneratorGroup(1, [0], [250] * ms, name="once")
+        tpl = event_template(get_parameters("DP").replace(sigma=0), weight_target="ge")
+        S = make_synapses(source, G, tpl, connect=True, history_slots=slots, sweep=False,
+                          name="lost")  # fmt: skip
+        S.rho = 0.5
+        b2.Network(G, source, S).run(0.3 * second, namespace={})
+        if after_run is not None:
+            after_run()
+        return np.array(S.rho[:]), np.array(S.tlast_[:])
+    finally:
+        b2.prefs.codegen.target = previous
+
+
+@pytest.mark.long
+def test_the_compiled_walk_gives_nan_for_a_spike_that_left_the_ring():
+    rho, tlast = _lost_spike_run("cython")
+    assert rho.size == 29 and np.isnan(rho).all()
+
+
+@pytest.mark.long
+@pytest.mark.standalone
+def test_the_standalone_walk_gives_nan_for_a_spike_that_left_the_ring(tmp_path):
+    from brian2.devices.device import get_device, reset_device, set_device
+
+    set_device("cpp_standalone", build_on_run=False)
+    try:
+        rho, _ = _lost_spike_run("cython", after_run=lambda: get_device().build(
+            directory=str(tmp_path), run=True, with_output=False))  # fmt: skip
+        assert rho.size == 29 and np.isnan(rho).all()
+    finally:
+        get_device().reinit()
+        reset_device()
+
+
+def test_the_numpy_walk_gives_nan_for_a_spike_that_left_the_ring(numpy_target):
+    rho, tlast = _lost_spike_run("numpy")
+    assert rho.size == 29 and np.isnan(rho).all()
+    # the control: rings that hold every spike give numbers, walked to the spike at 250 ms
+    rho, tlast = _lost_spike_run("numpy", slots=128)
+    assert np.isfinite(rho).all() and np.all(tlast > 0.2)
