@@ -12,6 +12,7 @@ from brian2 import ms, second
 from conftest import LONG, skip_unless_ci
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ou_moments import ou_step
 from scipy.integrate import solve_ivp
 
 from brian2_calcium import (
@@ -491,12 +492,6 @@ ONE_PRE_SPIKE = SpikeTrains.from_list([[0.0]])
 NO_POST_SPIKE = SpikeTrains.from_list([[]])
 
 
-def _ou_step(mean, var, m, k, s2, t):
-    """Moments after an OU step dρ = −k(ρ − m)dt + s dW of duration t (spec §6.3)."""
-    e = np.exp(-k * t)
-    return m + (mean - m) * e, var * e**2 + s2 * (1 - e**2) / (2 * k)
-
-
 @pytest.mark.parametrize("gating", NOISE_GATINGS)
 def test_flat_model_noise_has_the_exact_ou_segment_moments(gating):
     p = get_parameters("DP").replace(
@@ -520,9 +515,9 @@ def test_flat_model_noise_has_the_exact_ou_segment_moments(gating):
     k_p = (p.gamma_p + p.gamma_d) / p.tau
     m_p = p.gamma_p / (p.gamma_p + p.gamma_d)
     k_d = p.gamma_d / p.tau
-    half = _ou_step(rho0, 0.0, m_p, k_p, intensity_p, 0.5 * t_p)
-    after_p = _ou_step(rho0, 0.0, m_p, k_p, intensity_p, t_p)
-    after_d = _ou_step(*after_p, 0.0, k_d, intensity_d, t_d)
+    half = ou_step(rho0, 0.0, m_p, k_p, intensity_p, 0.5 * t_p)
+    after_p = ou_step(rho0, 0.0, m_p, k_p, intensity_p, t_p)
+    after_d = ou_step(*after_p, 0.0, k_d, intensity_d, t_d)
     expected = [half, after_p, after_d, after_d]  # flat model: nothing moves below θd
     for k, (mean, var) in enumerate(expected):
         sample = rho_at[:, k]
@@ -552,9 +547,9 @@ def test_flat_model_noise_is_gaussian():
     t_p = p.tau_ca * np.log(p.Cpre / p.theta_p)
     t_d = p.tau_ca * np.log(p.Cpre / p.theta_d) - t_p
     k_p = (p.gamma_p + p.gamma_d) / p.tau
-    m, v = _ou_step(0.5, 0.0, p.gamma_p / (p.gamma_p + p.gamma_d), k_p,
+    m, v = ou_step(0.5, 0.0, p.gamma_p / (p.gamma_p + p.gamma_d), k_p,
                     2 * p.sigma**2 / p.tau, t_p)  # fmt: skip
-    m, v = _ou_step(m, v, 0.0, p.gamma_d / p.tau, p.sigma**2 / p.tau, t_d)
+    m, v = ou_step(m, v, 0.0, p.gamma_d / p.tau, p.sigma**2 / p.tau, t_d)
     assert kstest((rho - m) / np.sqrt(v), "norm").pvalue > 1e-3
 
 

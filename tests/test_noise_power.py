@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from brian2 import ms, second
 from conftest import require
+from ou_moments import after_one_spike
 
 import brian2_calcium as bc
 from brian2_calcium import get_parameters
@@ -38,32 +39,11 @@ def _design():
     return get_parameters("DP").replace(bistable=False, Cpre=1.8, D=5 * ms)
 
 
-def _stretches(p):
-    """Time (s) the calcium of one presynaptic spike spends above θp, then between θd and θp."""
-    t_p = p.tau_ca * np.log(p.Cpre / p.theta_p)
-    return t_p, p.tau_ca * np.log(p.Cpre / p.theta_d) - t_p
-
-
-def ou_moments(p, rho0, t_p, t_d):
-    """Mean and variance of ρ after t_p above θp, then t_d between θd and θp (spec §6.3).
-
-    Above θp: ρ relaxes to m_P = γp/(γp + γd) at rate k_P = (γp + γd)/τ with noise
-    intensity 2σ²/τ; between the thresholds: to 0 at rate γd/τ with intensity σ²/τ.
-    """
-    gamma = p.gamma_p + p.gamma_d
-    m_p = p.gamma_p / gamma
-    e = np.exp(-gamma * t_p / p.tau)
-    mean = m_p + (rho0 - m_p) * e
-    var = p.sigma**2 * (1 - e**2) / gamma
-    e = np.exp(-p.gamma_d * t_d / p.tau)
-    return mean * e, var * e**2 + p.sigma**2 * (1 - e**2) / (2 * p.gamma_d)
-
-
 def _check_moments(rho, p):
     """The sample against the closed form, and the power to see σ × 1.05 and σ × 0.95."""
     n = rho.size
     assert n == N and np.all(np.isfinite(rho))
-    mean, var = ou_moments(p, RHO0, *_stretches(p))
+    mean, var = after_one_spike(p, RHO0)
     mean_se = np.sqrt(var / n)
     var_se = var * np.sqrt(2.0 / (n - 1))  # ρ is Gaussian (a linear OU process)
     assert abs(rho.mean() - mean) < 5 * mean_se, (rho.mean(), mean, mean_se)
@@ -197,7 +177,7 @@ def test_clock_template_noise_has_the_exact_ou_moments():
     """The clock reference at dt = 0.01 ms: its time-step bias, computed, is far below
     the standard errors, so the check sees the continuous model's moments."""
     p = _design()
-    mean, var = ou_moments(p, RHO0, *_stretches(p))
+    mean, var = after_one_spike(p, RHO0)
     # the calcium arrives at D + dt in Brian2's clock (the jump after the step's update)
     clock_mean, clock_var = clock_moments(p, RHO0, CLOCK_DT, SECOND_SPIKE - p.D - CLOCK_DT)
     assert abs(clock_mean - mean) < 0.1 * np.sqrt(var / N)

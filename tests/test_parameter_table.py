@@ -8,6 +8,7 @@ closed-form OU moments for the noise.
 import numpy as np
 import pytest
 from brian2 import Hz, ms, second
+from ou_moments import after_one_spike, stretches
 
 from brian2_calcium import (
     CalciumParameters,
@@ -161,30 +162,20 @@ def test_a_list_of_sets_is_a_table():
 # spike: a segment above θp, then one between the thresholds; spec §6.3).
 
 
-def _ou_step(mean, var, m, k, s2, t):
-    e = np.exp(-k * t)
-    return m + (mean - m) * e, var * e**2 + s2 * (1 - e**2) / (2 * k)
-
-
 def test_sigma_per_synapse_gives_each_class_its_ou_moments():
     p = get_parameters("DP").replace(bistable=False, Cpre=1.8, D=5 * ms)
     sigmas = np.array([1.0, 2.0, 2.8284, 4.0])
     n = 20_000  # per class: the variance's SE is 1 %, σ × 1.05 moves it by 10 %
     table = ParameterTable(p, sigma=np.repeat(sigmas, n))
     rho0 = 0.3
-    t_p = p.tau_ca * np.log(p.Cpre / p.theta_p)
-    t_d = p.tau_ca * np.log(p.Cpre / p.theta_d) - t_p
-    t_end = p.D + t_p + t_d + 0.1
+    t_end = p.D + sum(stretches(p)) + 0.1
     rho = simulate_synapses(
         table, SpikeTrains.from_list([[0.0]]), SpikeTrains.from_list([[]]),
         np.full(sigmas.size * n, rho0), SI(t_end), seed=5,
         train_of_synapse=np.zeros(sigmas.size * n, dtype=np.int64),
     ).reshape(sigmas.size, n)  # fmt: skip
-    k_p = (p.gamma_p + p.gamma_d) / p.tau
-    m_p = p.gamma_p / (p.gamma_p + p.gamma_d)
     for sigma, sample in zip(sigmas, rho, strict=True):
-        after_p = _ou_step(rho0, 0.0, m_p, k_p, 2 * sigma**2 / p.tau, t_p)
-        mean, var = _ou_step(*after_p, 0.0, p.gamma_d / p.tau, sigma**2 / p.tau, t_d)
+        mean, var = after_one_spike(p, rho0, sigma)
         var_se = var * np.sqrt(2.0 / (n - 1))
         assert abs(sample.mean() - mean) < 5 * np.sqrt(var / n), (sigma, sample.mean(), mean)
         assert abs(sample.var(ddof=1) - var) < 5 * var_se, (sigma, sample.var(ddof=1), var)

@@ -10,6 +10,7 @@ import brian2 as b2
 import numpy as np
 import pytest
 from brian2 import Hz, ms, mV, second
+from ou_moments import after_one_spike, stretches
 
 import brian2_calcium as bc
 from brian2_calcium import get_parameters, make_synapses, simulate_synapses
@@ -189,12 +190,6 @@ def test_a_bad_per_synapse_value_is_refused_naming_it(name, value, message, mode
     assert G.ge[:].tolist() == [0.0, 0.0, 0.0]
 
 
-def _ou_step(mean, var, m, k, s2, t):
-    """Moments after an OU step dρ = −k(ρ − m)dt + s dW of duration t (spec §6.3)."""
-    e = np.exp(-k * t)
-    return m + (mean - m) * e, var * e**2 + s2 * (1 - e**2) / (2 * k)
-
-
 @pytest.mark.parametrize("target", ["numpy", pytest.param("cython", marks=pytest.mark.long)])
 def test_per_synapse_sigma_gives_each_class_the_exact_ou_moments(target):
     """σ per synapse in the event template: after one presynaptic spike (flat model: a
@@ -204,12 +199,10 @@ def test_per_synapse_sigma_gives_each_class_the_exact_ou_moments(target):
     sigmas = np.array([1.0, 2.8284, 4.0])
     n = 20_000
     rho0 = 0.3
-    t_p = p.tau_ca * np.log(p.Cpre / p.theta_p)
-    t_d = p.tau_ca * np.log(p.Cpre / p.theta_d) - t_p
     # a second spike at 30 ms (calcium long below θd, its own arrives after the run) makes
     # the target's walk, not the read-out's numpy mirror, draw the noise
     t_end = 31 * ms
-    assert (p.D + t_p + t_d) * second < 30 * ms
+    assert (p.D + sum(stretches(p))) * second < 30 * ms
     previous = b2.prefs.codegen.target
     b2.prefs.codegen.target = target
     try:
@@ -228,11 +221,8 @@ def test_per_synapse_sigma_gives_each_class_the_exact_ou_moments(target):
         np.testing.assert_array_equal(walked, rho.ravel())  # nothing left for the read-out
     finally:
         b2.prefs.codegen.target = previous
-    k_p = (p.gamma_p + p.gamma_d) / p.tau
-    m_p = p.gamma_p / (p.gamma_p + p.gamma_d)
     for sigma, sample in zip(sigmas, rho, strict=True):
-        after_p = _ou_step(rho0, 0.0, m_p, k_p, 2 * sigma**2 / p.tau, t_p)
-        mean, var = _ou_step(*after_p, 0.0, p.gamma_d / p.tau, sigma**2 / p.tau, t_d)
+        mean, var = after_one_spike(p, rho0, sigma)
         var_se = var * np.sqrt(2.0 / (n - 1))
         assert abs(sample.mean() - mean) < 5 * np.sqrt(var / n), (sigma, sample.mean(), mean)
         assert abs(sample.var(ddof=1) - var) < 5 * var_se, (sigma, sample.var(ddof=1), var)
