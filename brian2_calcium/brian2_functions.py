@@ -16,13 +16,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .reference import GATING_CODES, advance_rho, kernel_header_text, pre_jump, tm_resources
+from .reference import (
+    GATING_CODES,
+    advance_rho,
+    kernel_header_text,
+    pre_jump,
+    tm_facilitation,
+    tm_resources,
+)
 
 __all__ = [
     "KERNEL_FUNCTION_NAME",
     "KERNEL_ARGUMENTS",
     "TM_RESOURCES_NAME",
     "TM_RESOURCES_ARGUMENTS",
+    "TM_FACILITATION_NAME",
+    "TM_FACILITATION_ARGUMENTS",
     "PRE_JUMP_NAME",
     "PRE_JUMP_ARGUMENTS",
     "IMPLEMENTATIONS",
@@ -60,6 +69,12 @@ TM_RESOURCES_NAME = "gb_tm_resources"
 
 #: Its arguments: resources at the last presynaptic event, U, time since it, τ_rec.
 TM_RESOURCES_ARGUMENTS = ("x_last", "U", "since", "tau_rec")
+
+#: Name (in abstract code and in the header) of the Tsodyks–Markram facilitation function.
+TM_FACILITATION_NAME = "gb_tm_facilitation"
+
+#: Its arguments: release fraction of the last presynaptic event, U, time since it, τ_F.
+TM_FACILITATION_ARGUMENTS = ("u_last", "U", "since", "tau_fac")
 
 #: Name (in abstract code and in the header) of the presynaptic calcium jump function.
 PRE_JUMP_NAME = "gb_pre_jump"
@@ -119,17 +134,25 @@ def _numpy_advance_rho(
 
 
 def _numpy_tm_resources(x_last, U, since, tau_rec):
-    """Numpy target of ``gb_tm_resources`` (``since`` and ``tau_rec`` in seconds)."""
+    """Numpy target of ``gb_tm_resources`` (``since`` and ``tau_rec`` in seconds; U, the
+    last event's release fraction, may differ per synapse)."""
     x_last, since = np.asarray(x_last, float), np.asarray(since, float)
-    out = np.asarray(tm_resources(x_last, _first(U), since, _first(tau_rec)))
+    out = np.asarray(tm_resources(x_last, np.asarray(U, float), since, _first(tau_rec)))
+    return out if out.ndim else float(out)
+
+
+def _numpy_tm_facilitation(u_last, U, since, tau_fac):
+    """Numpy target of ``gb_tm_facilitation`` (``since`` and ``tau_fac`` in seconds)."""
+    u_last, since = np.asarray(u_last, float), np.asarray(since, float)
+    out = np.asarray(tm_facilitation(u_last, _first(U), since, _first(tau_fac)))
     return out if out.ndim else float(out)
 
 
 def _numpy_pre_jump(Cpre, rho, rho_scales_cpre, U, x):
-    """Numpy target of ``gb_pre_jump``."""
+    """Numpy target of ``gb_pre_jump`` (U, the event's release fraction, per synapse)."""
     scales = bool(int(_first(rho_scales_cpre)))
     rho, x = np.asarray(rho, float), np.asarray(x, float)
-    out = np.asarray(pre_jump(_first(Cpre), rho, scales, _first(U), x))
+    out = np.asarray(pre_jump(_first(Cpre), rho, scales, np.asarray(U, float), x))
     return out if out.ndim else float(out)
 
 
@@ -164,6 +187,13 @@ _FUNCTIONS = {
         int_args=(),
         time_args=("since", "tau_rec"),
         numpy=_numpy_tm_resources,
+    ),
+    TM_FACILITATION_NAME: _HeaderFunction(
+        c_name="gb_tm_facilitation",
+        arguments=TM_FACILITATION_ARGUMENTS,
+        int_args=(),
+        time_args=("since", "tau_fac"),
+        numpy=_numpy_tm_facilitation,
     ),
     PRE_JUMP_NAME: _HeaderFunction(
         c_name="gb_pre_jump",
@@ -227,7 +257,7 @@ FUNCTION_IMPLEMENTATIONS = {
             target: functools.partial(generate, name)
             for target, generate in IMPLEMENTATIONS.items()
         }
-        for name in (TM_RESOURCES_NAME, PRE_JUMP_NAME)
+        for name in (TM_RESOURCES_NAME, TM_FACILITATION_NAME, PRE_JUMP_NAME)
     },
 }
 
@@ -289,12 +319,16 @@ def kernel_function():
 
 
 def pre_jump_functions():
-    """The presynaptic calcium jump's two functions, by their abstract-code names.
+    """The presynaptic calcium jump's three functions, by their abstract-code names.
 
     In abstract code, at a presynaptic calcium event (after ρ is brought up to date)::
 
-        xres = gb_tm_resources(xres, stp_U, t - tpre, tau_rec)
-        c += gb_pre_jump(Cpre, rho, rho_scales_cpre, stp_U, xres)
+        xres = gb_tm_resources(xres, ufac, t - tpre, tau_rec)
+        ufac = gb_tm_facilitation(ufac, stp_U, t - tpre, tau_fac)
+        c += gb_pre_jump(Cpre, rho, rho_scales_cpre, ufac, xres)
+
+    ``gb_tm_facilitation(u_last, U, since, tau_fac)`` returns the event's release fraction
+    u⁺ (U exactly without facilitation, ``tau_fac = 0``).
 
     ``gb_tm_resources(x_last, U, since, tau_rec)`` returns the Tsodyks–Markram resources
     x at this event from those at the previous one and the time ``since`` (a time, like
@@ -320,7 +354,10 @@ def pre_jump_functions():
     global _jump_functions
     with _lock:
         if _jump_functions is None:
-            _jump_functions = {n: _build_function(n) for n in (TM_RESOURCES_NAME, PRE_JUMP_NAME)}
+            _jump_functions = {
+                n: _build_function(n)
+                for n in (TM_RESOURCES_NAME, TM_FACILITATION_NAME, PRE_JUMP_NAME)
+            }
         return dict(_jump_functions)
 
 

@@ -82,8 +82,8 @@ class CalciumParameters:
         & Markram 1998): at each presynaptic calcium event the release probability jumps
         from u⁻ to u⁺ = u⁻ + U(1 − u⁻), the event releases u⁺·x⁻ of the resources and adds
         ``Cpre·u⁺·x⁻``; between events u decays to 0 with τ_F. 0 (the default) keeps
-        u⁺ = U, depression only. Needs ``stp_U > 0``; so far on the ``fast`` and
-        ``reference`` engines (the Brian2 templates and NEST refuse it).
+        u⁺ = U, depression only. Needs ``stp_U > 0``; every engine but NEST (which
+        refuses it) has it.
     rho_scales_cpre : bool
         Scale the presynaptic calcium jump by the current efficacy ρ (Deperrois & Graupner
         2020: the synapse's own strength sets its NMDA calcium).
@@ -648,7 +648,7 @@ def refuse_facilitation(p, engine):
     if p.tau_fac > 0:
         raise ValueError(
             f"{engine} does not have facilitation yet (tau_fac = {p.tau_fac * 1e3:g} ms in "
-            f"{p.name!r}): it runs on the fast and reference engines and in the theory"
+            f"{p.name!r}): it runs on the fast, reference and Brian2 engines and in the theory"
         )
 
 

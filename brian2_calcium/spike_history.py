@@ -30,6 +30,7 @@ from .reference import (
     advance_rho,
     kernel_header_text,
     pre_jump,
+    tm_facilitation,
     tm_resources,
 )
 
@@ -69,17 +70,19 @@ PRE_NEURON, POST_NEURON = "_gb_pre_neuron", "_gb_post_neuron"
 #: Arguments of the walk Function in abstract code, in order (Brian2 appends
 #: ``_vectorisation_idx``, the synapse index, which keys the random stream).
 WALK_ARGUMENTS = (
-    "rho", "c", "cpre", "tlast", "xres", "tpre", "npre", "npost", "plastic", "t", "min_age",
-    PRE_NEURON, POST_NEURON, "tau_ca", "theta_d", "theta_p", "gamma_d", "gamma_p", "sigma", "tau",
-    "rho_star", "bistable", "gating", "D", "Cpre", "Cpost", "eta", "stp_U", "tau_rec",
-    "rho_scales_cpre", "noise_seed",
+    "rho", "c", "cpre", "tlast", "xres", "tpre", "ufac", "npre", "npost", "plastic", "t",
+    "min_age", PRE_NEURON, POST_NEURON, "tau_ca", "theta_d", "theta_p", "gamma_d", "gamma_p",
+    "sigma", "tau", "rho_star", "bistable", "gating", "D", "Cpre", "Cpost", "eta", "stp_U",
+    "tau_rec", "tau_fac", "rho_scales_cpre", "noise_seed",
 )  # fmt: skip
-_TIME_ARGS = ("tlast", "tpre", "t", "min_age", "tau_ca", "tau", "D", "tau_rec")
+# How many of the walk's arguments (from tau_ca on) are the model's numbers and switches.
+_MODEL_ARGS = WALK_ARGUMENTS.index("noise_seed") - WALK_ARGUMENTS.index("tau_ca")
+_TIME_ARGS = ("tlast", "tpre", "t", "min_age", "tau_ca", "tau", "D", "tau_rec", "tau_fac")
 _INT_ARGS = ("npre", "npost", "plastic", PRE_NEURON, POST_NEURON, "bistable", "gating",
              "rho_scales_cpre", "noise_seed")  # fmt: skip
 
 #: The state a walk leaves, in the order of ``gb_walk_get`` (``gb_walk.h``).
-KEPT_FIELDS = ("rho", "c", "cpre", "tlast", "xres", "tpre", "npre", "npost")
+KEPT_FIELDS = ("rho", "c", "cpre", "tlast", "xres", "tpre", "ufac", "npre", "npost")
 
 #: Largest ring buffer :func:`history_plan` proposes (spike times per neuron).
 MAX_SLOTS = 512
@@ -338,7 +341,7 @@ def walk_numpy(state, t, i, j, pre, post, model, rng=None, plastic=None, min_age
 def _walk_all(s, t, i, j, pre, post, m, rng):
     p = m
     rho, c, cpre, tlast = s["rho"], s["c"], s["cpre"], s["tlast"]
-    xres, tpre, a, b = s["xres"], s["tpre"], s["npre"], s["npost"]
+    xres, tpre, ufac, a, b = s["xres"], s["tpre"], s["ufac"], s["npre"], s["npost"]
     n = rho.size
     pre_ring, pre_count, pre_slots = pre
     post_ring, post_count, post_slots = post
@@ -385,11 +388,13 @@ def _walk_all(s, t, i, j, pre, post, m, rng):
         cpre = np.where(active, cpre * decay, cpre)
         pre_now = np.flatnonzero(is_pre)
         if pre_now.size:
-            if m.stp_U > 0:
-                xres[pre_now] = tm_resources(xres[pre_now], m.stp_U,
-                                             e[pre_now] - tpre[pre_now], m.tau_rec)  # fmt: skip
+            if m.stp_U > 0:  # the last event released ufac of xres
+                since = e[pre_now] - tpre[pre_now]
+                xres[pre_now] = tm_resources(xres[pre_now], ufac[pre_now], since, m.tau_rec)
+                ufac[pre_now] = tm_facilitation(ufac[pre_now], m.stp_U, since, m.tau_fac)
                 tpre[pre_now] = e[pre_now]
-            jump = pre_jump(m.Cpre, rho[pre_now], m.rho_scales_cpre, m.stp_U, xres[pre_now])
+            jump = pre_jump(m.Cpre, rho[pre_now], m.rho_scales_cpre, ufac[pre_now],
+                            xres[pre_now])  # fmt: skip
             c[pre_now] += jump
             cpre[pre_now] += jump
             a[pre_now] += 1
@@ -411,6 +416,7 @@ def _walk_all(s, t, i, j, pre, post, m, rng):
         "tlast": np.where(keep_t, tlast + L, tlast),
         "xres": xres,
         "tpre": tpre,
+        "ufac": ufac,
         "npre": a,
         "npost": b,
     }
@@ -800,17 +806,18 @@ class HistoryLink:
 _C_TYPES = {a: ("int32_t" if a in _INT_ARGS else "double") for a in WALK_ARGUMENTS}
 _C_TYPES["noise_seed"] = "int64_t"
 _C_ARGS = ", ".join(f"{_C_TYPES[a]} {a}" for a in WALK_ARGUMENTS)
-_STATE_NAMES = ", ".join(WALK_ARGUMENTS[:11])
-_PARAM_NAMES = ", ".join(WALK_ARGUMENTS[13:])
+_STATE_NAMES = ", ".join(WALK_ARGUMENTS[: WALK_ARGUMENTS.index(PRE_NEURON)])
+_PARAM_NAMES = ", ".join(WALK_ARGUMENTS[WALK_ARGUMENTS.index("tau_ca") :])
 _GB_WALK_ARGS_DECL = (
     "    double gb_walk_args(double rho, double c, double cpre, double tlast, double xres, "
-    "double tpre, int32_t npre, int32_t npost, int plastic, double t, double min_age, "
+    "double tpre, double ufac, int32_t npre, int32_t npost, int plastic, double t, "
+    "double min_age, "
     "const double *pre_recent, const double *pre_ring, int32_t pre_slots, int32_t pre_n, "
     "int32_t i, const double *post_recent, const double *post_ring, int32_t post_slots, "
     "int32_t post_n, int32_t j, "
     "double tau_ca, double theta_d, double theta_p, double gamma_d, double gamma_p, "
     "double sigma, double tau, double rho_star, int bistable, int gating, double D, "
-    "double Cpre, double Cpost, double eta, double stp_U, double tau_rec, "
+    "double Cpre, double Cpost, double eta, double stp_U, double tau_rec, double tau_fac, "
     "int rho_scales_cpre, int64_t seed, int64_t syn) nogil\n"
     "    void gb_walk_prefetch(const double *post_recent, const int32_t *post_of, "
     "int64_t syn) nogil\n"
@@ -892,7 +899,7 @@ HISTORY_IMPLEMENTATIONS = {
 
 
 def walk_model(tau_ca, theta_d, theta_p, gamma_d, gamma_p, sigma, tau, rho_star, bistable,
-               gating, D, Cpre, Cpost, eta, stp_U, tau_rec, rho_scales_cpre):  # fmt: skip
+               gating, D, Cpre, Cpost, eta, stp_U, tau_rec, tau_fac, rho_scales_cpre):  # fmt: skip
     """The walk's model parameters (as a numpy Function receives them) as a namespace.
 
     A shared parameter becomes a float; a per-synapse one (an array of more than one
@@ -910,7 +917,8 @@ def walk_model(tau_ca, theta_d, theta_p, gamma_d, gamma_p, sigma, tau, rho_star,
                               rho_star, bistable, gating)  # fmt: skip
     numbers = dict(tau_ca=tau_ca, theta_d=theta_d, theta_p=theta_p, gamma_d=gamma_d,
                    gamma_p=gamma_p, sigma=sigma, tau=tau, rho_star=rho_star, D=D, Cpre=Cpre,
-                   Cpost=Cpost, eta=eta, stp_U=stp_U, tau_rec=tau_rec)  # fmt: skip
+                   Cpost=Cpost, eta=eta, stp_U=stp_U, tau_rec=tau_rec,
+                   tau_fac=tau_fac)  # fmt: skip
     for name, x in numbers.items():
         setattr(model, name, value(x))
     model.rho_scales_cpre = bool(int(np.asarray(rho_scales_cpre).flat[0]))
@@ -942,10 +950,10 @@ class _NumpyWalk:
         self.link = link
         self.kept = None
 
-    def walk(self, rho, c, cpre, tlast, xres, tpre, npre, npost, plastic, t, min_age,
+    def walk(self, rho, c, cpre, tlast, xres, tpre, ufac, npre, npost, plastic, t, min_age,
              pre_neuron, post_neuron, *params, _vectorisation_idx=None):  # fmt: skip
-        model = walk_model(*params[:17])  # after them: noise_seed (and the index)
-        state = dict(zip(KEPT_FIELDS, (rho, c, cpre, tlast, xres, tpre, npre, npost),
+        model = walk_model(*params[:_MODEL_ARGS])  # after them: noise_seed (and the index)
+        state = dict(zip(KEPT_FIELDS, (rho, c, cpre, tlast, xres, tpre, ufac, npre, npost),
                          strict=True))  # fmt: skip
         n = np.size(rho)
         state = {k: np.broadcast_to(np.asarray(v), (n,)) for k, v in state.items()}
@@ -1024,7 +1032,7 @@ def model_namespace(params):
         params.tau_ca, params.theta_d, params.theta_p, params.gamma_d, params.gamma_p,
         params.sigma, params.tau, params.rho_star, int(params.bistable),
         GATING_CODES[params.noise_gating], params.D, params.Cpre, params.Cpost, params.eta,
-        params.stp_U, params.tau_rec, int(params.rho_scales_cpre),
+        params.stp_U, params.tau_rec, params.tau_fac, int(params.rho_scales_cpre),
     )  # fmt: skip
 
 
@@ -1034,6 +1042,7 @@ def initial_state(n, rho=0.0):
     state["rho"][:] = rho
     state["xres"][:] = 1.0
     state["tpre"][:] = NEVER
+    state["ufac"][:] = 0.0  # the first event's release fraction is U whatever this is
     state["npre"] = np.zeros(n, dtype=np.int64)
     state["npost"] = np.zeros(n, dtype=np.int64)
     return state

@@ -15,10 +15,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .brian2_functions import PRE_JUMP_NAME, TM_RESOURCES_NAME, pre_jump_functions
+from .brian2_functions import (
+    PRE_JUMP_NAME,
+    TM_FACILITATION_NAME,
+    TM_RESOURCES_NAME,
+    pre_jump_functions,
+)
 from .compile_check import CompileCheck
 from .keywords import strict_keywords
-from .parameters import get_parameters, range_error, refuse_facilitation
+from .parameters import get_parameters, range_error
 from .reference import GATING_CODES
 from .spike_history import (
     KEPT_FIELDS,
@@ -92,13 +97,15 @@ _WALK_SHARED = {
     "eta": "1",
     "stp_U": "1",
     "tau_rec": "second",
+    "tau_fac": "second",
     "rho_scales_cpre": "integer",
     "noise_seed": "integer",
 }
 # Shared parameters of the presynaptic jump's variants (clock template), declared only for
 # sets that use them (p.pre_jump_varies), so that the other sets keep the plain c += Cpre.
-_PRE_JUMP_SHARED = {"stp_U": "1", "tau_rec": "second", "rho_scales_cpre": "integer"}
-_PRE_JUMP_STATE = ("xres : 1", "tpre : second")
+_PRE_JUMP_SHARED = {"stp_U": "1", "tau_rec": "second", "tau_fac": "second",
+                    "rho_scales_cpre": "integer"}  # fmt: skip
+_PRE_JUMP_STATE = ("xres : 1", "tpre : second", "ufac : 1")
 
 #: Model parameters a template can hold per synapse (``per_synapse=...``): the numbers of
 #: the model. Its switches (``bistable``, ``gating``, ``rho_scales_cpre``) and the noise
@@ -287,8 +294,9 @@ def _shared_values(p, event, split_calcium, pre_jump):
         values["eta"] = p.eta
     if event or pre_jump:
         values.update(
-            stp_U=p.stp_U, tau_rec=p.tau_rec * second, rho_scales_cpre=int(p.rho_scales_cpre)
-        )
+            stp_U=p.stp_U, tau_rec=p.tau_rec * second, tau_fac=p.tau_fac * second,
+            rho_scales_cpre=int(p.rho_scales_cpre),
+        )  # fmt: skip
     if event:
         values.update(D=p.D * second, noise_seed=0)
     return values
@@ -398,7 +406,6 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     per_synapse = _per_synapse_names(per_synapse)
     p = get_parameters(params)
-    refuse_facilitation(p, "the Brian2 template")
     if split_calcium is None:
         split_calcium = p.nonlinearity != 1.0
     elif not split_calcium and p.nonlinearity != 1.0:
@@ -439,7 +446,7 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
         rho = "rho"
     if pre_jump:
         model += list(_PRE_JUMP_STATE)
-        initial.update(xres=1.0, tpre=NEVER * second)
+        initial.update(xres=1.0, tpre=NEVER * second, ufac=p.stp_U)
     if probe:
         model.append(_PROBE_DECLARATION)
         on_pre["transmission"] += "\n" + _PROBE.format(rho=rho)
@@ -450,7 +457,7 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
     if not split_calcium:
         unused.add("eta")
     if not pre_jump:
-        unused |= {"stp_U", "tau_rec"}
+        unused |= {"stp_U", "tau_rec", "tau_fac"}
     available = (set(shared) | ({"D"} if "D" in values else set())) - unused
     _check_per_synapse(per_synapse, available)
     return SynapseTemplate(
@@ -519,7 +526,7 @@ def clock_template(params, weight_target=None, w0=None, w1=None, split_calcium=N
 
 # The kept state the walk call reads, with the value passed for a variable a template does
 # not declare (no nonlinear calcium: cpre = 0; no short-term depression: x = 1, no event).
-_ABSENT = {"cpre": "0.0", "xres": "1.0", "tpre": f"{NEVER!r}*second"}
+_ABSENT = {"cpre": "0.0", "xres": "1.0", "tpre": f"{NEVER!r}*second", "ufac": "0.0"}
 _WALK_PARAMS = WALK_ARGUMENTS[WALK_ARGUMENTS.index("tau_ca") :]  # the model, then the seed
 
 
@@ -529,7 +536,7 @@ def _walk_code(split, pre_jump, target):
     if split:
         declared.add("cpre")
     if pre_jump:
-        declared |= {"xres", "tpre"}
+        declared |= {"xres", "tpre", "ufac"}
     args = [k if k in declared else _ABSENT[k] for k in KEPT_FIELDS]
 
     def walk(min_age):
@@ -576,9 +583,10 @@ def _calcium_jump(split, pre_jump):
     if not pre_jump:
         return [f"{c} += Cpre"]
     return [
-        f"xres = {TM_RESOURCES_NAME}(xres, stp_U, t - tpre, tau_rec)",
+        f"xres = {TM_RESOURCES_NAME}(xres, ufac, t - tpre, tau_rec)",
+        f"ufac = {TM_FACILITATION_NAME}(ufac, stp_U, t - tpre, tau_fac)",
         "tpre = t",
-        f"{c} += {PRE_JUMP_NAME}(Cpre, rho, rho_scales_cpre, stp_U, xres)",
+        f"{c} += {PRE_JUMP_NAME}(Cpre, rho, rho_scales_cpre, ufac, xres)",
     ]
 
 
@@ -996,6 +1004,7 @@ def bring_up_to_date(synapses, time, rng=None, update=None):
     state.setdefault("cpre", np.zeros(n))
     state.setdefault("xres", np.ones(n))
     state.setdefault("tpre", np.full(n, NEVER))
+    state.setdefault("ufac", np.zeros(n))
     if np.any(t - state["tlast"] < -1e-12):
         k = int(np.argmin(t - state["tlast"]))
         raise ValueError(

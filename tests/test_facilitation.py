@@ -1,17 +1,19 @@
-"""Tsodyks–Markram facilitation of the presynaptic calcium (issue 23, fast path and theory).
+"""Tsodyks–Markram facilitation of the presynaptic calcium (issue 23).
 
 The release at a presynaptic calcium event is u⁺·x⁻ (Tsodyks, Pawelzik & Markram 1998):
 u decays to 0 with τ_F and jumps to u⁻ + U(1 − u⁻) at an event; the resources x recover
 to 1 with τ_rec and lose what is released. The checks: the calcium the fast path reads
 out equals that recursion written out here, the numpy mirror equals the fast path, the
 theory's steady state equals the recursion run to convergence, and the analytic change in
-strength for periodic pairs agrees with the simulation.
+strength for periodic pairs agrees with the simulation; the Brian2 event template (numpy,
+cython) equals the fast path and the clock template agrees within its time step.
 """
 
 import numpy as np
 import pytest
 from brian2 import ms, second
 
+import brian2_calcium as bc
 from brian2_calcium import (
     ParameterTable,
     SpikeTrains,
@@ -131,8 +133,6 @@ def test_facilitation_needs_depression_and_is_refused_where_missing():
         get_parameters("DP").replace(tau_fac=10 * ms)
     with pytest.raises(ValueError, match=r"tau_fac must be non-negative"):
         FACILITATING.replace(tau_fac=-1 * ms)
-    with pytest.raises(ValueError, match=r"Brian2 template does not have facilitation yet"):
-        bc.synapse_template(FACILITATING)
     with pytest.raises(ValueError, match=r"gb_synapse does not have facilitation yet"):
         bc.nest.model_parameters(FACILITATING, w0=1.0)
     with pytest.raises(ValueError, match=r"row 0: facilitation"):
@@ -140,3 +140,48 @@ def test_facilitation_needs_depression_and_is_refused_where_missing():
     assert FACILITATING.facilitation and not get_parameters("DP").facilitation
     assert "tau_fac         500 ms" in FACILITATING.describe()
     assert bc.CalciumParameters.from_json(FACILITATING.to_json()) == FACILITATING
+
+
+def _brian2_run(p, target, mode="event"):
+    """Irregular pre and post trains onto 40 synapses with σ = 0; ρ at the end."""
+    import brian2 as b2
+
+    previous = b2.prefs.codegen.target
+    b2.prefs.codegen.target = target
+    try:
+        rng = np.random.default_rng(4)
+        pre = [np.round(np.sort(rng.uniform(0, 2000, 60)), 1) for _ in range(40)]
+        post = [np.round(np.sort(rng.uniform(0, 2000, 30)), 1) for _ in range(40)]
+        pre = [np.unique(t) for t in pre]
+        post = [np.unique(t) for t in post]
+
+        def group(trains, name):
+            i = np.concatenate([np.full(t.size, k) for k, t in enumerate(trains)])
+            return b2.SpikeGeneratorGroup(40, i, np.concatenate(trains) * ms, name=name)
+
+        source, target_group = group(pre, "pre_fac"), group(post, "post_fac")
+        tpl = bc.synapse_template(p, mode)
+        S = bc.make_synapses(source, target_group, tpl, connect="i == j", name="fac")
+        S.rho = np.linspace(0.1, 0.9, 40)
+        b2.Network(source, target_group, S).run(2.1 * second, namespace={})
+        rho = bc.bring_up_to_date(S, 2.1 * second)
+    finally:
+        b2.prefs.codegen.target = previous
+    fast = simulate_synapses(p, [t * 1e-3 * second for t in pre],
+                             [t * 1e-3 * second for t in post], np.linspace(0.1, 0.9, 40),
+                             2.1 * second)  # fmt: skip
+    return rho, fast
+
+
+@pytest.mark.parametrize("target", ["numpy", pytest.param("cython", marks=pytest.mark.long)])
+def test_the_event_template_equals_the_fast_path(target):
+    p = FACILITATING.replace(sigma=0)
+    rho, fast = _brian2_run(p, target)
+    np.testing.assert_allclose(rho, fast, rtol=0, atol=1e-9)
+    assert np.abs(fast - np.linspace(0.1, 0.9, 40)).max() > 1e-2  # plasticity happened
+
+
+def test_the_clock_template_agrees_within_its_time_step(numpy_target):
+    p = FACILITATING.replace(sigma=0)
+    rho, fast = _brian2_run(p, "numpy", mode="clock")
+    np.testing.assert_allclose(rho, fast, rtol=0, atol=5e-3)

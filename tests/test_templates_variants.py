@@ -115,17 +115,20 @@ def test_variant_state_only_for_sets_that_use_them(build):
     if build is clock_template:
         assert "stp_U" not in plain.parameters
         assert plain.on_pre["calcium"].endswith("c += Cpre")
-        assert {bf.TM_RESOURCES_NAME, bf.PRE_JUMP_NAME} <= set(t.namespace)
-        # the resources, then the jump
-        assert t.on_pre["calcium"].split("\n")[-3:] == [
-            "xres = gb_tm_resources(xres, stp_U, t - tpre, tau_rec)",
+        assert {bf.TM_RESOURCES_NAME, bf.TM_FACILITATION_NAME, bf.PRE_JUMP_NAME} <= set(t.namespace)
+        # the resources (after the last event's release), the release fraction, the jump
+        assert t.on_pre["calcium"].split("\n")[-4:] == [
+            "xres = gb_tm_resources(xres, ufac, t - tpre, tau_rec)",
+            "ufac = gb_tm_facilitation(ufac, stp_U, t - tpre, tau_fac)",
             "tpre = t",
-            "c += gb_pre_jump(Cpre, rho, rho_scales_cpre, stp_U, xres)",
+            "c += gb_pre_jump(Cpre, rho, rho_scales_cpre, ufac, xres)",
         ]
     else:
         # the walk keeps the resources and the time of the last presynaptic event
-        assert "gb_walk(rho, c, 0.0, tlast, 1.0, -1000000000.0*second" in plain.on_pre["update"]
-        assert "gb_walk(rho, c, 0.0, tlast, xres, tpre" in t.on_pre["update"]
+        assert (
+            "gb_walk(rho, c, 0.0, tlast, 1.0, -1000000000.0*second, 0.0" in plain.on_pre["update"]
+        )
+        assert "gb_walk(rho, c, 0.0, tlast, xres, tpre, ufac" in t.on_pre["update"]
         assert "xres = gb_walk_kept(4)" in t.on_pre["update"]
 
 

@@ -62,6 +62,7 @@ typedef struct {
     double eta;          /* nonlinear calcium: a post spike adds Cpost + eta c_pre (1.5) */
     double stp_U;        /* short-term depression: release fraction (0: none) */
     double tau_rec;      /* its recovery time (s) */
+    double tau_fac;      /* facilitation time constant (s; 0: the release fraction stays U) */
     int rho_scales_cpre; /* the presynaptic jump is Cpre times rho (1.5) */
 } gb_synapse_model;
 
@@ -73,6 +74,7 @@ typedef struct {
     double tlast;  /* s */
     double xres;   /* short-term depression: resources at the last presynaptic event */
     double tpre;   /* and its time (s); far in the past before the first one */
+    double ufac;   /* the fraction that event released (its u+; U without facilitation) */
     int32_t npre;  /* spikes of the presynaptic neuron applied (arrived) */
     int32_t npost; /* spikes of the postsynaptic neuron applied */
 } gb_synapse_state;
@@ -154,7 +156,7 @@ static inline double gb_walk_step(double rho, double *pending, double c, double 
  * postsynaptic spikes) goes through these three, so the model lives here once. */
 typedef struct {
     double rho, pending; /* rho deferred by `pending` seconds of sub-threshold flow */
-    double c, cpre, tlast, xres, tpre;
+    double c, cpre, tlast, xres, tpre, ufac;
     int noisy, seeded;
     uint64_t seed, stream;
     gb_rng rng;
@@ -171,6 +173,7 @@ static inline void gb_walker_start(gb_walker *w, const gb_synapse_state *s,
     w->tlast = s->tlast;
     w->xres = s->xres;
     w->tpre = s->tpre;
+    w->ufac = s->ufac;
     w->noisy = m->p.gating != GB_GATING_NONE && m->p.sigma > 0.0;
     w->seeded = 0;
     w->seed = seed;
@@ -199,11 +202,12 @@ static inline void gb_walker_event(gb_walker *w, double e, int is_pre,
             w->rho = gb_cubic_flow(w->rho, w->pending, p);
             w->pending = 0.0;
         }
-        if (m->stp_U > 0.0) {
-            w->xres = gb_tm_resources(w->xres, m->stp_U, e - w->tpre, m->tau_rec);
+        if (m->stp_U > 0.0) { /* the last event released ufac of xres */
+            w->xres = gb_tm_resources(w->xres, w->ufac, e - w->tpre, m->tau_rec);
+            w->ufac = gb_tm_facilitation(w->ufac, m->stp_U, e - w->tpre, m->tau_fac);
             w->tpre = e;
         }
-        jump = gb_pre_jump(m->Cpre, w->rho, m->rho_scales_cpre, m->stp_U, w->xres);
+        jump = gb_pre_jump(m->Cpre, w->rho, m->rho_scales_cpre, w->ufac, w->xres);
         w->c += jump;
         w->cpre += jump;
     } else {
@@ -233,6 +237,7 @@ static inline double gb_walker_finish(gb_walker *w, gb_synapse_state *s, double 
     c_t = w->c * decay;
     s->xres = w->xres;
     s->tpre = w->tpre;
+    s->ufac = w->ufac;
     if (w->noisy || !(c_t > p->theta_d)) {
         s->rho = rho;
         s->c = c_t;
@@ -317,7 +322,8 @@ typedef struct {
     int64_t syn;
 } gb_walk_result;
 
-static GB_THREAD_LOCAL gb_walk_result gb_walk_kept = {{0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0, 0}, -1};
+static GB_THREAD_LOCAL gb_walk_result gb_walk_kept = {{0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0, 0},
+                                                        -1};
 
 /* The prepared model of the last call on this thread: two logarithms saved per walk. */
 static GB_THREAD_LOCAL gb_synapse_model gb_walk_model_cache;
@@ -329,14 +335,15 @@ static GB_THREAD_LOCAL int gb_walk_model_ready = 0;
  * its state and returns its rho.  i, j: the neurons in the histories (pre_n, post_n
  * neurons). */
 static inline double gb_walk_args(
-    double rho, double c, double cpre, double tlast, double xres, double tpre, int32_t npre,
-    int32_t npost, int plastic, double t, double min_age, const double *pre_recent,
+    double rho, double c, double cpre, double tlast, double xres, double tpre, double ufac,
+    int32_t npre, int32_t npost, int plastic, double t, double min_age, const double *pre_recent,
     const double *pre_ring, int32_t pre_slots, int32_t pre_n, int32_t i,
     const double *post_recent, const double *post_ring, int32_t post_slots, int32_t post_n,
     int32_t j, double tau_ca, double theta_d,
     double theta_p, double gamma_d, double gamma_p, double sigma, double tau,
     double rho_star, int bistable, int gating, double D, double Cpre, double Cpost,
-    double eta, double stp_U, double tau_rec, int rho_scales_cpre, int64_t seed, int64_t syn)
+    double eta, double stp_U, double tau_rec, double tau_fac, int rho_scales_cpre, int64_t seed,
+    int64_t syn)
 {
     gb_synapse_model *m = &gb_walk_model_cache;
     gb_params q;
@@ -349,6 +356,7 @@ static inline double gb_walk_args(
     s->tlast = tlast;
     s->xres = xres;
     s->tpre = tpre;
+    s->ufac = ufac;
     s->npre = npre;
     s->npost = npost;
     gb_walk_kept.syn = syn;
@@ -367,12 +375,13 @@ static inline double gb_walk_args(
     m->eta = eta;
     m->stp_U = stp_U;
     m->tau_rec = tau_rec;
+    m->tau_fac = tau_fac;
     m->rho_scales_cpre = rho_scales_cpre;
     return gb_walk(s, t, m, &hp, i, &hq, j, (uint64_t)seed, syn);
 }
 
 /* Field k of the state the last walk on this thread left for synapse syn (0 rho, 1 c,
- * 2 cpre, 3 tlast, 4 xres, 5 tpre, 6 npre, 7 npost); NaN if that walk was another
+ * 2 cpre, 3 tlast, 4 xres, 5 tpre, 6 ufac, 7 npre, 8 npost); NaN if that walk was another
  * synapse's (a code generator that reordered the calls). */
 static inline double gb_walk_get(int k, int64_t syn)
 {
@@ -386,7 +395,8 @@ static inline double gb_walk_get(int k, int64_t syn)
     case 3: return s->tlast;
     case 4: return s->xres;
     case 5: return s->tpre;
-    case 6: return (double)s->npre;
+    case 6: return s->ufac;
+    case 7: return (double)s->npre;
     default: return (double)s->npost;
     }
 }

@@ -154,6 +154,7 @@ gb_neutral_model( gb_synapse_model& m )
   m.eta = 0.0;
   m.stp_U = 0.0;
   m.tau_rec = 0.0;
+  m.tau_fac = 0.0; // facilitation is not offered in NEST (brian2_calcium refuses tau_fac > 0)
   m.rho_scales_cpre = 0;
 }
 
@@ -380,6 +381,7 @@ public:
     m.eta = v_[ 11 ];
     m.stp_U = v_[ 12 ];
     m.tau_rec = v_[ 13 ];
+    m.tau_fac = 0.0;
     m.rho_scales_cpre = cp.model_.rho_scales_cpre;
     return m;
   }
@@ -598,7 +600,8 @@ gb_connection< targetidentifierT, NumbersT >::send( nest::Event& e, size_t tid, 
     lag[ n++ ] = 0;
   }
 
-  gb_synapse_state s = { rho_, c_, cpre_, tlast_, xres_, tpre_, 0, 0 };
+  // without facilitation every event releases the fraction U: the walk's ufac is stp_U
+  gb_synapse_state s = { rho_, c_, cpre_, tlast_, xres_, tpre_, m->stp_U, 0, 0 };
   gb_walker w;
   gb_walker_start( &w, &s, m, t, cp.seed(), key_ );
   int a = 0;

@@ -60,7 +60,7 @@ def _model(defaults, numbers):
     return walk_model(
         n["tau_ca"], n["theta_d"], n["theta_p"], n["gamma_d"], n["gamma_p"], n["sigma"],
         n["tau"], n["rho_star"], int(defaults["bistable"]), int(defaults["gating"]), n["D"],
-        n["Cpre"], n["Cpost"], n["eta"], n["stp_U"], n["tau_rec"],
+        n["Cpre"], n["Cpost"], n["eta"], n["stp_U"], n["tau_rec"], 0.0,  # no facilitation
         int(defaults["rho_scales_cpre"]),
     )  # fmt: skip
 
@@ -224,6 +224,8 @@ def bring_up_to_date(connections, time, spikes, rng=None):
         "cpre": state["cpre"].to_numpy(float), "tlast": t_last,
         "xres": state["xres"].to_numpy(float),
         "tpre": np.maximum(state["tpre"].to_numpy(float) * 1e-3, NEVER),
+        # no facilitation in NEST: every event released the fraction stp_U
+        "ufac": state["stp_U"].to_numpy(float),
         "npre": npre.astype(np.int64), "npost": npost.astype(np.int64),
     }  # fmt: skip
     rho = np.empty(len(state))
