@@ -15,7 +15,7 @@ from .keywords import strict_keywords
 from .units import to_si
 
 __all__ = ["CalciumParameters", "parameter_sets", "get_parameters", "NOISE_GATINGS",
-           "range_error", "refuse_facilitation"]  # fmt: skip
+           "range_error"]  # fmt: skip
 
 #: Noise gating options: ``"d+p"`` is σ√τ·√(Θ[c−θd] + Θ[c−θp])·η (GB2012 with its correction,
 #: the default); ``"d"`` gates by Θ[c−θd] only (the authors' checked-in C++ source);
@@ -641,15 +641,6 @@ def parameter_sets():
     ['D', "D'", 'DP']
     """
     return dict(_REGISTRY)
-
-
-def refuse_facilitation(p, engine):
-    """Raise ValueError if ``p`` facilitates (``tau_fac > 0``) and ``engine`` lacks it."""
-    if p.tau_fac > 0:
-        raise ValueError(
-            f"{engine} does not have facilitation yet (tau_fac = {p.tau_fac * 1e3:g} ms in "
-            f"{p.name!r}): it runs on the fast, reference and Brian2 engines and in the theory"
-        )
 
 
 @strict_keywords

@@ -133,8 +133,7 @@ def test_facilitation_needs_depression_and_is_refused_where_missing():
         get_parameters("DP").replace(tau_fac=10 * ms)
     with pytest.raises(ValueError, match=r"tau_fac must be non-negative"):
         FACILITATING.replace(tau_fac=-1 * ms)
-    with pytest.raises(ValueError, match=r"gb_synapse does not have facilitation yet"):
-        bc.nest.model_parameters(FACILITATING, w0=1.0)
+    assert bc.nest.model_parameters(FACILITATING, w0=1.0)["tau_fac"] == 500.0  # NEST's ms
     with pytest.raises(ValueError, match=r"row 0: facilitation"):
         ParameterTable("DP", tau_fac=[10] * ms)
     assert FACILITATING.facilitation and not get_parameters("DP").facilitation
@@ -185,3 +184,139 @@ def test_the_clock_template_agrees_within_its_time_step(numpy_target):
     p = FACILITATING.replace(sigma=0)
     rho, fast = _brian2_run(p, "numpy", mode="clock")
     np.testing.assert_allclose(rho, fast, rtol=0, atol=5e-3)
+
+
+# -- NEST: gb_synapse with facilitation --------------------------------------------------
+
+
+def _u_plus_at(arrivals, t, U, tau_fac):
+    """u⁺ of the last presynaptic calcium event at or before t (s), by the recursion; 0
+    before the first (what a NEST connection reports then)."""
+    u = 0.0
+    last = None
+    for a in arrivals[arrivals <= t + 1e-9]:
+        u_minus = 0.0 if last is None else u * np.exp(-(a - last) / tau_fac)
+        u, last = u_minus + U * (1.0 - u_minus), a
+    return u
+
+
+def _nest_irregular_run(spec_of, n, seed, t_ms=2000.0):
+    """Parrot pairs with irregular trains on the grid (a third with ties: a postsynaptic
+    spike as the calcium arrives) through ``spec_of(rho0)``; the connections (in the order
+    of the pairs), the recorded trains (s) and the initial rho."""
+    from conftest import require
+
+    nest = require("nest")
+    from nest_helpers import QUIET, STEP_MS, fresh_kernel, grid_times, parrots, recorded_trains
+
+    rng = np.random.default_rng(seed)
+    pre_t = [grid_times(rng, 25, t_ms) for _ in range(n)]
+    post_t = [grid_times(rng, 15, t_ms) for _ in range(n)]
+    d_ms = round(FACILITATING.D * 1e3 / STEP_MS) * STEP_MS
+    for k in range(0, n, 3):
+        post_t[k] = np.unique(np.concatenate([post_t[k], np.round(pre_t[k][::2] + d_ms, 1)]))
+    fresh_kernel()
+    pre, post = parrots(pre_t), parrots(post_t)
+    rho0 = rng.uniform(0.1, 0.9, n)
+    nest.Connect(pre, post, "one_to_one", {**spec_of(rho0), **QUIET})
+    recorder = nest.Create("spike_recorder")
+    nest.Connect(pre + post, recorder)
+    nest.Simulate(t_ms)
+    conns = nest.GetConnections(pre, post)
+    assert conns.source == pre.tolist() and conns.target == post.tolist()  # the pairs' order
+    trains = recorded_trains(recorder, pre), recorded_trains(recorder, post)
+    return conns, trains, rho0, recorder
+
+
+def test_nest_with_facilitation_equals_the_fast_path():
+    """gb_synapse with a facilitating set, σ = 0: ρ at each connection's last update equals
+    the fast path on the recorded trains to 1e-9, its ufac is u⁺ of its last calcium event,
+    and the read-out at the end equals the fast path there to 1e-8."""
+    from conftest import require
+
+    nest = require("nest")
+    p = FACILITATING.replace(sigma=0)
+    n = 60
+    conns, (pre, post), rho0, recorder = _nest_irregular_run(
+        lambda rho0: bc.nest.syn_spec(p, w0=1.0, rho=rho0), n, seed=21
+    )
+    st = conns.get(["rho", "t_last_update", "ufac", "tau_fac", "overflowed"], output="pandas")
+    assert not st["overflowed"].any() and np.all(st["tau_fac"] == 500.0)
+    t_last = st["t_last_update"].to_numpy() / 1000.0
+    assert np.unique(t_last).size > n // 2  # each at its own last presynaptic spike
+    pre_s, post_s = [t * second for t in pre], [t * second for t in post]
+    fast = simulate_synapses(p, pre_s, post_s, rho0, t_last * second)
+    np.testing.assert_allclose(st["rho"], fast, rtol=0, atol=1e-9)
+    assert np.abs(fast - rho0).mean() > 0.02  # plasticity happened
+    u = [_u_plus_at(pre[k] + p.D, t_last[k], p.stp_U, p.tau_fac) for k in range(n)]
+    np.testing.assert_allclose(st["ufac"], u, rtol=1e-12)
+    assert np.median(st["ufac"]) > 1.5 * p.stp_U  # the release did facilitate
+    # read out at the end: every synapse walked on from its last update
+    end = bc.nest.bring_up_to_date(conns, nest.biological_time, recorder)
+    fast_end = simulate_synapses(p, pre_s, post_s, rho0, nest.biological_time * 1e-3 * second)
+    np.testing.assert_allclose(end, fast_end, rtol=0, atol=1e-8)
+    assert np.abs(end - st["rho"]).max() > 1e-4  # the read-out did walk on
+    # the same trains without facilitation give other numbers: the test tells them apart
+    plain = simulate_synapses(p.replace(tau_fac=0 * ms), pre_s, post_s, rho0, t_last * second)
+    assert np.abs(plain - fast).max() > 1e-3
+
+
+def test_nest_facilitation_per_connection_equals_the_fast_path():
+    """gb_synapse_per_connection with tau_fac (and stp_U) per connection, some without
+    facilitation: each equals the fast path with its own set, to 1e-9 at its last update
+    and to 1e-8 read out at the end."""
+    from conftest import require
+
+    nest = require("nest")
+    p = FACILITATING.replace(sigma=0)
+    n = 40
+    rng = np.random.default_rng(22)
+    tau_fac = np.where(np.arange(n) % 4 == 0, 0.0, rng.uniform(50, 800, n))
+    stp_U = rng.uniform(0.05, 0.4, n)
+    values = {"tau_fac": tau_fac * ms, "stp_U": stp_U}
+    conns, (pre, post), rho0, recorder = _nest_irregular_run(
+        lambda rho0: bc.nest.syn_spec(p, w0=1.0, rho=rho0, per_connection=values), n, seed=23
+    )
+    st = conns.get(["rho", "t_last_update", "tau_fac", "stp_U"], output="pandas")
+    assert conns[0].synapse_model.startswith("gb_synapse_per_connection_")
+    np.testing.assert_allclose(st["tau_fac"], tau_fac, rtol=1e-15)
+    rows = [p.replace(tau_fac=tau_fac[k] * ms, stp_U=stp_U[k]) for k in range(n)]
+    pre_s = SpikeTrains.from_list(pre)
+    post_s = SpikeTrains.from_list(post)
+    t_last = st["t_last_update"].to_numpy() / 1000.0
+    fast = simulate_synapses(rows, pre_s, post_s, rho0, t_last * second)
+    np.testing.assert_allclose(st["rho"], fast, rtol=0, atol=1e-9)
+    end = bc.nest.bring_up_to_date(conns, nest.biological_time, recorder)
+    fast_end = simulate_synapses(rows, pre_s, post_s, rho0, nest.biological_time * 1e-3 * second)
+    np.testing.assert_allclose(end, fast_end, rtol=0, atol=1e-8)
+    # a table that varies tau_fac gives the same connections
+    table = ParameterTable(p, tau_fac=tau_fac * ms, stp_U=stp_U)
+    spec = bc.nest.syn_spec(table, w0=1.0)
+    np.testing.assert_allclose(spec["tau_fac"], tau_fac, rtol=1e-15)
+
+
+def test_nest_facilitation_refusals():
+    """tau_fac > 0 without stp_U is refused per connection (naming the element) and by
+    the model; ufac is read-only, as xres."""
+    from conftest import require
+
+    nest = require("nest")
+    from nest_helpers import fresh_kernel
+
+    fresh_kernel()
+    with pytest.raises(ValueError, match=r"element 1: facilitation \(tau_fac = 100 ms\) needs"):
+        bc.nest.syn_spec("DP", 1.0, per_connection={"tau_fac": [0.0, 100.0] * ms})
+    model = bc.nest.synapse_model(FACILITATING, 1.0)
+    assert nest.GetDefaults(model)["tau_fac"] == pytest.approx(500.0)
+    with pytest.raises(nest.NESTError, match=r"facilitation \(tau_fac = 500 ms\) needs"):
+        nest.SetDefaults(model, {"stp_U": 0.0})
+    with pytest.raises(nest.NESTError, match=r"tau_fac must be non-negative"):
+        nest.SetDefaults(model, {"tau_fac": -1.0})
+    a = nest.Create("parrot_neuron", 2)
+    nest.Connect(a[0], a[1], syn_spec={"synapse_model": model})
+    conn = nest.GetConnections(a[0], a[1])
+    assert conn.get("ufac") == 0.0  # before the first event: its release is U
+    with pytest.raises(nest.NESTError, match="ufac is read-only"):
+        conn.set({"ufac": 0.5})
+    with pytest.raises(nest.NESTError, match="tau_fac is common to every connection"):
+        conn.set({"tau_fac": 100.0})

@@ -16,13 +16,14 @@
  *
  *   - gb_synapse: the numbers of the model (a published set) are common to all synapses
  *     of one NEST synapse model (CopyModel per set); a connection holds only its state;
- *   - gb_synapse_per_connection: each connection holds its own numbers (tau_ca ... tau_rec,
- *     the 14 of GB_NUMBER_NAMES, with the logarithms of its thresholds prepared when they
+ *   - gb_synapse_per_connection: each connection holds its own numbers (tau_ca ... tau_fac,
+ *     the 15 of GB_NUMBER_NAMES, with the logarithms of its thresholds prepared when they
  *     are set), given at Connect (syn_spec arrays, as NEST's weights) or with SetStatus;
  *     the switches (bistable, gating, rho_scales_cpre), w0, w1 and the seed stay common.
- *     It costs 128 bytes more per connection, which is why gb_synapse remains.
+ *     It costs 136 bytes more per connection, which is why gb_synapse remains.
  *
- * Per synapse, in both: rho, calcium, short-term resources and the pending spikes.
+ * Per synapse, in both: rho, calcium, short-term depression and facilitation (resources,
+ * time and release fraction of the last presynaptic calcium event) and the pending spikes.
  *
  * Noise: the walk's stream is keyed by (seed, synapse key, time) where the seed is NEST's
  * rng_seed (read when the connection is made, or the model's `seed`) and the key comes
@@ -80,9 +81,10 @@ gb_read_kernel_seed()
 
 /* -- The numbers of the model: names, NEST units, checks ---------------------------------- */
 
-/* The numbers a connection of gb_synapse_per_connection holds (the per-synapse parameters
- * of the Brian2 templates, brian2_calcium.templates.PER_SYNAPSE_PARAMETERS). */
-constexpr int GB_NUMBERS = 14;
+/* The numbers a connection of gb_synapse_per_connection holds
+ * (brian2_calcium.nest.synapse.PER_CONNECTION_PARAMETERS: the per-synapse parameters of the
+ * Brian2 templates and tau_fac). */
+constexpr int GB_NUMBERS = 15;
 constexpr const char* GB_NUMBER_NAMES[ GB_NUMBERS ] = { "tau_ca",
   "theta_d",
   "theta_p",
@@ -96,7 +98,8 @@ constexpr const char* GB_NUMBER_NAMES[ GB_NUMBERS ] = { "tau_ca",
   "Cpost",
   "eta",
   "stp_U",
-  "tau_rec" };
+  "tau_rec",
+  "tau_fac" };
 
 /* Number k of a model (SI). */
 inline double*
@@ -130,8 +133,10 @@ gb_number( gb_synapse_model& m, int k )
     return &m.eta;
   case 12:
     return &m.stp_U;
-  default:
+  case 13:
     return &m.tau_rec;
+  default:
+    return &m.tau_fac;
   }
 }
 
@@ -139,7 +144,7 @@ gb_number( gb_synapse_model& m, int k )
 inline bool
 gb_number_in_ms( int k )
 {
-  return k == 0 or k == 6 or k == 8 or k == 13;
+  return k == 0 or k == 6 or k == 8 or k == 13 or k == 14;
 }
 
 /* A neutral model until a parameter set is given (brian2_calcium.nest.syn_spec does). */
@@ -154,7 +159,7 @@ gb_neutral_model( gb_synapse_model& m )
   m.eta = 0.0;
   m.stp_U = 0.0;
   m.tau_rec = 0.0;
-  m.tau_fac = 0.0; // facilitation is not offered in NEST (brian2_calcium refuses tau_fac > 0)
+  m.tau_fac = 0.0;
   m.rho_scales_cpre = 0;
 }
 
@@ -245,6 +250,11 @@ gb_check_numbers( const gb_synapse_model& model )
   {
     throw nest::BadProperty( "gb_synapse: short-term depression (stp_U = " + gb_shown( m.stp_U, false )
       + ") needs a positive tau_rec" );
+  }
+  if ( m.tau_fac > 0.0 and not( m.stp_U > 0.0 ) )
+  {
+    throw nest::BadProperty( "gb_synapse: facilitation (tau_fac = " + gb_shown( m.tau_fac, true )
+      + ") needs the release fraction stp_U > 0" );
   }
 }
 
@@ -381,7 +391,7 @@ public:
     m.eta = v_[ 11 ];
     m.stp_U = v_[ 12 ];
     m.tau_rec = v_[ 13 ];
-    m.tau_fac = 0.0;
+    m.tau_fac = v_[ 14 ];
     m.rho_scales_cpre = cp.model_.rho_scales_cpre;
     return m;
   }
@@ -486,6 +496,7 @@ private:
 
   // the state kept between walks (gb_synapse_state without the Brian2 counters)
   double rho_, c_, cpre_, tlast_, xres_, tpre_; // s
+  double ufac_; // release fraction of the last presynaptic calcium event (0 before the first)
   long read_step_;                               // step of the last update (last presynaptic spike)
   uint32_t key_;                                 // noise key from the source and target node ids
   uint16_t lag_[ GB_NEST_PENDING ];              // pending spikes: steps before read_step_, oldest first
@@ -513,6 +524,7 @@ gb_connection< targetidentifierT, NumbersT >::gb_connection()
   , tlast_( 0.0 )
   , xres_( 1.0 )
   , tpre_( -1e9 )
+  , ufac_( 0.0 ) // the first event releases U whatever this is: 0 makes it exact
   , read_step_( 0 )
   , key_( 0 )
   , n_pending_( 0 )
@@ -600,8 +612,7 @@ gb_connection< targetidentifierT, NumbersT >::send( nest::Event& e, size_t tid, 
     lag[ n++ ] = 0;
   }
 
-  // without facilitation every event releases the fraction U: the walk's ufac is stp_U
-  gb_synapse_state s = { rho_, c_, cpre_, tlast_, xres_, tpre_, m->stp_U, 0, 0 };
+  gb_synapse_state s = { rho_, c_, cpre_, tlast_, xres_, tpre_, ufac_, 0, 0 };
   gb_walker w;
   gb_walker_start( &w, &s, m, t, cp.seed(), key_ );
   int a = 0;
@@ -640,6 +651,7 @@ gb_connection< targetidentifierT, NumbersT >::send( nest::Event& e, size_t tid, 
   tlast_ = s.tlast;
   xres_ = s.xres;
   tpre_ = s.tpre;
+  ufac_ = s.ufac;
   n_pending_ = static_cast< uint8_t >( n - a );
   for ( int k = a; k < n; ++k )
   {
@@ -683,6 +695,7 @@ gb_connection< targetidentifierT, NumbersT >::get_status( ::Dictionary& d ) cons
   d[ "cpre" ] = now.cpre;
   d[ "xres" ] = xres_;
   d[ "tpre" ] = tpre_ * 1e3;
+  d[ "ufac" ] = ufac_;
   d[ nest::names::weight ] = cp.weight( now.rho );
   d[ "t_last_update" ] = now.t_ms;
   d[ "pending_spikes" ] = static_cast< long >( n_pending_ );
@@ -748,7 +761,8 @@ gb_connection< targetidentifierT, NumbersT >::set_status( const ::Dictionary& d,
     }
     key_ = static_cast< uint32_t >( noise_key );
   }
-  for ( const char* name : { "c", "cpre", "xres", "tpre", "t_last_update", "pending_spikes", "overflowed", "weight" } )
+  for ( const char* name :
+    { "c", "cpre", "xres", "tpre", "ufac", "t_last_update", "pending_spikes", "overflowed", "weight" } )
   {
     if ( d.known( name ) )
     {

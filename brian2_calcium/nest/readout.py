@@ -14,15 +14,15 @@ import numpy as np
 
 from ..keywords import strict_keywords
 from ..spike_history import NEVER, walk_model, walk_numpy
-from ..templates import PER_SYNAPSE_PARAMETERS
 from .build import import_nest
+from .synapse import PER_CONNECTION_PARAMETERS
 
 __all__ = ["bring_up_to_date", "connection_state"]
 
 # the numbers each connection walks with (its own or its model's), NEST units
-_NUMBERS = PER_SYNAPSE_PARAMETERS
+_NUMBERS = PER_CONNECTION_PARAMETERS
 _STATE = ("source", "target", "noise_key", "synapse_model", "rho", "c", "cpre", "xres", "tpre",
-          "t_last_update", "pending_spikes", "overflowed", *_NUMBERS)  # fmt: skip
+          "ufac", "t_last_update", "pending_spikes", "overflowed", *_NUMBERS)  # fmt: skip
 
 
 def _recorded(recorder):
@@ -60,12 +60,12 @@ def _model(defaults, numbers):
     return walk_model(
         n["tau_ca"], n["theta_d"], n["theta_p"], n["gamma_d"], n["gamma_p"], n["sigma"],
         n["tau"], n["rho_star"], int(defaults["bistable"]), int(defaults["gating"]), n["D"],
-        n["Cpre"], n["Cpost"], n["eta"], n["stp_U"], n["tau_rec"], 0.0,  # no facilitation
+        n["Cpre"], n["Cpost"], n["eta"], n["stp_U"], n["tau_rec"], n["tau_fac"],
         int(defaults["rho_scales_cpre"]),
     )  # fmt: skip
 
 
-_TIMES = ("tau_ca", "tau", "D", "tau_rec")
+_TIMES = ("tau_ca", "tau", "D", "tau_rec", "tau_fac")
 
 
 class _Spikes:
@@ -128,8 +128,8 @@ def connection_state(connections):
     pandas.DataFrame
         One row per connection, in their order: ``source``, ``target``, ``noise_key``,
         ``synapse_model``, ``rho``, ``c``, ``cpre``, ``xres``, ``tpre`` (ms),
-        ``t_last_update`` (ms), ``pending_spikes``, ``overflowed``, and the numbers the
-        connection walks with (``tau_ca`` ... ``tau_rec``, NEST's units: its own for
+        ``ufac``, ``t_last_update`` (ms), ``pending_spikes``, ``overflowed``, and the numbers
+        the connection walks with (``tau_ca`` ... ``tau_fac``, NEST's units: its own for
         ``gb_synapse_per_connection``, its model's for ``gb_synapse``). NEST's ``GetStatus``
         costs some 25 µs per connection: read once, and pass the table to
         :func:`bring_up_to_date`.
@@ -224,8 +224,7 @@ def bring_up_to_date(connections, time, spikes, rng=None):
         "cpre": state["cpre"].to_numpy(float), "tlast": t_last,
         "xres": state["xres"].to_numpy(float),
         "tpre": np.maximum(state["tpre"].to_numpy(float) * 1e-3, NEVER),
-        # no facilitation in NEST: every event released the fraction stp_U
-        "ufac": state["stp_U"].to_numpy(float),
+        "ufac": state["ufac"].to_numpy(float),
         "npre": npre.astype(np.int64), "npost": npost.astype(np.int64),
     }  # fmt: skip
     rho = np.empty(len(state))

@@ -17,19 +17,24 @@ import numpy as np
 from ..inputs import check_seed
 from ..keywords import strict_keywords
 from ..parameter_table import ParameterTable
-from ..parameters import get_parameters, range_error, refuse_facilitation
+from ..parameters import get_parameters, range_error
 from ..templates import PER_SYNAPSE_PARAMETERS
 from ..units import check_finite, to_si_array
 from .build import import_nest, install
 
-__all__ = ["PER_CONNECTION_MODEL", "model_parameters", "syn_spec", "synapse_model"]
+__all__ = ["PER_CONNECTION_MODEL", "PER_CONNECTION_PARAMETERS", "model_parameters", "syn_spec",
+           "synapse_model"]  # fmt: skip
 
 # NEST's units: ms for times; everything else is dimensionless here.
-_MS = ("tau_ca", "tau", "D", "tau_rec")
+_MS = ("tau_ca", "tau", "D", "tau_rec", "tau_fac")
 
 #: The NEST model whose connections hold their own numbers (the common properties keep
 #: the switches, w0, w1 and the seed).
 PER_CONNECTION_MODEL = "gb_synapse_per_connection"
+
+#: The numbers a connection of ``gb_synapse_per_connection`` holds (the order of the C++
+#: ``GB_NUMBER_NAMES``): those the Brian2 templates hold per synapse, and ``tau_fac``.
+PER_CONNECTION_PARAMETERS = (*PER_SYNAPSE_PARAMETERS, "tau_fac")
 
 # What a connection cannot hold, and why (the message of the refusal).
 _NOT_PER_CONNECTION = {
@@ -94,7 +99,6 @@ def model_parameters(params, w0, w1=None, seed=None):
     dict
     """
     p = get_parameters(params)
-    refuse_facilitation(p, "NEST's gb_synapse")
     from ..reference import GATING_CODES
 
     w0 = _weight(w0, "w0")
@@ -108,7 +112,7 @@ def model_parameters(params, w0, w1=None, seed=None):
         "gamma_d": p.gamma_d, "gamma_p": p.gamma_p, "sigma": p.sigma, "tau": p.tau,
         "rho_star": p.rho_star, "bistable": bool(p.bistable),
         "gating": GATING_CODES[p.noise_gating], "D": p.D, "Cpre": p.Cpre, "Cpost": p.Cpost,
-        "eta": p.eta, "stp_U": p.stp_U, "tau_rec": p.tau_rec,
+        "eta": p.eta, "stp_U": p.stp_U, "tau_rec": p.tau_rec, "tau_fac": p.tau_fac,
         "rho_scales_cpre": bool(p.rho_scales_cpre),
     }  # fmt: skip
     for name in _MS:
@@ -169,10 +173,9 @@ def syn_spec(params, w0, w1=None, rho=None, delay=None, seed=None, noise_key=Non
         Synapses between the same two neurons (multapses) draw the same noise unless they
         are given different keys, in [0, 2**32).
     per_connection : dict of str to array_like or Quantity, optional
-        Values per connection of any of
-        :data:`~brian2_calcium.templates.PER_SYNAPSE_PARAMETERS` (``tau_ca``, ``theta_d``,
-        ``theta_p``, ``gamma_d``, ``gamma_p``, ``sigma``, ``tau``, ``rho_star``, ``Cpre``,
-        ``Cpost``, ``D``, ``eta``, ``stp_U``, ``tau_rec``), in the units of
+        Values per connection of any of :data:`PER_CONNECTION_PARAMETERS` (``tau_ca``,
+        ``theta_d``, ``theta_p``, ``gamma_d``, ``gamma_p``, ``sigma``, ``tau``, ``rho_star``,
+        ``Cpre``, ``Cpost``, ``D``, ``eta``, ``stp_U``, ``tau_rec``, ``tau_fac``), in the units of
         :class:`~brian2_calcium.CalciumParameters` (times with Brian2 units, ``D=d*ms``),
         one value per connection in the shape NEST takes for that connection rule (or one
         value for all). Given (even empty), the connections are
@@ -229,14 +232,14 @@ def syn_spec(params, w0, w1=None, rho=None, delay=None, seed=None, noise_key=Non
 
 
 def _check_per_connection_name(name):
-    if name in PER_SYNAPSE_PARAMETERS:
+    if name in PER_CONNECTION_PARAMETERS:
         return
     if name in _NOT_PER_CONNECTION:
         raise ValueError(
             f"per_connection: {name} {_NOT_PER_CONNECTION[name]} and cannot differ between "
-            f"connections in NEST; the parameters that can: {', '.join(PER_SYNAPSE_PARAMETERS)}"
+            f"connections in NEST; the parameters that can: {', '.join(PER_CONNECTION_PARAMETERS)}"
         )
-    close = difflib.get_close_matches(str(name), PER_SYNAPSE_PARAMETERS, n=3)
+    close = difflib.get_close_matches(str(name), PER_CONNECTION_PARAMETERS, n=3)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     raise TypeError(f"per_connection: unknown parameter {name!r}{hint}")
 
@@ -253,7 +256,7 @@ def _per_connection_values(p, table, given, default_w1):
                 "value), or one syn_spec per value of b"
             )
         shape, shape_of = (len(table),), "the table"
-        for name in PER_SYNAPSE_PARAMETERS:
+        for name in PER_CONNECTION_PARAMETERS:
             column = table.column(name)
             if np.any(column != getattr(p, name)):
                 values[name] = np.asarray(column, dtype=float)
@@ -309,3 +312,10 @@ def _check_elements(values, p, shape):
         k = int(np.argmax(missing))
         raise ValueError(f"per_connection: element {_element(k, shape)}: short-term depression "
                          f"(stp_U = {np.ravel(stp_U)[k]}) needs a positive tau_rec")  # fmt: skip
+    tau_fac = column("tau_fac")
+    missing = np.atleast_1d((tau_fac > 0) & ~(stp_U > 0))
+    if missing.any():
+        k = int(np.argmax(missing))
+        raise ValueError(f"per_connection: element {_element(k, shape)}: facilitation (tau_fac = "
+                         f"{np.ravel(tau_fac)[k] * 1e3:g} ms) needs the release fraction "
+                         f"stp_U > 0")  # fmt: skip
