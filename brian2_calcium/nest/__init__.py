@@ -14,10 +14,11 @@ is imported only when a function here is called: ``import brian2_calcium`` never
 
 from .build import NestBuildError, install
 from .readout import bring_up_to_date, connection_state
-from .synapse import model_parameters, syn_spec, synapse_model
+from .synapse import PER_CONNECTION_PARAMETERS, model_parameters, syn_spec, synapse_model
 
 __all__ = [
     "NestBuildError",
+    "PER_CONNECTION_PARAMETERS",
     "bring_up_to_date",
     "connection_state",
     "install",

@@ -173,7 +173,8 @@ def syn_spec(params, w0, w1=None, rho=None, delay=None, seed=None, noise_key=Non
         Synapses between the same two neurons (multapses) draw the same noise unless they
         are given different keys, in [0, 2**32).
     per_connection : dict of str to array_like or Quantity, optional
-        Values per connection of any of :data:`PER_CONNECTION_PARAMETERS` (``tau_ca``,
+        Values per connection of any of
+        :data:`~brian2_calcium.nest.PER_CONNECTION_PARAMETERS` (``tau_ca``,
         ``theta_d``, ``theta_p``, ``gamma_d``, ``gamma_p``, ``sigma``, ``tau``, ``rho_star``,
         ``Cpre``, ``Cpost``, ``D``, ``eta``, ``stp_U``, ``tau_rec``, ``tau_fac``), in the units of
         :class:`~brian2_calcium.CalciumParameters` (times with Brian2 units, ``D=d*ms``),
