@@ -31,48 +31,14 @@ import numpy as np
 from bench_user_network import WARMUP, user_network  # benchmarks/ is the script's folder
 
 
-def plastic_network(n_neurons, per_synapse, seed):
-    """The user network, with DP synapses whose thresholds are optionally per synapse."""
-    import brian2 as b2
-    from brian2 import ms, mV
-
-    import brian2_calcium as bc
-
-    if not per_synapse:
-        return user_network(n_neurons, True, seed)
-    b2.seed(seed)
-    eqs = """dv/dt = (ge + gi - (v - El))/taum : volt (unless refractory)
-             dge/dt = -ge/taue : volt
-             dgi/dt = -gi/taui : volt"""
-    ns = {"taum": 20 * ms, "taue": 5 * ms, "taui": 10 * ms, "El": -49 * mV}
-    P = b2.NeuronGroup(n_neurons, eqs, threshold="v > -50*mV", reset="v = -60*mV",
-                       refractory=5 * ms, method="exact", namespace=ns)  # fmt: skip
-    P.v = "-60*mV + rand()*10*mV"
-    n_exc = int(0.8 * n_neurons)
-    Pe, Pi = P[:n_exc], P[n_exc:]
-    we, wi = 1.62 * mV, -9 * mV
-    p = bc.get_parameters("DP")
-    w0 = we / (1 + 0.5 * (p.b - 1))
-    template = bc.synapse_template(p, weight_target="ge", w0=w0, w1=p.b * w0,
-                                   per_synapse=("theta_d", "theta_p"))  # fmt: skip
-    Ce = bc.make_synapses(Pe, P, template, connect={"p": 0.02})
-    Ce.rho = "int(rand() < 0.5)"
-    Ce.noise_seed = seed
-    Ce.theta_d = "0.9 + 0.2*rand()"
-    Ce.theta_p = "theta_d + 0.2 + 0.2*rand()"
-    Ci = b2.Synapses(Pi, P, on_pre="gi_post += wi", namespace={"wi": wi})
-    Ci.connect(p=0.02)
-    return b2.Network(P, Ce, Ci)
-
-
 def brian2_part(args):
     import brian2 as b2
 
     b2.prefs.codegen.target = args.target
     builds = {
         "static": lambda: user_network(args.neurons, False, 1),
-        "shared": lambda: plastic_network(args.neurons, False, 1),
-        "per-synapse": lambda: plastic_network(args.neurons, True, 1),
+        "shared": lambda: user_network(args.neurons, True, 1),
+        "per-synapse": lambda: user_network(args.neurons, True, 1, per_synapse_thresholds=True),
     }
     nets = {}
     for name, build in builds.items():

@@ -25,8 +25,11 @@ import time
 WARMUP = 0.01  # s of network time that triggers code generation and compilation
 
 
-def user_network(n_neurons, plastic, seed):
-    """The user's own model: nothing of brian2_calcium but the template and the one call."""
+def user_network(n_neurons, plastic, seed, per_synapse_thresholds=False):
+    """The user's own model: nothing of brian2_calcium but the template and the one call.
+
+    ``per_synapse_thresholds``: every plastic synapse draws its own θd and θp
+    (``bench_per_synapse.py``)."""
     import brian2 as b2
     from brian2 import ms, mV
 
@@ -46,10 +49,15 @@ def user_network(n_neurons, plastic, seed):
     if plastic:
         p = bc.get_parameters("DP")
         w0 = we / (1 + 0.5 * (p.b - 1))  # half UP, half DOWN: mean weight we
-        template = bc.synapse_template(p, weight_target="ge", w0=w0, w1=p.b * w0)
+        per_synapse = ("theta_d", "theta_p") if per_synapse_thresholds else ()
+        template = bc.synapse_template(p, weight_target="ge", w0=w0, w1=p.b * w0,
+                                       per_synapse=per_synapse)  # fmt: skip
         Ce = bc.make_synapses(Pe, P, template, connect={"p": 0.02})
         Ce.rho = "int(rand() < 0.5)"
         Ce.noise_seed = seed
+        if per_synapse_thresholds:
+            Ce.theta_d = "0.9 + 0.2*rand()"
+            Ce.theta_p = "theta_d + 0.2 + 0.2*rand()"
     else:
         Ce = b2.Synapses(Pe, P, on_pre="ge_post += we", namespace={"we": we})
         Ce.connect(p=0.02)
