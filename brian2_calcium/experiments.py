@@ -191,7 +191,13 @@ def run_protocol(
     ----------
     protocol : Protocol
         From :mod:`brian2_calcium.protocols`.
-    params : CalciumParameters or str
+    params : CalciumParameters or str, ParameterTable, or sequence of sets
+        One parameter set, or a table of sets (a :class:`~brian2_calcium.ParameterTable`,
+        or several sets): each row runs as its own set with ``n_synapses`` synapses per
+        state, all rows in one call of the fast engine (the other engines run them one
+        after the other), and row k gives the numbers a call with row k alone gives. The
+        table then has a block of rows per set, labelled ``set``, ``parameter_set`` and
+        the varying parameters (times with their unit in the name: ``D_ms``).
     n_synapses : int
         Synapses per initial state and condition. The default, 100 (SE of S about 0.05),
         keeps calls cheap inside loops, sweeps and fits and on the Brian2 engines; the
@@ -460,8 +466,8 @@ def stdp_curve(
 
     Parameters
     ----------
-    params : CalciumParameters or str
-        Parameter set (default ``"DP"``).
+    params : CalciumParameters or str, ParameterTable, or sequence of sets
+        Parameter set (default ``"DP"``), or a table of sets (see :func:`run_protocol`).
     delta_t : Quantity (time), array_like, optional
         Δt grid (default −100 … 100 ms, 101 points).
     frequency : Quantity (frequency), optional
@@ -507,8 +513,9 @@ def frequency_curve(
 
     Parameters
     ----------
-    params : CalciumParameters or str
-        Parameter set (default ``"cortical_slices"``).
+    params : CalciumParameters or str, ParameterTable, or sequence of sets
+        Parameter set (default ``"cortical_slices"``), or a table of sets (see
+        :func:`run_protocol`).
     frequency : Quantity (frequency), array_like, optional
         Frequencies (default 1, 5, …, 50 Hz).
     delta_t : Quantity (time), array_like, optional
