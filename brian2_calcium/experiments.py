@@ -21,7 +21,7 @@ from .analytic import (
 from .inputs import check_seed
 from .keywords import strict_keywords
 from .parameter_table import as_parameter_table
-from .parameters import CalciumParameters, get_parameters
+from .parameters import _UNIT_LABEL, _UNIT_SCALE, CalciumParameters, get_parameters
 from .protocols import (
     MAX_SPIKES,
     SpikeTrains,
@@ -309,14 +309,11 @@ def _run_rows(protocol, table, n_synapses, engine, seeds, progress, trains, sing
 def _parameter_columns(table):
     """The varying parameters of a table, as columns named with their unit."""
     out = {}
-    for name in table.varying:
-        values = table.column(name)
-        if name in ("tau_ca", "D", "tau_rec", "tau_fac"):
-            out[f"{name}_ms"] = values * 1e3
-        elif name == "tau":
-            out["tau_s"] = values
+    for name in table.varying:  # times in the unit the paper gives them (ms, s)
+        if name in _UNIT_LABEL:
+            out[f"{name}_{_UNIT_LABEL[name]}"] = table.column(name) * _UNIT_SCALE[name]
         else:
-            out[name] = values
+            out[name] = table.column(name)
     return out
 
 

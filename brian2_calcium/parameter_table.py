@@ -12,7 +12,14 @@ import difflib
 import numpy as np
 
 from .keywords import strict_keywords
-from .parameters import CalciumParameters, _field_names, get_parameters, range_error
+from .parameters import (
+    _TIME_FIELDS,
+    CalciumParameters,
+    _field_names,
+    get_parameters,
+    range_error,
+    relation_error,
+)
 from .units import to_si_array
 
 __all__ = ["ParameterTable", "VARYING_PARAMETERS", "as_parameter_table"]
@@ -23,8 +30,6 @@ __all__ = ["ParameterTable", "VARYING_PARAMETERS", "as_parameter_table"]
 VARYING_PARAMETERS = ("tau_ca", "Cpre", "Cpost", "theta_d", "theta_p", "gamma_d", "gamma_p",
                       "sigma", "tau", "rho_star", "D", "beta", "b", "nonlinearity", "rho0",
                       "stp_U", "tau_rec", "tau_fac")  # fmt: skip
-
-_TIMES = ("tau_ca", "tau", "D", "tau_rec", "tau_fac")
 
 
 class ParameterTable:
@@ -72,7 +77,7 @@ class ParameterTable:
         self.base = get_parameters(base)
         arrays = {}
         for name, value in values.items():
-            kind = "time" if name in _TIMES else None
+            kind = "time" if name in _TIME_FIELDS else None
             arrays[name] = np.array(to_si_array(value, name, kind), dtype=float).ravel()
         lengths = {name: a.size for name, a in arrays.items() if a.size != 1}
         if n is None:
@@ -203,26 +208,15 @@ class ParameterTable:
             error = range_error(name, self._values[name])
             if error is not None:
                 refuse(*error)
-        theta_d, theta_p = self.column("theta_d"), self.column("theta_p")
-        _first(theta_p <= theta_d, lambda k: refuse(k, f"theta_p must be above theta_d, got "
-               f"theta_p={theta_p[k]} <= theta_d={theta_d[k]}"))  # fmt: skip
-        stp_U, tau_rec = self.column("stp_U"), self.column("tau_rec")
-        _first((stp_U > 0) & (tau_rec <= 0), lambda k: refuse(k, f"short-term depression "
-               f"(stp_U = {stp_U[k]}) needs a positive tau_rec"))  # fmt: skip
-        tau_fac = self.column("tau_fac")
-        _first((tau_fac > 0) & ~(stp_U > 0), lambda k: refuse(k, "facilitation (tau_fac > 0) "
-               f"needs the release fraction stp_U > 0, got {stp_U[k]}"))  # fmt: skip
+        error = relation_error(self.column)
+        if error is not None:
+            refuse(*error)
 
 
 def _frozen(a):
     a = np.array(a, dtype=float)
     a.flags.writeable = False
     return a
-
-
-def _first(bad, raise_for):
-    if np.any(bad):
-        raise_for(int(np.argmax(bad)))
 
 
 def _check_name(name):

@@ -15,7 +15,7 @@ from .keywords import strict_keywords
 from .units import to_si
 
 __all__ = ["CalciumParameters", "parameter_sets", "get_parameters", "NOISE_GATINGS",
-           "range_error"]  # fmt: skip
+           "range_error", "relation_error"]  # fmt: skip
 
 #: Noise gating options: ``"d+p"`` is σ√τ·√(Θ[c−θd] + Θ[c−θp])·η (GB2012 with its correction,
 #: the default); ``"d"`` gates by Θ[c−θd] only (the authors' checked-in C++ source);
@@ -415,6 +415,47 @@ def _shown(name, value):
     if name in _UNIT_LABEL:
         return f"{value * _UNIT_SCALE[name]:g} {_UNIT_LABEL[name]}"
     return f"{value}"
+
+
+def relation_error(column):
+    """The first element whose numbers break a relation between parameters.
+
+    The element-by-element counterpart of the checks of :class:`CalciumParameters` that
+    tie two numbers together: θp > θd, short-term depression (``stp_U > 0``) needs a
+    positive ``tau_rec``, facilitation (``tau_fac > 0``) needs ``stp_U > 0``.
+
+    Parameters
+    ----------
+    column : callable
+        ``column(name)`` gives the values (SI) of ``theta_d``, ``theta_p``, ``stp_U``,
+        ``tau_rec`` and ``tau_fac``, arrays of one shape (or scalars).
+
+    Returns
+    -------
+    (int, str) or None
+        The flat index of the first element that breaks one, and what is wrong with it;
+        None if every element keeps them.
+    """
+    import numpy as np
+
+    def flat(name):
+        return np.atleast_1d(np.asarray(column(name), dtype=float)).ravel()
+
+    theta_d, theta_p = flat("theta_d"), flat("theta_p")
+    stp_U, tau_rec, tau_fac = flat("stp_U"), flat("tau_rec"), flat("tau_fac")
+    relations = (
+        (theta_p <= theta_d, lambda k: f"theta_p must be above theta_d, got "
+         f"theta_p={theta_p[k]} <= theta_d={theta_d[k]}"),
+        ((stp_U > 0) & (tau_rec <= 0), lambda k: f"short-term depression (stp_U = "
+         f"{stp_U[k]}) needs a positive tau_rec"),
+        ((tau_fac > 0) & ~(stp_U > 0), lambda k: f"facilitation (tau_fac = "
+         f"{tau_fac[k] * 1e3:g} ms) needs the release fraction stp_U > 0, got {stp_U[k]}"),
+    )  # fmt: skip
+    for broken, message in relations:
+        if broken.any():
+            k = int(np.argmax(broken))
+            return k, message(k)
+    return None
 
 
 def range_error(name, values):

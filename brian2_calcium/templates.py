@@ -23,7 +23,7 @@ from .brian2_functions import (
 )
 from .compile_check import CompileCheck
 from .keywords import strict_keywords
-from .parameters import get_parameters, range_error
+from .parameters import get_parameters, range_error, relation_error
 from .reference import GATING_CODES
 from .spike_history import (
     KEPT_FIELDS,
@@ -815,6 +815,8 @@ def check_per_synapse_values(synapses, template):
     def values(name):
         if name == "D" and template.mode == "clock":
             return np.asarray(synapses.calcium.delay_[:], dtype=float)
+        if name not in synapses.variables:  # a clock template without the jump's variants
+            return np.zeros(len(synapses))
         return np.broadcast_to(_values(synapses, name), (len(synapses),))
 
     def refuse(k, message):
@@ -825,13 +827,9 @@ def check_per_synapse_values(synapses, template):
         error = range_error(name, values(name))
         if error is not None:
             refuse(*error)
-    if {"theta_d", "theta_p"} & set(template.per_synapse):
-        theta_d, theta_p = values("theta_d"), values("theta_p")
-        below = theta_p <= theta_d
-        if below.any():
-            k = int(np.argmax(below))
-            refuse(k, f"theta_p must be above theta_d, got theta_p={theta_p[k]} "
-                      f"<= theta_d={theta_d[k]}")  # fmt: skip
+    error = relation_error(values)
+    if error is not None:
+        refuse(*error)
 
 
 def _runtime():

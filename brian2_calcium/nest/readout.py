@@ -13,6 +13,7 @@ draws from ``rng``.
 import numpy as np
 
 from ..keywords import strict_keywords
+from ..parameters import _TIME_FIELDS
 from ..spike_history import NEVER, walk_model, walk_numpy
 from .build import import_nest
 from .synapse import PER_CONNECTION_PARAMETERS
@@ -53,7 +54,7 @@ def _model(defaults, numbers):
     equal on every connection is one float (the walk's shared case)."""
 
     def si(name):
-        column = np.asarray(numbers[name], dtype=float) * (1e-3 if name in _TIMES else 1.0)
+        column = np.asarray(numbers[name], dtype=float) * (1e-3 if name in _TIME_FIELDS else 1.0)
         return column[0] if np.all(column == column[0]) else column
 
     n = {name: si(name) for name in _NUMBERS}
@@ -63,9 +64,6 @@ def _model(defaults, numbers):
         n["Cpre"], n["Cpost"], n["eta"], n["stp_U"], n["tau_rec"], n["tau_fac"],
         int(defaults["rho_scales_cpre"]),
     )  # fmt: skip
-
-
-_TIMES = ("tau_ca", "tau", "D", "tau_rec", "tau_fac")
 
 
 class _Spikes:

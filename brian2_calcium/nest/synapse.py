@@ -17,7 +17,7 @@ import numpy as np
 from ..inputs import check_seed
 from ..keywords import strict_keywords
 from ..parameter_table import ParameterTable
-from ..parameters import get_parameters, range_error
+from ..parameters import _TIME_FIELDS, get_parameters, range_error, relation_error
 from ..templates import PER_SYNAPSE_PARAMETERS
 from ..units import check_finite, to_si_array
 from .build import import_nest, install
@@ -25,8 +25,8 @@ from .build import import_nest, install
 __all__ = ["PER_CONNECTION_MODEL", "PER_CONNECTION_PARAMETERS", "model_parameters", "syn_spec",
            "synapse_model"]  # fmt: skip
 
-# NEST's units: ms for times; everything else is dimensionless here.
-_MS = ("tau_ca", "tau", "D", "tau_rec", "tau_fac")
+# NEST's units: ms for times (every time of a set); everything else is dimensionless here.
+_MS = _TIME_FIELDS
 
 #: The NEST model whose connections hold their own numbers (the common properties keep
 #: the switches, w0, w1 and the seed).
@@ -300,23 +300,7 @@ def _check_elements(values, p, shape):
         v = values.get(name, np.asarray(getattr(p, name), dtype=float))
         return np.broadcast_to(v, shape or ())
 
-    theta_d, theta_p = column("theta_d"), column("theta_p")
-    below = np.atleast_1d(theta_p <= theta_d)
-    if below.any():
-        k = int(np.argmax(below))
-        d, q = np.ravel(theta_d)[k], np.ravel(theta_p)[k]
-        raise ValueError(f"per_connection: element {_element(k, shape)}: theta_p must be above "
-                         f"theta_d, got theta_p={q} <= theta_d={d}")  # fmt: skip
-    stp_U, tau_rec = column("stp_U"), column("tau_rec")
-    missing = np.atleast_1d((stp_U > 0) & (tau_rec <= 0))
-    if missing.any():
-        k = int(np.argmax(missing))
-        raise ValueError(f"per_connection: element {_element(k, shape)}: short-term depression "
-                         f"(stp_U = {np.ravel(stp_U)[k]}) needs a positive tau_rec")  # fmt: skip
-    tau_fac = column("tau_fac")
-    missing = np.atleast_1d((tau_fac > 0) & ~(stp_U > 0))
-    if missing.any():
-        k = int(np.argmax(missing))
-        raise ValueError(f"per_connection: element {_element(k, shape)}: facilitation (tau_fac = "
-                         f"{np.ravel(tau_fac)[k] * 1e3:g} ms) needs the release fraction "
-                         f"stp_U > 0")  # fmt: skip
+    error = relation_error(column)
+    if error is not None:
+        k, message = error
+        raise ValueError(f"per_connection: element {_element(k, shape)}: {message}")
