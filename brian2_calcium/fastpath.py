@@ -17,7 +17,7 @@ from .parameter_table import ParameterTable, as_parameter_table
 from .parameters import CalciumParameters, get_parameters
 from .progress import ProgressBar
 from .protocols import SpikeTrains
-from .reference import GATING_CODES
+from .reference import kernel_arguments
 from .units import check_finite, to_si_array
 
 __all__ = ["simulate_synapses", "default_threads", "MODEL_COLUMNS", "TableRows"]
@@ -30,6 +30,7 @@ _CHUNK = 50_000
 MODEL_COLUMNS = ("tau_ca", "theta_d", "theta_p", "gamma_d", "gamma_p", "sigma", "tau",
                  "rho_star", "bistable", "noise_gating", "D", "Cpre", "Cpost", "eta", "stp_U",
                  "tau_rec", "tau_fac", "rho_scales_cpre")  # fmt: skip
+_KERNEL_COLUMNS = MODEL_COLUMNS[:10]  # in the order of reference.kernel_arguments
 
 
 class TableRows:
@@ -42,6 +43,8 @@ class TableRows:
             self.row_of_synapse.min() < 0 or self.row_of_synapse.max() >= len(table)
         ):
             raise ValueError("row_of_synapse refers to a row the table does not have")
+        # the table's distinct rows, found once for every compiled call of the batch
+        self.models, self.model_of_row = _model_table(table)
 
     def __len__(self):
         return self.row_of_synapse.size
@@ -65,10 +68,9 @@ def _model_table(params, rows=slice(None)):
         Row of ``models`` of each synapse (None for a single set: the caller repeats 0).
     """
     if isinstance(params, TableRows):  # the table's distinct rows, each prepared once
-        models, model_of_row = _model_table(params.table)
-        if model_of_row is None:
-            return models, None
-        return models, np.ascontiguousarray(model_of_row[params.row_of_synapse[rows]])
+        if params.model_of_row is None:
+            return params.models, None
+        return params.models, np.ascontiguousarray(params.model_of_row[params.row_of_synapse[rows]])
     if not isinstance(params, ParameterTable):
         return _model_row(params)[None, :], None
     varying = [j for j, name in enumerate(MODEL_COLUMNS) if _varies(params, name)]
@@ -90,10 +92,9 @@ def _varies(table, column):
 
 
 def _model_row(p):
-    """One set as a row of the model table."""
-    values = {n: getattr(p, n) for n in MODEL_COLUMNS if n != "noise_gating"}
-    values["noise_gating"] = GATING_CODES[p.noise_gating]
-    return np.array([float(values[n]) for n in MODEL_COLUMNS])
+    """One set as a row of the model table: the kernel's arguments, then the rest."""
+    rest = (getattr(p, name) for name in MODEL_COLUMNS[len(_KERNEL_COLUMNS) :])
+    return np.array([*kernel_arguments(p), *rest], dtype=float)
 
 
 def _compiled():
