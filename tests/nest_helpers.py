@@ -47,3 +47,29 @@ def recorded_trains(recorder, nodes):
     ev = recorder.events
     senders, times = np.asarray(ev["senders"]), np.asarray(ev["times"])
     return [times[senders == g] / 1000.0 for g in nodes.tolist()]
+
+
+def simulate_with_readout(pre, post, t_ms):
+    """Record ``pre`` and ``post`` and simulate to ``t_ms`` + 20 ms; every presynaptic
+    parrot fires once more at ``t_ms`` + 10 ms, so every synapse is brought up to date at
+    the same time. Returns the spike recorder."""
+    import nest
+
+    readout = nest.Create("spike_generator", params={"spike_times": [t_ms + 10.0]})
+    nest.Connect(readout, pre)
+    recorder = nest.Create("spike_recorder")
+    nest.Connect(pre + post, recorder)
+    nest.Simulate(t_ms + 20.0)
+    return recorder
+
+
+def pair_order(got_sources, got_targets, sources, targets):
+    """Index that puts values listed as (got_sources, got_targets) in the order of the
+    connections (sources[k], targets[k])."""
+    got = np.lexsort((np.asarray(got_targets), np.asarray(got_sources)))
+    want = np.lexsort((np.asarray(targets), np.asarray(sources)))
+    assert np.array_equal(np.asarray(got_sources)[got], np.asarray(sources)[want])
+    assert np.array_equal(np.asarray(got_targets)[got], np.asarray(targets)[want])
+    order = np.empty_like(want)
+    order[want] = got
+    return order

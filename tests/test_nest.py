@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 from brian2 import second
 from conftest import require
-from nest_helpers import QUIET, STEP_MS, grid_times, parrots, recorded_trains
+from nest_helpers import (
+    QUIET,
+    STEP_MS,
+    grid_times,
+    parrots,
+    recorded_trains,
+    simulate_with_readout,
+)
 from nest_helpers import fresh_kernel as _kernel
 
 import brian2_calcium as bc
@@ -53,11 +60,7 @@ def test_parrot_pairs_equal_the_fast_path(name):
     pre, post = _parrots(pre_t), _parrots(post_t)
     rho0 = rng.random(n)
     nest.Connect(pre, post, "one_to_one", {**bc.nest.syn_spec(p, w0=1.0, rho=rho0), **QUIET})
-    readout = nest.Create("spike_generator", params={"spike_times": [t_ms + 10.0]})
-    nest.Connect(readout, pre)  # every synapse is brought up to date at the same time
-    recorder = nest.Create("spike_recorder")
-    nest.Connect(pre + post, recorder)
-    nest.Simulate(t_ms + 20.0)
+    recorder = simulate_with_readout(pre, post, t_ms)
     conns = nest.GetConnections(pre, post)
     rho, t_end = _state(conns)
     assert np.all(t_end == t_end[0])

@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 from brian2 import ms, second
 from conftest import require
-from nest_helpers import QUIET, grid_times, parrots, recorded_trains
+from nest_helpers import (
+    QUIET,
+    grid_times,
+    pair_order,
+    parrots,
+    recorded_trains,
+    simulate_with_readout,
+)
 from nest_helpers import fresh_kernel as _kernel
 
 import brian2_calcium as bc
@@ -25,13 +32,8 @@ _grid, _parrots, _trains = grid_times, parrots, recorded_trains
 def _by_pair(conns, keys, sources, targets):
     """``conns.get(keys)`` reordered to the connections (sources[k], targets[k])."""
     st = conns.get(["source", "target", *keys])
-    got = np.lexsort((np.asarray(st["target"]), np.asarray(st["source"])))
-    want = np.lexsort((targets, sources))
-    assert np.array_equal(np.asarray(st["source"])[got], np.asarray(sources)[want])
-    assert np.array_equal(np.asarray(st["target"])[got], np.asarray(targets)[want])
-    inverse = np.empty_like(want)
-    inverse[want] = np.arange(want.size)
-    return {k: np.asarray(st[k], dtype=float)[got][inverse] for k in keys}
+    order = pair_order(st["source"], st["target"], sources, targets)
+    return {k: np.asarray(st[k], dtype=float)[order] for k in keys}
 
 
 def _fast_per_synapse(rows, pre, post, rho0, t_end):
@@ -103,11 +105,7 @@ def test_recurrent_network_with_per_connection_values_equals_the_fast_path():
 
 
 def _reorder(values, state, sources, targets):
-    got = np.lexsort((state["target"].to_numpy(), state["source"].to_numpy()))
-    want = np.lexsort((targets, sources))
-    out = np.empty_like(values)
-    out[want] = values[got]
-    return out
+    return values[pair_order(state["source"], state["target"], sources, targets)]
 
 
 @pytest.mark.parametrize("name", ["DP", "deperrois2020_visual", "graupner2016_nonlinear"])
@@ -141,11 +139,7 @@ def test_every_number_per_connection_on_parrots(name):
     rho0 = rng.random(n)
     spec = bc.nest.syn_spec(p, w0=1.0, rho=rho0, per_connection=values)
     nest.Connect(pre, post, "one_to_one", {**spec, **QUIET})
-    readout = nest.Create("spike_generator", params={"spike_times": [t_ms + 10.0]})
-    nest.Connect(readout, pre)  # every synapse is brought up to date at the same time
-    recorder = nest.Create("spike_recorder")
-    nest.Connect(pre + post, recorder)
-    nest.Simulate(t_ms + 20.0)
+    recorder = simulate_with_readout(pre, post, t_ms)
     conns = nest.GetConnections(pre, post)
     st = _by_pair(conns, ["rho", "t_last_update", "sigma", "gamma_p"], pre.tolist(),
                   post.tolist())  # fmt: skip
