@@ -85,8 +85,9 @@ def sweep(
     seed = check_seed(seed)
     if isinstance(parameter_sets, str | CalciumParameters):
         parameter_sets = [parameter_sets]
-    if isinstance(parameter_sets, ParameterTable):
-        parameter_sets = [parameter_sets[k] for k in range(len(parameter_sets))]
+    given = parameter_sets if isinstance(parameter_sets, ParameterTable) else None
+    if given is not None:
+        parameter_sets = [given[k] for k in range(len(given))]
     sets = [get_parameters(p) for p in parameter_sets]
     if not sets:
         raise ValueError("parameter_sets is empty: give at least one parameter set")
@@ -108,7 +109,7 @@ def sweep(
         (proto, p, n_synapses, engine, task_seed)
         for (p, _, proto), task_seed in zip(tasks, seeds, strict=True)
     ]
-    batches = _batches(tasks, seeds, sets, engine)
+    batches = _batches(tasks, seeds, sets, engine, given)
     submit = (lambda f, *a, **k: _Done(f(*a, **k))) if executor is None else executor.submit
     if batches is not None:  # one call per protocol: every set as one batch
         futures = [
@@ -141,15 +142,17 @@ class _Done:
         return self.value
 
 
-def _batches(tasks, seeds, sets, engine):
+def _batches(tasks, seeds, sets, engine, table=None):
     """(protocol, table of sets, seed of each set) per protocol, where one batch can run
-    them: the fast engine and sets that share the model's switches; else None."""
+    them: the fast engine and sets that share the model's switches; else None. ``table``:
+    the sets as the table they were given in, if they were."""
     if engine != "fast" or len(sets) < 2:
         return None
-    try:
-        table = ParameterTable.from_sets(sets)
-    except ValueError:  # sets of different models: one task each
-        return None
+    if table is None:
+        try:
+            table = ParameterTable.from_sets(sets)
+        except ValueError:  # sets of different models: one task each
+            return None
     out = {}
     for (_, label, proto), task_seed in zip(tasks, seeds, strict=True):
         out.setdefault(label, (proto, table, []))[2].append(task_seed)
