@@ -13,6 +13,7 @@ extensions = [
             "brian2_calcium/kernel/gb_rng.h",
             "brian2_calcium/kernel/gb_ziggurat.h",
             "brian2_calcium/kernel/gb_walk.h",
+            "brian2_calcium/kernel/gb_release.h",
             "brian2_calcium/kernel/gb_exponential.h",
         ],
         extra_compile_args=["-O3", "-fno-math-errno"],

@@ -6,7 +6,7 @@ finite, non-negative spike times in SI units and run without the GIL.
 """
 
 from libc.math cimport INFINITY, exp
-from libc.stdint cimport uint64_t
+from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.stdlib cimport free, malloc
 
 import numpy as np
@@ -55,6 +55,15 @@ cdef extern from "gb_rng.h" nogil:
     double gb_rng_exponential(gb_rng *r)
     void gb_rng_seed_keyed(gb_rng *r, uint64_t seed, uint64_t domain, uint64_t condition,
                            uint64_t train)
+
+
+cdef extern from "gb_release.h" nogil:
+    int32_t gb_release_sites(int32_t *full, int32_t sites, double u, double since,
+                             double tau_rec, uint64_t seed, int64_t syn, double e)
+    double gb_release_event(double *x, double *u, double *tpre, double e, double U,
+                            double tau_rec, double tau_fac, int32_t sites, uint64_t seed,
+                            int64_t syn)
+    double gb_pre_jump_released(double Cpre, double rho, int rho_scales_cpre, double released)
 
 
 cdef extern from "gb_exponential.h" nogil:
@@ -106,11 +115,12 @@ cdef struct _Model:
     double tau_rec
     double tau_fac
     bint rho_scales_cpre
+    int32_t release_sites
 
 
 # Columns of a row of the model table (fastpath.MODEL_COLUMNS gives their names).
 cdef enum:
-    _MODEL_WIDTH = 18
+    _MODEL_WIDTH = 19
 
 MODEL_WIDTH = _MODEL_WIDTH
 
@@ -137,6 +147,7 @@ cdef void _model_from_row(_Model *m, const double *row) noexcept nogil:
     m.tau_rec = row[15]
     m.tau_fac = row[16]
     m.rho_scales_cpre = row[17] != 0.0
+    m.release_sites = <int32_t>row[18]
 
 
 cdef class _Models:
@@ -380,7 +391,8 @@ cdef long long _run_synapse(Py_ssize_t i, const _Stored *stored, _Train *drawn,
     # are applied only where the efficacy is read.
     cdef double rho = rho0[i], pending = 0.0, c_pre = 0.0, c_post = 0.0, t_last = 0.0
     # Short-term depression: resources at the last presynaptic calcium event and its time
-    # (-inf before the first event, which therefore finds x = 1).
+    # (-inf before the first event, which therefore finds x = 1; stochastic release: the
+    # fraction of sites full after it).
     cdef double x_res = 1.0, t_pre_last = -INFINITY
     # Facilitation: the release fraction u+ of the last presynaptic event (U before the
     # first; without facilitation it stays U)
@@ -447,11 +459,12 @@ cdef long long _run_synapse(Py_ssize_t i, const _Stored *stored, _Train *drawn,
             if m.rho_scales_cpre:  # spec §1.5: the jump uses ρ brought up to date here
                 rho = gb_cubic_flow(rho, pending, p)
                 pending = 0.0
-            if m.stp_U > 0.0:  # the last event released u_fac of x_res
-                x_res = gb_tm_resources(x_res, u_fac, t - t_pre_last, m.tau_rec)
-                u_fac = gb_tm_facilitation(u_fac, m.stp_U, t - t_pre_last, m.tau_fac)
-                t_pre_last = t
-            c_pre = c_pre + gb_pre_jump(m.Cpre, rho, m.rho_scales_cpre, u_fac, x_res)
+            # short-term plasticity: the release of this event (gb_release.h), whose
+            # stochastic draws are keyed by the synapse's seed, stream and this time
+            c_pre = c_pre + gb_pre_jump_released(
+                m.Cpre, rho, m.rho_scales_cpre,
+                gb_release_event(&x_res, &u_fac, &t_pre_last, t, m.stp_U, m.tau_rec,
+                                 m.tau_fac, m.release_sites, seed, <int64_t>stream))
             if drawn == NULL:
                 a = a + 1
             else:
@@ -714,3 +727,29 @@ def normals(uint64_t seed, uint64_t stream, Py_ssize_t n):
     for i in range(n):
         out_v[i] = gb_rng_normal(&rng)
     return out
+
+
+def release_sites(const long long[::1] full, const long long[::1] sites, const double[::1] u,
+                  const double[::1] since, const double[::1] tau_rec,
+                  const uint64_t[::1] seeds, const long long[::1] syns,
+                  const double[::1] times):
+    """Stochastic release at one event per element (``gb_release_sites``, gb_release.h).
+
+    Every argument has one entry per element: sites full after the previous event, number
+    of sites, release probability u, time since the previous event (s; inf: none), tau_rec
+    (s), seed, synapse key and event time (s) of the stream. Returns the numbers released
+    and the sites left full (int64 arrays): the draws of the compiled engines, for their
+    numpy twins.
+    """
+    cdef Py_ssize_t k, n = full.shape[0]
+    cdef int32_t f
+    released = np.empty(n, dtype=np.int64)
+    left = np.empty(n, dtype=np.int64)
+    cdef long long[::1] released_v = released
+    cdef long long[::1] left_v = left
+    for k in range(n):
+        f = <int32_t>full[k]
+        released_v[k] = gb_release_sites(&f, <int32_t>sites[k], u[k], since[k], tau_rec[k],
+                                         seeds[k], <int64_t>syns[k], times[k])
+        left_v[k] = f
+    return released, left

@@ -21,6 +21,8 @@ from .reference import (
     advance_rho,
     kernel_header_text,
     pre_jump,
+    release_draws,
+    release_header_text,
     tm_facilitation,
     tm_resources,
 )
@@ -34,6 +36,9 @@ __all__ = [
     "TM_FACILITATION_ARGUMENTS",
     "PRE_JUMP_NAME",
     "PRE_JUMP_ARGUMENTS",
+    "RELEASE_FRACTION_NAME",
+    "RELEASE_LEFT_NAME",
+    "RELEASE_ARGUMENTS",
     "IMPLEMENTATIONS",
     "FUNCTION_IMPLEMENTATIONS",
     "kernel_function",
@@ -81,6 +86,16 @@ PRE_JUMP_NAME = "gb_pre_jump"
 
 #: Its arguments: Cpre, ρ, the ρ-scaling switch (0/1), U and the resources x.
 PRE_JUMP_ARGUMENTS = ("Cpre", "rho", "rho_scales_cpre", "U", "x")
+
+#: Names of the stochastic release's two functions (``gb_release.h``): the fraction of the
+#: sites that release at the event, and the fraction left full after it.
+RELEASE_FRACTION_NAME = "gb_release_fraction"
+RELEASE_LEFT_NAME = "gb_release_left"
+
+#: Their arguments: sites full after the last event (a fraction), the release probability,
+#: the time since that event, τ_rec, the number of sites, the seed and the event's time
+#: (Brian2 appends the synapse index, which keys the draws with the seed and the time).
+RELEASE_ARGUMENTS = ("x_full", "u", "since", "tau_rec", "sites", "seed", "e")
 
 _GATING_NAMES = {code: name for name, code in GATING_CODES.items()}
 
@@ -156,6 +171,22 @@ def _numpy_pre_jump(Cpre, rho, rho_scales_cpre, U, x):
     return out if out.ndim else float(out)
 
 
+def _numpy_release(which):
+    def release(x_full, u, since, tau_rec, sites, seed, e, _vectorisation_idx):
+        """Numpy target of ``gb_release_fraction`` / ``gb_release_left``: the compiled draws."""
+        x_full = np.asarray(x_full, float)
+        n = int(_first(sites))
+        if n < 1:
+            out = np.broadcast_to(0.0 if which else 1.0, x_full.shape)
+        else:
+            out = release_draws(x_full, n, u, since, _first(tau_rec), int(_first(seed)),
+                                _vectorisation_idx, e)[which]  # fmt: skip
+        out = np.asarray(out, float)
+        return out if out.ndim else float(out)
+
+    return release
+
+
 @dataclass(frozen=True)
 class _HeaderFunction:
     """A function of the header as Brian2 sees it: signature, units and numpy twin."""
@@ -165,10 +196,15 @@ class _HeaderFunction:
     int_args: tuple  # ``int`` in C, ``integer`` for Brian2; the others are double/float
     time_args: tuple  # in seconds; the others are dimensionless
     numpy: object  # implementation on unitless SI values (arrays or scalars)
+    vectorised: bool = False  # takes the synapse index last (Brian2's auto_vectorise)
+    header: object = kernel_header_text  # the C text it needs
 
     def c_signature(self):
         """``double rho, double c, ...`` with ``int`` for the switches (matches the header)."""
-        return ", ".join(f"{'int' if a in self.int_args else 'double'} {a}" for a in self.arguments)
+        args = [f"{'int' if a in self.int_args else 'double'} {a}" for a in self.arguments]
+        if self.vectorised:
+            args.append("long long _vectorisation_idx")
+        return ", ".join(args)
 
 
 # Abstract-code name → the header function it calls. The header's own ``gb_advance_rho``
@@ -202,6 +238,18 @@ _FUNCTIONS = {
         time_args=(),
         numpy=_numpy_pre_jump,
     ),
+    **{
+        name: _HeaderFunction(
+            c_name=name,
+            arguments=RELEASE_ARGUMENTS,
+            int_args=("sites", "seed"),
+            time_args=("since", "tau_rec", "e"),
+            numpy=_numpy_release(which),
+            vectorised=True,
+            header=release_header_text,
+        )
+        for which, name in ((0, RELEASE_LEFT_NAME), (1, RELEASE_FRACTION_NAME))
+    },
 }
 
 
@@ -216,13 +264,14 @@ _FUNCTIONS = {
 
 def _generate_cpp_code(function=KERNEL_FUNCTION_NAME):
     """C++ (runtime ``cpp`` and ``cpp_standalone``): the header as support code."""
-    return {"code": {"support_code": kernel_header_text()}, "name": _FUNCTIONS[function].c_name}
+    spec = _FUNCTIONS[function]
+    return {"code": {"support_code": spec.header()}, "name": spec.c_name}
 
 
 def _generate_cython_code(function=KERNEL_FUNCTION_NAME):
     """Cython: the header as verbatim C inside ``cdef extern from *``, then its signature."""
     spec = _FUNCTIONS[function]
-    header = kernel_header_text()
+    header = spec.header()
     if '"""' in header:  # pragma: no cover - guards the verbatim block below
         raise ValueError("the kernel header must not contain triple quotes")
     code = (
@@ -248,6 +297,10 @@ IMPLEMENTATIONS = {
     "cpp": _generate_cpp_code,
 }
 
+# The presynaptic jump's functions (clock template).
+_JUMP_FUNCTIONS = (TM_RESOURCES_NAME, TM_FACILITATION_NAME, PRE_JUMP_NAME,
+                   RELEASE_FRACTION_NAME, RELEASE_LEFT_NAME)  # fmt: skip
+
 #: Function name → its target → generator mapping, as :data:`IMPLEMENTATIONS` (which is
 #: the kernel's entry) for the presynaptic jump's functions.
 FUNCTION_IMPLEMENTATIONS = {
@@ -257,7 +310,7 @@ FUNCTION_IMPLEMENTATIONS = {
             target: functools.partial(generate, name)
             for target, generate in IMPLEMENTATIONS.items()
         }
-        for name in (TM_RESOURCES_NAME, TM_FACILITATION_NAME, PRE_JUMP_NAME)
+        for name in _JUMP_FUNCTIONS
     },
 }
 
@@ -273,6 +326,8 @@ def _build_function(name):
 
     def python_call(*args):
         """Direct (Python-side) call with Brian2 quantities; Brian2 checks the units."""
+        if spec.vectorised:  # the synapse index Brian2 appends stays an integer
+            return spec.numpy(*(np.asarray(a, dtype=float) for a in args[:-1]), args[-1])
         return spec.numpy(*(np.asarray(a, dtype=float) for a in args))
 
     func = Function(
@@ -282,6 +337,7 @@ def _build_function(name):
         return_unit=1,
         arg_types=["integer" if a in spec.int_args else "float" for a in spec.arguments],
         return_type="float",
+        auto_vectorise=spec.vectorised,
     )
     for target, generator in FUNCTION_IMPLEMENTATIONS[name].items():
         func.implementations.add_implementation(target, **generator())
@@ -354,10 +410,7 @@ def pre_jump_functions():
     global _jump_functions
     with _lock:
         if _jump_functions is None:
-            _jump_functions = {
-                n: _build_function(n)
-                for n in (TM_RESOURCES_NAME, TM_FACILITATION_NAME, PRE_JUMP_NAME)
-            }
+            _jump_functions = {n: _build_function(n) for n in _JUMP_FUNCTIONS}
         return dict(_jump_functions)
 
 

@@ -65,7 +65,7 @@ def _run_fast(p, pre, post, trains, rho0, t_end, seed, progress, **options):
 def _run_reference(p, pre, post, trains, rho0, t_end, seed, progress):
     from .reference import simulate
 
-    return simulate(p, pre, post, rho0, t_end, np.random.default_rng(seed), trains)
+    return simulate(p, pre, post, rho0, t_end, np.random.default_rng(seed), trains, seed=seed)
 
 
 def _run_brian2(mode):

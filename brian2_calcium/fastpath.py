@@ -29,7 +29,7 @@ _CHUNK = 50_000
 #: kernel's gating code). The first ten are the kernel's ``gb_params``.
 MODEL_COLUMNS = ("tau_ca", "theta_d", "theta_p", "gamma_d", "gamma_p", "sigma", "tau",
                  "rho_star", "bistable", "noise_gating", "D", "Cpre", "Cpost", "eta", "stp_U",
-                 "tau_rec", "tau_fac", "rho_scales_cpre")  # fmt: skip
+                 "tau_rec", "tau_fac", "rho_scales_cpre", "release_sites")  # fmt: skip
 _KERNEL_COLUMNS = MODEL_COLUMNS[:10]  # in the order of reference.kernel_arguments
 
 
@@ -379,6 +379,7 @@ def simulate_synapses(
     readout_times=None,
     progress=None,
     threads=None,
+    streams=None,
 ):
     """Simulate independent synapses exactly (spec §6) with the compiled kernel.
 
@@ -416,6 +417,11 @@ def simulate_synapses(
     threads : int, optional
         Threads running the compiled loop, ≥ 1 (default None: every CPU available).
         Results do not depend on it.
+    streams : array_like of int (N,), optional
+        The random stream of each synapse (default: synapse i uses stream i), which keys
+        its noise and its release draws (stochastic release). Another engine's synapse
+        keys give its release draws: a Brian2 template's synapse index with its
+        ``noise_seed`` as ``seed``, a NEST connection's ``noise_key`` with the model's seed.
 
     Returns
     -------
@@ -490,7 +496,13 @@ def simulate_synapses(
             raise ValueError("readout_times must be sorted")
         if read.size and (read[0] < 0 or np.any(read[-1] > t_end)):
             raise ValueError("readout_times must lie between 0 and t_end")
-    return _simulate(p, pre, post, rho0, t_end, seed, trains, read, progress, threads)
+    if streams is not None:
+        streams = np.asarray(streams)
+        if streams.shape != (n,) or not np.issubdtype(streams.dtype, np.integer):
+            raise ValueError("streams must be an integer array with one entry per synapse")
+        streams = np.ascontiguousarray(streams, dtype=np.int64)
+    return _simulate(p, pre, post, rho0, t_end, seed, trains, read, progress, threads,
+                     streams=streams)  # fmt: skip
 
 
 def _synapse_parameters(params, n):

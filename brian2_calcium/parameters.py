@@ -84,6 +84,13 @@ class CalciumParameters:
         ``Cpre·u⁺·x⁻``; between events u decays to 0 with τ_F. 0 (the default) keeps
         u⁺ = U, depression only. Needs ``stp_U > 0``; every engine but NEST (which
         refuses it) has it.
+    release_sites : int
+        Stochastic release (the stochastic Tsodyks–Markram model): the number N of release
+        sites, each full or empty. An empty site refills with rate 1/τ_rec, and at a
+        presynaptic calcium event each full site releases with probability u (U, or u⁺ of
+        facilitation); the event adds ``Cpre·n/N`` for n sites released. The draws are
+        exact at the events and keyed by (seed, synapse, time), as the walk's noise. 0 (the
+        default): the deterministic release ``Cpre·u⁺·x⁻``. Needs ``stp_U > 0``.
     rho_scales_cpre : bool
         Scale the presynaptic calcium jump by the current efficacy ρ (Deperrois & Graupner
         2020: the synapse's own strength sets its NMDA calcium).
@@ -134,6 +141,7 @@ class CalciumParameters:
     tau_rec: float = 0.0
     tau_fac: float = 0.0
     rho_scales_cpre: bool = False
+    release_sites: float = 0.0
     name: str = field(default="custom", compare=False)
     source: str = field(default="", compare=False)
 
@@ -202,6 +210,11 @@ class CalciumParameters:
     def facilitation(self):
         """Whether the release facilitates (``tau_fac > 0``, Tsodyks–Markram)."""
         return self.tau_fac > 0
+
+    @property
+    def stochastic_release(self):
+        """Whether release is stochastic (``release_sites > 0``)."""
+        return self.release_sites > 0
 
     @property
     def pre_jump_varies(self):
@@ -388,6 +401,10 @@ def _set_all(obj, values):
 
 # The range of each number of the model that has one, element by element:
 # name -> (test of an allowed value, what it must be).
+# Most release sites (gb_release.h's GB_MAX_RELEASE_SITES): an event draws up to twice as
+# many uniforms.
+_MAX_RELEASE_SITES = 100_000
+
 _RANGES = {
     "tau_ca": (lambda v: v > 0, "positive"),
     "tau": (lambda v: v > 0, "positive"),
@@ -403,6 +420,10 @@ _RANGES = {
     "stp_U": (lambda v: (v >= 0) & (v <= 1), "in [0, 1] (release fraction, 0 = off)"),
     "tau_rec": (lambda v: v >= 0, "non-negative"),
     "tau_fac": (lambda v: v >= 0, "non-negative (0: no facilitation)"),
+    "release_sites": (
+        lambda v: (v >= 0) & (v <= _MAX_RELEASE_SITES) & (v % 1 == 0),
+        f"a whole number of sites from 0 (deterministic release) to {_MAX_RELEASE_SITES}",
+    ),
     "eta": (lambda v: v >= 0, "non-negative"),
     "beta": (lambda v: (v >= 0) & (v <= 1), "in [0, 1] (fraction initially DOWN)"),
     "b": (lambda v: v > 0, "positive (ratio w1/w0)"),
@@ -443,6 +464,7 @@ def relation_error(column):
 
     theta_d, theta_p = flat("theta_d"), flat("theta_p")
     stp_U, tau_rec, tau_fac = flat("stp_U"), flat("tau_rec"), flat("tau_fac")
+    sites = flat("release_sites")
     relations = (
         (theta_p <= theta_d, lambda k: f"theta_p must be above theta_d, got "
          f"theta_p={theta_p[k]} <= theta_d={theta_d[k]}"),
@@ -450,6 +472,8 @@ def relation_error(column):
          f"{stp_U[k]}) needs a positive tau_rec"),
         ((tau_fac > 0) & ~(stp_U > 0), lambda k: f"facilitation (tau_fac = "
          f"{tau_fac[k] * 1e3:g} ms) needs the release fraction stp_U > 0, got {stp_U[k]}"),
+        ((sites > 0) & ~(stp_U > 0), lambda k: f"stochastic release (release_sites = "
+         f"{sites[k]:g}) needs the release probability stp_U > 0, got {stp_U[k]}"),
     )  # fmt: skip
     for broken, message in relations:
         if broken.any():
@@ -525,6 +549,14 @@ def _validate(p):
         raise ValueError(
             f"facilitation (tau_fac = {p.tau_fac * 1e3:g} ms) needs the release fraction "
             f"stp_U > 0 (its baseline U), got stp_U = {p.stp_U}"
+        )
+    error = range_error("release_sites", p.release_sites)
+    if error is not None:
+        raise ValueError(error[1])
+    if p.release_sites > 0 and not p.stp_U > 0:
+        raise ValueError(
+            f"stochastic release (release_sites = {p.release_sites:g}) needs the release "
+            f"probability stp_U > 0 (U, in (0, 1]), got stp_U = {p.stp_U}"
         )
     if p.stp_U > 0 and p.tau_rec <= 0:
         raise ValueError(

@@ -14,11 +14,13 @@ __all__ = [
     "TIE_WINDOW",
     "kernel_arguments",
     "kernel_header_text",
+    "release_header_text",
     "cubic_flow",
     "advance_rho",
     "tm_resources",
     "tm_facilitation",
     "pre_jump",
+    "release_draws",
     "simulate",
 ]
 
@@ -40,6 +42,22 @@ SPLIT_ERROR = 7e-7
 def kernel_header_text():
     """The text of ``gb_kernel.h``, for code generation targets that embed it."""
     return KERNEL_HEADER.read_text()
+
+
+def release_header_text():
+    """The kernel, the random streams and ``gb_release.h`` as one C text (the release's
+    Functions embed it: generated code has no include path)."""
+    rng = KERNEL_HEADER.with_name("gb_rng.h").read_text()
+    rng = rng.replace(
+        '#include "gb_ziggurat.h"', KERNEL_HEADER.with_name("gb_ziggurat.h").read_text()
+    )
+    return (
+        kernel_header_text()
+        + "\n"
+        + rng
+        + "\n"
+        + KERNEL_HEADER.with_name("gb_release.h").read_text()
+    )
 
 
 def kernel_arguments(params):
@@ -211,7 +229,39 @@ def pre_jump(Cpre, rho, rho_scales_cpre, U, x):
     return np.where(U > 0, a * U * x, a * np.ones_like(np.asarray(x, float)))
 
 
-def simulate(params, pre, post, rho0, t_end, rng, train_of_synapse=None):
+def release_draws(x_full, sites, u, since, tau_rec, seed, syn, times):
+    """Stochastic release at presynaptic calcium events (``gb_release_sites``, gb_release.h).
+
+    Elementwise: ``x_full`` is the fraction of the ``sites`` full after each synapse's
+    previous event, ``since`` (s) before (``inf``: none), ``u`` the release probability,
+    ``seed``, ``syn`` and ``times`` (s) the key of the event's stream. Draws through the
+    compiled module, so that every engine draws the same numbers.
+
+    Returns
+    -------
+    x_full : ndarray
+        The fraction of sites full after the release.
+    released : ndarray
+        The fraction of sites that released (the calcium jump is ``Cpre`` times it).
+    """
+    from ._fastpath import release_sites
+
+    n = np.broadcast_shapes(np.shape(x_full), np.shape(u), np.shape(since), np.shape(syn),
+                            np.shape(times))  # fmt: skip
+
+    def flat(v, dtype):
+        return np.ascontiguousarray(np.broadcast_to(np.asarray(v, dtype), n).ravel())
+
+    sites = flat(sites, np.int64)
+    full = np.rint(flat(x_full, float) * sites).astype(np.int64)
+    released, left = release_sites(
+        full, sites, flat(u, float), flat(since, float), flat(tau_rec, float),
+        flat(np.uint64(int(seed) % 2**64), np.uint64), flat(syn, np.int64), flat(times, float),
+    )  # fmt: skip
+    return (left / sites).reshape(n), (released / sites).reshape(n)
+
+
+def simulate(params, pre, post, rho0, t_end, rng, train_of_synapse=None, seed=0):
     """Numpy counterpart of the fast path (all synapses advanced in lock step).
 
     Parameters
@@ -227,6 +277,9 @@ def simulate(params, pre, post, rho0, t_end, rng, train_of_synapse=None):
         Source of the normal draws.
     train_of_synapse : ndarray (N,), optional
         Which train each synapse receives (default: synapse i gets train i).
+    seed : int
+        Seed of the release draws (stochastic release): synapse i draws as the fast path's
+        synapse i for this seed.
 
     Returns
     -------
@@ -260,10 +313,24 @@ def simulate(params, pre, post, rho0, t_end, rng, train_of_synapse=None):
         c_post = np.where(post_now, c_post + p.Cpost + p.eta * c_pre, c_post)
         if p.stp_U > 0:
             since = t - t_pre_last
-            x_res = np.where(pre_now, tm_resources(x_res, u_fac, since, p.tau_rec), x_res)
-            u_fac = np.where(pre_now, tm_facilitation(u_fac, p.stp_U, since, p.tau_fac), u_fac)
+            if p.release_sites > 0:  # stochastic: x_res is the fraction of sites full
+                u_fac = np.where(pre_now, tm_facilitation(u_fac, p.stp_U, since, p.tau_fac),
+                                 u_fac)  # fmt: skip
+                at = np.flatnonzero(pre_now)
+                released = np.zeros(n)
+                x_res[at], released[at] = release_draws(
+                    x_res[at], p.release_sites, u_fac[at], since[at], p.tau_rec, seed, at,
+                    t[at],
+                )  # fmt: skip
+            else:
+                x_res = np.where(pre_now, tm_resources(x_res, u_fac, since, p.tau_rec), x_res)
+                u_fac = np.where(pre_now, tm_facilitation(u_fac, p.stp_U, since, p.tau_fac),
+                                 u_fac)  # fmt: skip
             t_pre_last = np.where(pre_now, t, t_pre_last)
-        jump = pre_jump(p.Cpre, rho, p.rho_scales_cpre, u_fac, x_res)
+        if p.release_sites > 0:
+            jump = (p.Cpre * rho if p.rho_scales_cpre else p.Cpre) * released
+        else:
+            jump = pre_jump(p.Cpre, rho, p.rho_scales_cpre, u_fac, x_res)
         c_pre = np.where(pre_now, c_pre + jump, c_pre)
         t_last = np.where(live, np.maximum(t, t_last), t_last)
     L = np.maximum(t_end - t_last, 0.0)

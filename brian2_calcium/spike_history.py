@@ -28,8 +28,9 @@ from .reference import (
     KERNEL_HEADER,
     TIE_WINDOW,
     advance_rho,
-    kernel_header_text,
     pre_jump,
+    release_draws,
+    release_header_text,
     tm_facilitation,
     tm_resources,
 )
@@ -73,13 +74,13 @@ WALK_ARGUMENTS = (
     "rho", "c", "cpre", "tlast", "xres", "tpre", "ufac", "npre", "npost", "plastic", "t",
     "min_age", PRE_NEURON, POST_NEURON, "tau_ca", "theta_d", "theta_p", "gamma_d", "gamma_p",
     "sigma", "tau", "rho_star", "bistable", "gating", "D", "Cpre", "Cpost", "eta", "stp_U",
-    "tau_rec", "tau_fac", "rho_scales_cpre", "noise_seed",
+    "tau_rec", "tau_fac", "release_sites", "rho_scales_cpre", "noise_seed",
 )  # fmt: skip
 # How many of the walk's arguments (from tau_ca on) are the model's numbers and switches.
 _MODEL_ARGS = WALK_ARGUMENTS.index("noise_seed") - WALK_ARGUMENTS.index("tau_ca")
 _TIME_ARGS = ("tlast", "tpre", "t", "min_age", "tau_ca", "tau", "D", "tau_rec", "tau_fac")
 _INT_ARGS = ("npre", "npost", "plastic", PRE_NEURON, POST_NEURON, "bistable", "gating",
-             "rho_scales_cpre", "noise_seed")  # fmt: skip
+             "release_sites", "rho_scales_cpre", "noise_seed")  # fmt: skip
 
 #: The state a walk leaves, in the order of ``gb_walk_get`` (``gb_walk.h``).
 KEPT_FIELDS = ("rho", "c", "cpre", "tlast", "xres", "tpre", "ufac", "npre", "npost")
@@ -95,14 +96,10 @@ NEVER = -1e9  # s
 @strict_keywords
 def walk_header_text():
     """Kernel, random streams and walk as one C text (generated code has no include path)."""
-    rng = KERNEL_HEADER.with_name("gb_rng.h").read_text()
-    rng = rng.replace(
-        '#include "gb_ziggurat.h"', KERNEL_HEADER.with_name("gb_ziggurat.h").read_text()
-    )
     walk = WALK_HEADER.read_text()
-    for name in ("gb_kernel.h", "gb_rng.h"):
+    for name in ("gb_kernel.h", "gb_rng.h", "gb_release.h"):
         walk = walk.replace(f'#include "{name}"', "")
-    return kernel_header_text() + "\n" + rng + "\n" + walk
+    return release_header_text() + "\n" + walk
 
 
 # -- how many spikes a group can fire -------------------------------------------------------
@@ -281,7 +278,8 @@ def _capacity(value):
 
 
 @strict_keywords
-def walk_numpy(state, t, i, j, pre, post, model, rng=None, plastic=None, min_age=0.0):
+def walk_numpy(state, t, i, j, pre, post, model, rng=None, plastic=None, min_age=0.0, seed=0,
+               syn=None):  # fmt: skip
     """The walk of ``gb_walk.h``, vectorised over synapses (numpy target and read-out).
 
     Parameters
@@ -307,6 +305,12 @@ def walk_numpy(state, t, i, j, pre, post, model, rng=None, plastic=None, min_age
         Synapses to update (default: all); the others keep their state.
     min_age : float
         Leave synapses updated less than this long ago (s) as they are.
+    seed : int
+        Seed of the release draws (stochastic release, ``gb_release.h``): the compiled
+        walk's ``noise_seed``.
+    syn : ndarray of int (N,), optional
+        The synapse key of each synapse's release draws (default: 0 … N − 1, the synapse
+        index the compiled walk uses).
 
     Returns
     -------
@@ -327,18 +331,20 @@ def walk_numpy(state, t, i, j, pre, post, model, rng=None, plastic=None, min_age
     if plastic is not None:
         todo &= np.broadcast_to(np.asarray(plastic, dtype=bool), (n,))
     rho_t = kept["rho"].copy()
+    syn = np.arange(n) if syn is None else np.broadcast_to(np.asarray(syn, np.int64), (n,))
+    keys = (int(seed) % 2**64, syn)
     for members, scalar_model in _model_groups(model, n):  # per-synapse values: by value
         sel = members[todo[members]]
         if sel.size:
             sub = {k: v[sel] for k, v in kept.items()}
             rho_t[sel], new = _walk_all(sub, t[sel], i[sel], j[sel], pre, post, scalar_model,
-                                        rng)  # fmt: skip
+                                        rng, (keys[0], keys[1][sel]))  # fmt: skip
             for k in KEPT_FIELDS:
                 kept[k][sel] = new[k]
     return rho_t, kept
 
 
-def _walk_all(s, t, i, j, pre, post, m, rng):
+def _walk_all(s, t, i, j, pre, post, m, rng, keys):
     p = m
     rho, c, cpre, tlast = s["rho"], s["c"], s["cpre"], s["tlast"]
     xres, tpre, ufac, a, b = s["xres"], s["tpre"], s["ufac"], s["npre"], s["npost"]
@@ -388,13 +394,23 @@ def _walk_all(s, t, i, j, pre, post, m, rng):
         cpre = np.where(active, cpre * decay, cpre)
         pre_now = np.flatnonzero(is_pre)
         if pre_now.size:
-            if m.stp_U > 0:  # the last event released ufac of xres
+            if m.stp_U > 0 and m.release_sites > 0:  # stochastic: the compiled draws
                 since = e[pre_now] - tpre[pre_now]
-                xres[pre_now] = tm_resources(xres[pre_now], ufac[pre_now], since, m.tau_rec)
                 ufac[pre_now] = tm_facilitation(ufac[pre_now], m.stp_U, since, m.tau_fac)
+                xres[pre_now], released = release_draws(
+                    xres[pre_now], m.release_sites, ufac[pre_now], since, m.tau_rec,
+                    keys[0], keys[1][pre_now], e[pre_now],
+                )  # fmt: skip
                 tpre[pre_now] = e[pre_now]
-            jump = pre_jump(m.Cpre, rho[pre_now], m.rho_scales_cpre, ufac[pre_now],
-                            xres[pre_now])  # fmt: skip
+                jump = (m.Cpre * rho[pre_now] if m.rho_scales_cpre else m.Cpre) * released
+            else:
+                if m.stp_U > 0:  # the last event released ufac of xres
+                    since = e[pre_now] - tpre[pre_now]
+                    xres[pre_now] = tm_resources(xres[pre_now], ufac[pre_now], since, m.tau_rec)
+                    ufac[pre_now] = tm_facilitation(ufac[pre_now], m.stp_U, since, m.tau_fac)
+                    tpre[pre_now] = e[pre_now]
+                jump = pre_jump(m.Cpre, rho[pre_now], m.rho_scales_cpre, ufac[pre_now],
+                                xres[pre_now])  # fmt: skip
             c[pre_now] += jump
             cpre[pre_now] += jump
             a[pre_now] += 1
@@ -818,7 +834,7 @@ _GB_WALK_ARGS_DECL = (
     "double tau_ca, double theta_d, double theta_p, double gamma_d, double gamma_p, "
     "double sigma, double tau, double rho_star, int bistable, int gating, double D, "
     "double Cpre, double Cpost, double eta, double stp_U, double tau_rec, double tau_fac, "
-    "int rho_scales_cpre, int64_t seed, int64_t syn) nogil\n"
+    "int32_t release_sites, int rho_scales_cpre, int64_t seed, int64_t syn) nogil\n"
     "    void gb_walk_prefetch(const double *post_recent, const int32_t *post_of, "
     "int64_t syn) nogil\n"
     "    double gb_walk_get(int k, int64_t syn) nogil\n"
@@ -899,7 +915,8 @@ HISTORY_IMPLEMENTATIONS = {
 
 
 def walk_model(tau_ca, theta_d, theta_p, gamma_d, gamma_p, sigma, tau, rho_star, bistable,
-               gating, D, Cpre, Cpost, eta, stp_U, tau_rec, tau_fac, rho_scales_cpre):  # fmt: skip
+               gating, D, Cpre, Cpost, eta, stp_U, tau_rec, tau_fac, release_sites,
+               rho_scales_cpre):  # fmt: skip
     """The walk's model parameters (as a numpy Function receives them) as a namespace.
 
     A shared parameter becomes a float; a per-synapse one (an array of more than one
@@ -918,7 +935,7 @@ def walk_model(tau_ca, theta_d, theta_p, gamma_d, gamma_p, sigma, tau, rho_star,
     numbers = dict(tau_ca=tau_ca, theta_d=theta_d, theta_p=theta_p, gamma_d=gamma_d,
                    gamma_p=gamma_p, sigma=sigma, tau=tau, rho_star=rho_star, D=D, Cpre=Cpre,
                    Cpost=Cpost, eta=eta, stp_U=stp_U, tau_rec=tau_rec,
-                   tau_fac=tau_fac)  # fmt: skip
+                   tau_fac=tau_fac, release_sites=release_sites)  # fmt: skip
     for name, x in numbers.items():
         setattr(model, name, value(x))
     model.rho_scales_cpre = bool(int(np.asarray(rho_scales_cpre).flat[0]))
@@ -958,11 +975,16 @@ class _NumpyWalk:
         n = np.size(rho)
         state = {k: np.broadcast_to(np.asarray(v), (n,)) for k, v in state.items()}
         link = self.link
+        seed = int(np.asarray(params[_MODEL_ARGS]).flat[0])
+        # Brian2 passes the synapse indices (auto_vectorise) after the seed
+        if len(params) > _MODEL_ARGS + 1:
+            _vectorisation_idx = params[_MODEL_ARGS + 1]
+        syn = np.arange(n) if _vectorisation_idx is None else _vectorisation_idx
         rho_t, self.kept = walk_numpy(
             state, float(np.asarray(t).flat[0]), np.atleast_1d(pre_neuron),
             np.atleast_1d(post_neuron), link.pre.buffers, link.post.buffers, model,
             plastic=np.broadcast_to(np.asarray(plastic) != 0, (n,)),
-            min_age=float(np.asarray(min_age).flat[0]),
+            min_age=float(np.asarray(min_age).flat[0]), seed=seed, syn=syn,
         )  # fmt: skip
         if np.ndim(rho) == 0:
             self.kept = {k: v[0] for k, v in self.kept.items()}
@@ -1032,7 +1054,8 @@ def model_namespace(params):
         params.tau_ca, params.theta_d, params.theta_p, params.gamma_d, params.gamma_p,
         params.sigma, params.tau, params.rho_star, int(params.bistable),
         GATING_CODES[params.noise_gating], params.D, params.Cpre, params.Cpost, params.eta,
-        params.stp_U, params.tau_rec, params.tau_fac, int(params.rho_scales_cpre),
+        params.stp_U, params.tau_rec, params.tau_fac, int(params.release_sites),
+        int(params.rho_scales_cpre),
     )  # fmt: skip
 
 

@@ -17,6 +17,8 @@ import numpy as np
 
 from .brian2_functions import (
     PRE_JUMP_NAME,
+    RELEASE_FRACTION_NAME,
+    RELEASE_LEFT_NAME,
     TM_FACILITATION_NAME,
     TM_RESOURCES_NAME,
     pre_jump_functions,
@@ -98,6 +100,7 @@ _WALK_SHARED = {
     "stp_U": "1",
     "tau_rec": "second",
     "tau_fac": "second",
+    "release_sites": "integer",
     "rho_scales_cpre": "integer",
     "noise_seed": "integer",
 }
@@ -106,6 +109,8 @@ _WALK_SHARED = {
 _PRE_JUMP_SHARED = {"stp_U": "1", "tau_rec": "second", "tau_fac": "second",
                     "rho_scales_cpre": "integer"}  # fmt: skip
 _PRE_JUMP_STATE = ("xres : 1", "tpre : second", "ufac : 1")
+# ... and of stochastic release (clock template): its sites and the seed of its draws.
+_RELEASE_SHARED = {"release_sites": "integer", "noise_seed": "integer"}
 
 #: Model parameters a template can hold per synapse (``per_synapse=...``): the numbers of
 #: the model. Its switches (``bistable``, ``gating``, ``rho_scales_cpre``) and the noise
@@ -297,8 +302,10 @@ def _shared_values(p, event, split_calcium, pre_jump):
             stp_U=p.stp_U, tau_rec=p.tau_rec * second, tau_fac=p.tau_fac * second,
             rho_scales_cpre=int(p.rho_scales_cpre),
         )  # fmt: skip
+    if event or p.stochastic_release:
+        values.update(release_sites=int(p.release_sites), noise_seed=0)
     if event:
-        values.update(D=p.D * second, noise_seed=0)
+        values["D"] = p.D * second
     return values
 
 
@@ -432,7 +439,8 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
         initial["plastic"] = 1
         rho = "rho_now"
     else:
-        model, on_pre, on_post = _clock_code(split_calcium, target, stop_time, pre_jump)
+        model, on_pre, on_post = _clock_code(split_calcium, target, stop_time, pre_jump,
+                                             p.stochastic_release)  # fmt: skip
         delay = {"calcium": p.D * second}
         if "D" in per_synapse:  # a per-synapse pathway delay, set by set_parameters
             delay = {}
@@ -443,6 +451,8 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
         if pre_jump:
             shared.update(_PRE_JUMP_SHARED)
             namespace.update(pre_jump_functions())
+        if p.stochastic_release:
+            shared.update(_RELEASE_SHARED)
         rho = "rho"
     if pre_jump:
         model += list(_PRE_JUMP_STATE)
@@ -576,12 +586,21 @@ def _walk_code(split, pre_jump, target):
     return model, on_pre, sweep
 
 
-def _calcium_jump(split, pre_jump):
+def _calcium_jump(split, pre_jump, stochastic):
     """The clock ``calcium`` pathway: the presynaptic jump (spec §1.5: with the variable
     jump, first the resources, then the jump, which uses them and ρ at the event)."""
     c = "cpre" if split else "c"
     if not pre_jump:
         return [f"{c} += Cpre"]
+    if stochastic:  # gb_release.h: both calls draw the event's numbers (keyed by t)
+        release = "(xres, ufac, t - tpre, tau_rec, release_sites, noise_seed, t)"
+        return [
+            f"ufac = {TM_FACILITATION_NAME}(ufac, stp_U, t - tpre, tau_fac)",
+            f"released = {RELEASE_FRACTION_NAME}{release}",
+            f"xres = {RELEASE_LEFT_NAME}{release}",
+            "tpre = t",
+            f"{c} += Cpre*(rho_scales_cpre*rho + 1 - rho_scales_cpre)*released",
+        ]
     return [
         f"xres = {TM_RESOURCES_NAME}(xres, ufac, t - tpre, tau_rec)",
         f"ufac = {TM_FACILITATION_NAME}(ufac, stp_U, t - tpre, tau_fac)",
@@ -590,7 +609,7 @@ def _calcium_jump(split, pre_jump):
     ]
 
 
-def _clock_code(split, target, stop_time, pre_jump):
+def _clock_code(split, target, stop_time, pre_jump, stochastic=False):
     # spec §1.2–1.3, literally: τ dρ/dt = −ρ(1−ρ)(ρ*−ρ) + γp(1−ρ)Θ[c−θp] − γd ρ Θ[c−θd]
     # + σ√τ √(Θ[c−θd] + Θ[c−θp]) η; the gating code switches the noise terms (0/1/2).
     drift = (
@@ -620,7 +639,7 @@ def _clock_code(split, target, stop_time, pre_jump):
     on_pre = {}
     if target is not None:
         on_pre["transmission"] = f"{target} += {_WEIGHT.format(rho='rho')}"
-    on_pre["calcium"] = "\n".join(_calcium_jump(split, pre_jump))
+    on_pre["calcium"] = "\n".join(_calcium_jump(split, pre_jump, stochastic))
     on_post = {"post": "cpost += Cpost + eta*cpre" if split else "c += Cpost"}
     return model, on_pre, on_post
 
@@ -1009,11 +1028,12 @@ def bring_up_to_date(synapses, time, rng=None, update=None):
             f"time {t[k]} s is before a synapse's last update at {state['tlast'][k]} s"
         )
     model = walk_model(*(_values(synapses, k) for k in _WALK_PARAMS[:-1]))
+    seed = int(np.asarray(_values(synapses, "noise_seed")).flat[0])
     i = np.asarray(synapses.i[:], dtype=np.int64) + link.pre_offset
     j = np.asarray(synapses.j[:], dtype=np.int64) + link.post_offset
     rho_t, kept = walk_numpy(
         state, np.maximum(t, state["tlast"]), i, j, link.pre.buffers, link.post.buffers,
-        model, rng=rng, plastic=_values(synapses, "plastic") != 0,
+        model, rng=rng, plastic=_values(synapses, "plastic") != 0, seed=seed,
     )  # fmt: skip
     if update is None:
         update = runtime

@@ -30,6 +30,7 @@
 
 #include "gb_kernel.h"
 #include "gb_rng.h"
+#include "gb_release.h"
 
 #define GB_TIE_WINDOW 1e-9 /* s */
 
@@ -63,6 +64,7 @@ typedef struct {
     double stp_U;        /* short-term depression: release fraction (0: none) */
     double tau_rec;      /* its recovery time (s) */
     double tau_fac;      /* facilitation time constant (s; 0: the release fraction stays U) */
+    int32_t release_sites; /* stochastic release from this many sites (0: deterministic) */
     int rho_scales_cpre; /* the presynaptic jump is Cpre times rho (1.5) */
 } gb_synapse_model;
 
@@ -72,7 +74,8 @@ typedef struct {
     double c;      /* calcium just after the event at tlast */
     double cpre;   /* its presynaptic part (read by the nonlinear post jump) */
     double tlast;  /* s */
-    double xres;   /* short-term depression: resources at the last presynaptic event */
+    double xres;   /* short-term depression: resources at the last presynaptic event (before
+                      its release; stochastic release: the fraction of sites full after it) */
     double tpre;   /* and its time (s); far in the past before the first one */
     double ufac;   /* the fraction that event released (its u+; U without facilitation) */
     int32_t npre;  /* spikes of the presynaptic neuron applied (arrived) */
@@ -159,6 +162,7 @@ typedef struct {
     double c, cpre, tlast, xres, tpre, ufac;
     int noisy, seeded;
     uint64_t seed, stream;
+    int64_t syn; /* keys the release draws (gb_release.h) */
     gb_rng rng;
 } gb_walker;
 
@@ -177,6 +181,7 @@ static inline void gb_walker_start(gb_walker *w, const gb_synapse_state *s,
     w->noisy = m->p.gating != GB_GATING_NONE && m->p.sigma > 0.0;
     w->seeded = 0;
     w->seed = seed;
+    w->syn = syn;
     w->stream = w->noisy ? gb_walk_stream(t, syn) : 0;
 }
 
@@ -202,12 +207,10 @@ static inline void gb_walker_event(gb_walker *w, double e, int is_pre,
             w->rho = gb_cubic_flow(w->rho, w->pending, p);
             w->pending = 0.0;
         }
-        if (m->stp_U > 0.0) { /* the last event released ufac of xres */
-            w->xres = gb_tm_resources(w->xres, w->ufac, e - w->tpre, m->tau_rec);
-            w->ufac = gb_tm_facilitation(w->ufac, m->stp_U, e - w->tpre, m->tau_fac);
-            w->tpre = e;
-        }
-        jump = gb_pre_jump(m->Cpre, w->rho, m->rho_scales_cpre, w->ufac, w->xres);
+        jump = gb_pre_jump_released(
+            m->Cpre, w->rho, m->rho_scales_cpre,
+            gb_release_event(&w->xres, &w->ufac, &w->tpre, e, m->stp_U, m->tau_rec,
+                             m->tau_fac, m->release_sites, w->seed, w->syn));
         w->c += jump;
         w->cpre += jump;
     } else {
@@ -342,8 +345,8 @@ static inline double gb_walk_args(
     int32_t j, double tau_ca, double theta_d,
     double theta_p, double gamma_d, double gamma_p, double sigma, double tau,
     double rho_star, int bistable, int gating, double D, double Cpre, double Cpost,
-    double eta, double stp_U, double tau_rec, double tau_fac, int rho_scales_cpre, int64_t seed,
-    int64_t syn)
+    double eta, double stp_U, double tau_rec, double tau_fac, int32_t release_sites,
+    int rho_scales_cpre, int64_t seed, int64_t syn)
 {
     gb_synapse_model *m = &gb_walk_model_cache;
     gb_params q;
@@ -376,6 +379,7 @@ static inline double gb_walk_args(
     m->stp_U = stp_U;
     m->tau_rec = tau_rec;
     m->tau_fac = tau_fac;
+    m->release_sites = release_sites;
     m->rho_scales_cpre = rho_scales_cpre;
     return gb_walk(s, t, m, &hp, i, &hq, j, (uint64_t)seed, syn);
 }

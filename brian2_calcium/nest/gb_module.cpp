@@ -34,6 +34,7 @@ GBCommonProperties::get_status( ::Dictionary& d ) const
   d[ "bistable" ] = static_cast< bool >( model_.p.bistable );
   d[ "gating" ] = static_cast< long >( model_.p.gating );
   d[ "rho_scales_cpre" ] = static_cast< bool >( model_.rho_scales_cpre );
+  d[ "release_sites" ] = static_cast< long >( model_.release_sites );
   d[ "w0" ] = w0_;
   d[ "w1" ] = w1_;
   d[ "seed" ] = seed_;
@@ -68,6 +69,12 @@ GBCommonProperties::set_status( const ::Dictionary& d, nest::ConnectorModel& cm 
   bool scales = m.rho_scales_cpre;
   d.update_value( "rho_scales_cpre", scales );
   m.rho_scales_cpre = scales;
+  long sites = m.release_sites;
+  d.update_integer_value( "release_sites", sites );
+  require( sites >= 0 and sites <= GB_MAX_RELEASE_SITES,
+    "release_sites must be a whole number of sites from 0 (deterministic release) to "
+      + std::to_string( GB_MAX_RELEASE_SITES ) + ", got " + std::to_string( sites ) );
+  m.release_sites = static_cast< int32_t >( sites );
   double w0 = w0_, w1 = w1_;
   d.update_value( "w0", w0 );
   d.update_value( "w1", w1 );
@@ -76,7 +83,7 @@ GBCommonProperties::set_status( const ::Dictionary& d, nest::ConnectorModel& cm 
   std::string set_name = set_name_;
   d.update_value( "parameter_set", set_name );
 
-  if ( numbers )
+  if ( numbers or not numbers_per_connection_ )
   {
     gb_check_numbers( m );
   }

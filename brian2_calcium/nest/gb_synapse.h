@@ -19,7 +19,8 @@
  *   - gb_synapse_per_connection: each connection holds its own numbers (tau_ca ... tau_fac,
  *     the 15 of GB_NUMBER_NAMES, with the logarithms of its thresholds prepared when they
  *     are set), given at Connect (syn_spec arrays, as NEST's weights) or with SetStatus;
- *     the switches (bistable, gating, rho_scales_cpre), w0, w1 and the seed stay common.
+ *     the switches (bistable, gating, rho_scales_cpre, release_sites), w0, w1 and the seed
+ *     stay common.
  *     It costs 136 bytes more per connection, which is why gb_synapse remains.
  *
  * Per synapse, in both: rho, calcium, short-term depression and facilitation (resources,
@@ -160,6 +161,7 @@ gb_neutral_model( gb_synapse_model& m )
   m.stp_U = 0.0;
   m.tau_rec = 0.0;
   m.tau_fac = 0.0;
+  m.release_sites = 0;
   m.rho_scales_cpre = 0;
 }
 
@@ -256,6 +258,11 @@ gb_check_numbers( const gb_synapse_model& model )
     throw nest::BadProperty( "gb_synapse: facilitation (tau_fac = " + gb_shown( m.tau_fac, true )
       + ") needs the release fraction stp_U > 0" );
   }
+  if ( m.release_sites > 0 and not( m.stp_U > 0.0 ) )
+  {
+    throw nest::BadProperty( "gb_synapse: stochastic release (release_sites = " + std::to_string( m.release_sites )
+      + ") needs the release probability stp_U > 0" );
+  }
 }
 
 /* The calcium delay a connection can hold: its pending spikes are kept as 16-bit step lags. */
@@ -273,7 +280,8 @@ gb_check_delay( double D )
 /* -- Common properties ----------------------------------------------------------------- */
 
 /* What every synapse of one NEST synapse model shares: w0, w1, the seed, the switches of
- * the model (bistable, gating, rho_scales_cpre) and, for gb_synapse, every number. */
+ * the model (bistable, gating, rho_scales_cpre, release_sites) and, for gb_synapse, every
+ * number. */
 class GBCommonProperties : public nest::CommonSynapseProperties
 {
 public:
@@ -393,6 +401,7 @@ public:
     m.tau_rec = v_[ 13 ];
     m.tau_fac = v_[ 14 ];
     m.rho_scales_cpre = cp.model_.rho_scales_cpre;
+    m.release_sites = cp.model_.release_sites;
     return m;
   }
 

@@ -62,7 +62,7 @@ def _model(defaults, numbers):
         n["tau_ca"], n["theta_d"], n["theta_p"], n["gamma_d"], n["gamma_p"], n["sigma"],
         n["tau"], n["rho_star"], int(defaults["bistable"]), int(defaults["gating"]), n["D"],
         n["Cpre"], n["Cpost"], n["eta"], n["stp_U"], n["tau_rec"], n["tau_fac"],
-        int(defaults["rho_scales_cpre"]),
+        int(defaults["release_sites"]), int(defaults["rho_scales_cpre"]),
     )  # fmt: skip
 
 
@@ -230,13 +230,18 @@ def bring_up_to_date(connections, time, spikes, rng=None):
     models = {}
     for name in np.unique(names):
         sel = np.flatnonzero(names == name)
-        models[name] = sel, _model(nest.GetDefaults(name), state.iloc[sel])
+        defaults = nest.GetDefaults(name)
+        # the release draws' seed: the model's, or NEST's rng_seed (gb_synapse.h)
+        seed = defaults["seed"] if defaults["seed"] >= 0 else nest.rng_seed
+        models[name] = sel, _model(defaults, state.iloc[sel]), seed
     # the walks need each neuron's spikes from the earliest pending presynaptic one on
     D_max = float(np.max(state["D"].to_numpy(float))) * 1e-3
     history = spikes.rings(t_last.min() - D_max - 1e-6)
-    for sel, model in models.values():
+    keys = state["noise_key"].to_numpy(np.int64)
+    for sel, model, seed in models.values():
         rho[sel], _ = walk_numpy({k: v[sel] for k, v in kept.items()}, t_ms * 1e-3, i[sel],
-                                 j[sel], history, history, model, rng=rng)  # fmt: skip
+                                 j[sel], history, history, model, rng=rng, seed=seed,
+                                 syn=keys[sel])  # fmt: skip
     out = np.empty_like(rho)
     out[canonical] = rho
     return out

@@ -42,6 +42,7 @@ _NOT_PER_CONNECTION = {
     "noise_gating": "chooses the model",
     "gating": "chooses the model",
     "rho_scales_cpre": "chooses the model",
+    "release_sites": "chooses the model (the number of release sites is the synapse model's)",
     "w0": "is the synapse model's (one weight scale per model)",
     "w1": "is the synapse model's (one weight scale per model)",
     "b": "gives w1, which is the synapse model's",
@@ -113,7 +114,7 @@ def model_parameters(params, w0, w1=None, seed=None):
         "rho_star": p.rho_star, "bistable": bool(p.bistable),
         "gating": GATING_CODES[p.noise_gating], "D": p.D, "Cpre": p.Cpre, "Cpost": p.Cpost,
         "eta": p.eta, "stp_U": p.stp_U, "tau_rec": p.tau_rec, "tau_fac": p.tau_fac,
-        "rho_scales_cpre": bool(p.rho_scales_cpre),
+        "rho_scales_cpre": bool(p.rho_scales_cpre), "release_sites": int(p.release_sites),
     }  # fmt: skip
     for name in _MS:
         values[name] = float(values[name]) * 1e3
