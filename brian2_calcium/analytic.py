@@ -55,7 +55,7 @@ BURST_INTERVAL_S = 11.5e-3
 # per table and come from its base set.
 _COLUMNS = ("tau_ca", "Cpre", "Cpost", "theta_d", "theta_p", "gamma_d", "gamma_p", "sigma",
             "tau", "rho_star", "D", "beta", "b", "nonlinearity", "rho0", "stp_U", "tau_rec",
-            "tau_fac", "eta")  # fmt: skip
+            "tau_fac", "eta", "release_sites")  # fmt: skip
 
 
 class _Rows:
@@ -102,6 +102,19 @@ def _with_rows_doc(function):
 def _resolve(params):
     """A ParameterTable as it is, anything else through :func:`get_parameters`."""
     return params if isinstance(params, ParameterTable) else get_parameters(params)
+
+
+def _calcium_theory(params):
+    """:func:`_resolve`, refusing stochastic release: the time above threshold is a
+    deterministic calcium's (its mean field would be another model)."""
+    p = _resolve(params)
+    sites = p.column("release_sites") if isinstance(p, ParameterTable) else p.release_sites
+    if np.any(np.asarray(sites) > 0):
+        raise ValueError(
+            "the analytic time above threshold has no stochastic release (release_sites > 0): "
+            "simulate it (engine='fast'), or set release_sites=0 for the deterministic release"
+        )
+    return p
 
 
 def _ax(x):
@@ -383,7 +396,7 @@ def time_above_threshold_periodic(params, pre_times, post_times, period):
     >>> print(f"{a_d:.6f} {a_p:.6f}")
     0.023283 0.018036
     """
-    p = _resolve(params)
+    p = _calcium_theory(params)
     pre = to_si_array(pre_times, "pre_times", "time")
     post = to_si_array(post_times, "post_times", "time")
     T = _positive(to_si_array(period, "period", "time"), "period")
@@ -428,7 +441,7 @@ def time_above_threshold_pairs(params, delta_t, frequency, method="periodic"):
     >>> a_p.shape
     (3, 2)
     """
-    p = _resolve(params)
+    p = _calcium_theory(params)
     dt = to_si_array(delta_t, "delta_t", "time")
     T = 1.0 / _positive(to_si_array(frequency, "frequency", "frequency"), "frequency")
     if method == "periodic":
@@ -474,7 +487,7 @@ def time_above_threshold_burst(params, delta_t, frequency, burst_interval=None, 
         Broadcast over ``delta_t`` and ``frequency`` (with a leading row axis for a
         table).
     """
-    p = _resolve(params)
+    p = _calcium_theory(params)
     dt = to_si_array(delta_t, "delta_t", "time")
     T = 1.0 / _positive(to_si_array(frequency, "frequency", "frequency"), "frequency")
     interval = (
@@ -823,7 +836,7 @@ def time_above_threshold_poisson(
     >>> print(f"{a_d:.4f} {a_p:.4f}")
     0.1181 0.0547
     """
-    par = _resolve(params)
+    par = _calcium_theory(params)
     if method not in POISSON_METHODS:
         raise ValueError(f"method must be one of {', '.join(POISSON_METHODS)}, got {method!r}")
     nu_pre = to_si_array(rate_pre, "rate_pre", "frequency")
@@ -1327,7 +1340,7 @@ def _analytic_rows(protocol, table):
     """
     if not isinstance(table, ParameterTable):
         table = ParameterTable(get_parameters(table), n=1)
-    if table.base.rho_scales_cpre:
+    if table.base.rho_scales_cpre or np.any(table.column("release_sites") > 0):
         return None
     pattern = protocol.pattern()
     if pattern is not None:

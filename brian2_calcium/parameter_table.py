@@ -29,7 +29,7 @@ __all__ = ["ParameterTable", "VARYING_PARAMETERS", "as_parameter_table"]
 #: model itself and stay one per table.
 VARYING_PARAMETERS = ("tau_ca", "Cpre", "Cpost", "theta_d", "theta_p", "gamma_d", "gamma_p",
                       "sigma", "tau", "rho_star", "D", "beta", "b", "nonlinearity", "rho0",
-                      "stp_U", "tau_rec", "tau_fac")  # fmt: skip
+                      "stp_U", "tau_rec", "tau_fac", "release_sites")  # fmt: skip
 
 
 class ParameterTable:

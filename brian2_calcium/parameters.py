@@ -82,8 +82,7 @@ class CalciumParameters:
         & Markram 1998): at each presynaptic calcium event the release probability jumps
         from u⁻ to u⁺ = u⁻ + U(1 − u⁻), the event releases u⁺·x⁻ of the resources and adds
         ``Cpre·u⁺·x⁻``; between events u decays to 0 with τ_F. 0 (the default) keeps
-        u⁺ = U, depression only. Needs ``stp_U > 0``; every engine but NEST (which
-        refuses it) has it.
+        u⁺ = U, depression only. Needs ``stp_U > 0``; every engine has it.
     release_sites : int
         Stochastic release (the stochastic Tsodyks–Markram model): the number N of release
         sites, each full or empty. An empty site refills with rate 1/τ_rec, and at a

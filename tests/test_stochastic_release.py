@@ -248,3 +248,14 @@ def test_nest_refuses_release_sites_per_connection_and_bad_values():
         nest.SetDefaults(model, {"release_sites": -2})
     with pytest.raises(nest.NESTError, match="needs the release probability stp_U > 0"):
         nest.SetDefaults(model, {"stp_U": 0.0, "tau_fac": 0.0})
+
+
+def test_the_theory_refuses_stochastic_release_and_protocols_leave_it_out():
+    from brian2 import Hz
+
+    with pytest.raises(ValueError, match="no stochastic release"):
+        bc.analytic.time_above_threshold_pairs(RELEASING, 10 * ms, 1 * Hz)
+    with pytest.raises(ValueError, match="no stochastic release"):
+        bc.analytic.time_above_threshold_poisson(RELEASING, 1 * Hz, 1 * Hz)
+    df = bc.stdp_curve(RELEASING, delta_t=[10] * ms, n_synapses=200, seed=1)
+    assert np.isnan(df["S_analytic"]).all()  # simulated, with no theory beside it
