@@ -523,10 +523,6 @@ def _validate(p):
         error = range_error(f, getattr(p, f))
         if error is not None:
             raise ValueError(error[1])
-    if p.theta_p <= p.theta_d:
-        raise ValueError(
-            f"theta_p must be above theta_d, got theta_p={p.theta_p} <= theta_d={p.theta_d}"
-        )
     if not 0 < p.rho_star < 1:
         raise ValueError(f"rho_star must lie strictly between 0 and 1, got {p.rho_star}")
     if not 0 <= p.beta <= 1:
@@ -541,27 +537,14 @@ def _validate(p):
         raise ValueError(f"stp_U (release fraction, 0 = off) must lie in [0, 1], got {p.stp_U}")
     if p.tau_rec < 0:
         raise ValueError(f"tau_rec must be non-negative, got {p.tau_rec * 1e3:g} ms")
-    error = range_error("tau_fac", p.tau_fac)
+    for f in ("tau_fac", "release_sites"):
+        error = range_error(f, getattr(p, f))
+        if error is not None:
+            raise ValueError(error[1])
+    # facilitation and stochastic release need stp_U, depression a positive tau_rec
+    error = relation_error(lambda name: getattr(p, name))
     if error is not None:
         raise ValueError(error[1])
-    if p.tau_fac > 0 and not p.stp_U > 0:
-        raise ValueError(
-            f"facilitation (tau_fac = {p.tau_fac * 1e3:g} ms) needs the release fraction "
-            f"stp_U > 0 (its baseline U), got stp_U = {p.stp_U}"
-        )
-    error = range_error("release_sites", p.release_sites)
-    if error is not None:
-        raise ValueError(error[1])
-    if p.release_sites > 0 and not p.stp_U > 0:
-        raise ValueError(
-            f"stochastic release (release_sites = {p.release_sites:g}) needs the release "
-            f"probability stp_U > 0 (U, in (0, 1]), got stp_U = {p.stp_U}"
-        )
-    if p.stp_U > 0 and p.tau_rec <= 0:
-        raise ValueError(
-            f"short-term depression (stp_U = {p.stp_U}) needs a positive tau_rec, "
-            f"got {p.tau_rec * 1e3:g} ms"
-        )
     if p.noise_gating not in NOISE_GATINGS:
         raise ValueError(
             f"noise_gating must be one of {', '.join(NOISE_GATINGS)}, got {p.noise_gating!r}"

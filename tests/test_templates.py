@@ -125,7 +125,8 @@ def test_both_templates_share_parameters():
     c = clock_template("DP", weight_target="ge")
     assert dict(c.parameters).items() <= dict(e.parameters).items()
     assert set(e.parameters) - set(c.parameters) == {
-        "D", "eta", "stp_U", "tau_rec", "tau_fac", "rho_scales_cpre", "noise_seed"
+        "D", "eta", "stp_U", "tau_rec", "tau_fac", "release_sites", "rho_scales_cpre",
+        "noise_seed",
     }  # fmt: skip
     assert e.method is None and c.method == "heun"
     assert "xi" in c.model and "sqrt(int(gating > 0)*int(c > theta_d)" in c.model
