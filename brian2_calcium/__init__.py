@@ -27,6 +27,7 @@ from .experiments import frequency_curve, memory_time_curve, run_protocol, stdp_
 from .fastpath import simulate_synapses
 from .fitting import fit
 from .network import NetworkResult, cuba_network, simulate_network
+from .own_calcium import CalciumModel
 from .parameter_table import ParameterTable
 from .parameters import CalciumParameters, get_parameters, parameter_sets
 from .protocols import (
@@ -55,6 +56,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "CalciumParameters",
     "ParameterTable",
+    "CalciumModel",
     "get_parameters",
     "parameter_sets",
     "SI",

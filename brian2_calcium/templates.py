@@ -328,7 +328,7 @@ def _declarations(shared, weight_unit, per_synapse=()):
 @strict_keywords
 def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
                      split_calcium=None, stop_time=False, probe=False,
-                     per_synapse=()):  # fmt: skip
+                     per_synapse=(), calcium=None):  # fmt: skip
     """Build a Graupner–Brunel synapse template for Brian2.
 
     **Event** (the default): the spike-history walk (``kernel/gb_walk.h``). A synapse is
@@ -376,6 +376,14 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
         (``S.theta_p = "1.3 + 0.1*rand()"``, arrays, ...); they start at the set's value.
         The others stay (constant, shared). Clock template: a per-synapse ``D`` is the
         ``calcium`` pathway's delay, set as ``S.calcium.delay``.
+    calcium : CalciumModel, optional
+        Clock template only: your own calcium (:class:`~brian2_calcium.CalciumModel`:
+        equations defining ``c``, the code of the ``calcium`` and ``post`` pathways, the
+        presynaptic delay), in place of the set's jumps; the template supplies the ρ
+        dynamics (thresholds, rates, cubic term, noise and its gating, weight). The set's
+        ``tau_ca``, ``Cpre`` and ``Cpost`` stay shared parameters the code may read; a
+        set whose calcium has variants (short-term plasticity, ρ-scaled or nonlinear
+        calcium) is refused: write them into your model.
 
     Returns
     -------
@@ -419,6 +427,9 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
         raise ValueError("a nonlinear calcium set (nonlinearity != 1) needs split_calcium=True")
     if stop_time and mode != "clock":
         raise ValueError("stop_time is only for the clock template")
+    if calcium is not None:
+        _check_own_calcium(calcium, mode, p, per_synapse)
+        split_calcium = False
     target = _target_name(weight_target)
     if probe and target is None:
         raise ValueError("probe needs a weight_target (it records at transmission)")
@@ -438,6 +449,11 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
         shared = {**_SHARED, **_WALK_SHARED}
         initial["plastic"] = 1
         rho = "rho_now"
+    elif calcium is not None:
+        model, on_pre, on_post, delay = _own_calcium_code(calcium, target, stop_time)
+        namespace.update(calcium.namespace)
+        shared = dict(_SHARED)
+        rho = "rho"
     else:
         model, on_pre, on_post = _clock_code(split_calcium, target, stop_time, pre_jump,
                                              p.stochastic_release)  # fmt: skip
@@ -528,10 +544,10 @@ def event_template(params, weight_target=None, w0=None, w1=None, split_calcium=N
 
 @strict_keywords
 def clock_template(params, weight_target=None, w0=None, w1=None, split_calcium=None,
-                   stop_time=False, probe=False, per_synapse=()):  # fmt: skip
+                   stop_time=False, probe=False, per_synapse=(), calcium=None):  # fmt: skip
     """Clock-driven reference template (heun); see :func:`synapse_template`."""
     return synapse_template(params, "clock", weight_target, w0, w1, split_calcium, stop_time,
-                            probe, per_synapse)  # fmt: skip
+                            probe, per_synapse, calcium)  # fmt: skip
 
 
 # The kept state the walk call reads, with the value passed for a variable a template does
@@ -609,9 +625,34 @@ def _calcium_jump(split, pre_jump, stochastic):
     ]
 
 
-def _clock_code(split, target, stop_time, pre_jump, stochastic=False):
-    # spec §1.2–1.3, literally: τ dρ/dt = −ρ(1−ρ)(ρ*−ρ) + γp(1−ρ)Θ[c−θp] − γd ρ Θ[c−θd]
-    # + σ√τ √(Θ[c−θd] + Θ[c−θp]) η; the gating code switches the noise terms (0/1/2).
+def _check_own_calcium(calcium, mode, p, per_synapse):
+    from .own_calcium import CalciumModel
+
+    if not isinstance(calcium, CalciumModel):
+        raise TypeError(f"calcium must be a CalciumModel, got {type(calcium).__name__}")
+    if mode != "clock":
+        raise ValueError(
+            "calcium= is for the clock template (mode='clock'): the event template's exact "
+            "walk needs calcium that is a sum of decaying jumps"
+        )
+    variants = [name for name, on in (
+        ("short-term plasticity (stp_U > 0)", p.stp_U > 0),
+        ("rho-scaled Cpre", p.rho_scales_cpre),
+        ("nonlinear calcium (nonlinearity != 1)", p.nonlinearity != 1.0),
+    ) if on]  # fmt: skip
+    if variants:
+        raise ValueError(
+            f"calcium=: the set {p.name!r} has {', '.join(variants)}, which your own calcium "
+            "replaces: write it into your CalciumModel and give a set without it"
+        )
+    if "D" in per_synapse:
+        raise ValueError("per_synapse: with calcium= the presynaptic delay is your model's")
+
+
+def _rho_equation(stop_time):
+    """The clock template's ρ dynamics, literally (spec §1.2–1.3), on a calcium ``c``."""
+    # τ dρ/dt = −ρ(1−ρ)(ρ*−ρ) + γp(1−ρ)Θ[c−θp] − γd ρ Θ[c−θd] + σ√τ √(Θ[c−θd] + Θ[c−θp]) η;
+    # the gating code switches the noise terms (0/1/2).
     drift = (
         "(-bistable*rho*(1 - rho)*(rho_star - rho) + gamma_p*(1 - rho)*int(c > theta_p)"
         " - gamma_d*rho*int(c > theta_d))/tau"
@@ -628,6 +669,28 @@ def _clock_code(split, target, stop_time, pre_jump, stochastic=False):
         model += ["running = int(t < t_stop) : 1 (constant over dt)", "t_stop : second (constant)"]
         rhs = f"running*({drift}) + running*{noise}"
     model.append(f"drho/dt = {rhs} : 1 (clock-driven)")
+    return model
+
+
+def _transmission(target):
+    return {} if target is None else {"transmission": f"{target} += {_WEIGHT.format(rho='rho')}"}
+
+
+def _own_calcium_code(calcium, target, stop_time):
+    """Model lines, pathways and delays of the clock template with the user's calcium."""
+    model = _rho_equation(stop_time) + [str(calcium.model)]
+    on_pre = _transmission(target)
+    delay = {}
+    if calcium.on_pre is not None:
+        on_pre["calcium"] = calcium.on_pre
+        if calcium.delay is not None:
+            delay["calcium"] = calcium.delay
+    on_post = {} if calcium.on_post is None else {"post": calcium.on_post}
+    return model, on_pre, on_post, delay
+
+
+def _clock_code(split, target, stop_time, pre_jump, stochastic=False):
+    model = _rho_equation(stop_time)
     if split:
         model += [
             "dcpre/dt = -cpre/tau_ca : 1 (clock-driven)",
@@ -636,9 +699,7 @@ def _clock_code(split, target, stop_time, pre_jump, stochastic=False):
         ]
     else:
         model.append("dc/dt = -c/tau_ca : 1 (clock-driven)")
-    on_pre = {}
-    if target is not None:
-        on_pre["transmission"] = f"{target} += {_WEIGHT.format(rho='rho')}"
+    on_pre = _transmission(target)
     on_pre["calcium"] = "\n".join(_calcium_jump(split, pre_jump, stochastic))
     on_post = {"post": "cpost += Cpost + eta*cpre" if split else "c += Cpost"}
     return model, on_pre, on_post
