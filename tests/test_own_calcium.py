@@ -10,7 +10,7 @@ postsynaptic voltage) follows its equations; bad input is refused with a message
 import brian2 as b2
 import numpy as np
 import pytest
-from brian2 import mV, ms, second
+from brian2 import ms, mV, second
 
 import brian2_calcium as bc
 from brian2_calcium import CalciumModel, get_parameters, synapse_template
