@@ -92,7 +92,7 @@ int main(int argc, char **argv)
 #else
                 double r = gb_walk_args(
                     rho[s], c[s], 0.0, tlast[s], 1.0, -1e9, 0.0, npre[s], npost[s], 1 - frozen[s],
-                    t, 0.0, recent, ring, SLOTS, N, i, recent, ring, SLOTS, N, post[s], 0.02, 1.0,
+                    t, 0.0, INT32_MAX, 1.0, recent, ring, SLOTS, N, i, recent, ring, SLOTS, N, post[s], 0.02, 1.0,
                     1.3, 200.0, 321.808, 2.8284, 150.0, 0.5, 1, GB_GATING_DP, 0.0137, 1.0,
                     2.0, 0.0, 0.0, 0.0, 0.0, 0, 0, 7, s);
                 rho[s] = gb_walk_get(0, s);

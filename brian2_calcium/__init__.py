@@ -50,6 +50,7 @@ from .templates import (
     synapse_template,
 )
 from .units import SI
+from .voltage_gating import VoltageGating
 
 __version__ = "0.1.0.dev0"
 
@@ -57,6 +58,7 @@ __all__ = [
     "CalciumParameters",
     "ParameterTable",
     "CalciumModel",
+    "VoltageGating",
     "get_parameters",
     "parameter_sets",
     "SI",

@@ -188,6 +188,7 @@ cdef const long long *_checked_index(const long long[::1] model_of_synapse, Py_s
 # Stored trains: synapse i receives train train_of_synapse[i] of these ragged arrays.
 cdef struct _Stored:
     const double *pre_times
+    const double *pre_gates  # voltage gating: a factor per presynaptic spike (or NULL)
     const long long *pre_offsets
     const double *post_times
     const long long *post_offsets
@@ -397,7 +398,7 @@ cdef long long _run_synapse(Py_ssize_t i, const _Stored *stored, _Train *drawn,
     # Facilitation: the release fraction u+ of the last presynaptic event (U before the
     # first; without facilitation it stays U)
     cdef double u_fac = m.stp_U
-    cdef double t, t_pre, t_post, L, c, decay, inf = INFINITY
+    cdef double t, t_pre, t_post, L, c, decay, jump, inf = INFINITY
     cdef bint is_pre
     # The plans of the last interval that followed a pre (0) and a post (1) event, with
     # their calcium, length and decay: periodic protocols repeat them exactly, and then the
@@ -461,10 +462,13 @@ cdef long long _run_synapse(Py_ssize_t i, const _Stored *stored, _Train *drawn,
                 pending = 0.0
             # short-term plasticity: the release of this event (gb_release.h), whose
             # stochastic draws are keyed by the synapse's seed, stream and this time
-            c_pre = c_pre + gb_pre_jump_released(
+            jump = gb_pre_jump_released(
                 m.Cpre, rho, m.rho_scales_cpre,
                 gb_release_event(&x_res, &u_fac, &t_pre_last, t, m.stp_U, m.tau_rec,
                                  m.tau_fac, m.release_sites, seed, <int64_t>stream))
+            if drawn == NULL and stored.pre_gates != NULL:  # voltage gating at the arrival
+                jump = jump * stored.pre_gates[a]
+            c_pre = c_pre + jump
             if drawn == NULL:
                 a = a + 1
             else:
@@ -520,7 +524,7 @@ def simulate(const double[::1] pre_times, const long long[::1] pre_offsets,
              const double[::1] t_end, const double[:, ::1] models,
              const long long[::1] model_of_synapse, uint64_t seed, uint64_t stream_offset=0,
              const double[::1] readout_times=None, const uint64_t[::1] seeds=None,
-             const long long[::1] streams=None):
+             const long long[::1] streams=None, const double[::1] pre_gates=None):
     """Simulate independent synapses event by event.
 
     Synapse ``i`` receives train ``j = train_of_synapse[i]``: presynaptic spikes
@@ -541,6 +545,9 @@ def simulate(const double[::1] pre_times, const long long[::1] pre_offsets,
     ``streams[i]`` of ``seeds[i]`` where given), so the result does not depend on how
     synapses are split between calls (the GIL is released: callers may run calls for
     disjoint synapse ranges in parallel threads).
+
+    ``pre_gates`` (voltage-gated presynaptic calcium), one factor per entry of
+    ``pre_times``, multiplies the calcium jump of that spike's arrival.
 
     Returns
     -------
@@ -572,6 +579,12 @@ def simulate(const double[::1] pre_times, const long long[::1] pre_offsets,
         return rho_out if readout_times is None else (rho_out, rho_at, c_at)
     model_of = _checked_index(model_of_synapse, n, table.n)
     stored.pre_times = pre_ptr
+    stored.pre_gates = NULL
+    if pre_gates is not None:
+        if pre_gates.shape[0] != pre_times.shape[0]:
+            raise ValueError("pre_gates needs one factor per presynaptic spike")
+        if pre_gates.shape[0]:
+            stored.pre_gates = &pre_gates[0]
     stored.pre_offsets = &pre_offsets[0]
     stored.post_times = post_ptr
     stored.post_offsets = &post_offsets[0]

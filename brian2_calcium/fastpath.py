@@ -130,6 +130,7 @@ def _simulate(
     threads=None,
     seeds=None,
     streams=None,
+    pre_gates=None,
 ):
     """Fast path in SI units with validated inputs; see :func:`simulate_synapses`.
 
@@ -171,6 +172,7 @@ def _simulate(
             start,
             readout_times,
             *keys.chunk(sl),
+            pre_gates,
         )
         if readout_times is None:
             rho[sl] = out
@@ -338,6 +340,7 @@ def _simulate_drawn(
             start,
             readout_times,
             *keys.chunk(sl),
+            pre_gates,
         )
         events.append(done)  # list.append is atomic: safe from the worker threads
         return sl.stop - sl.start
@@ -380,6 +383,7 @@ def simulate_synapses(
     progress=None,
     threads=None,
     streams=None,
+    pre_gates=None,
 ):
     """Simulate independent synapses exactly (spec §6) with the compiled kernel.
 
@@ -422,6 +426,11 @@ def simulate_synapses(
         its noise and its release draws (stochastic release). Another engine's synapse
         keys give its release draws: a Brian2 template's synapse index with its
         ``noise_seed`` as ``seed``, a NEST connection's ``noise_key`` with the model's seed.
+    pre_gates : list of array_like, optional
+        Voltage-gated presynaptic calcium: one factor per presynaptic spike of each
+        train (the shapes of ``pre``), multiplying the calcium jump of its arrival, e.g.
+        the NMDA Mg²⁺ block of recorded postsynaptic voltages at the arrivals
+        (:class:`~brian2_calcium.VoltageGating`): the event template's numbers replayed.
 
     Returns
     -------
@@ -496,13 +505,32 @@ def simulate_synapses(
             raise ValueError("readout_times must be sorted")
         if read.size and (read[0] < 0 or np.any(read[-1] > t_end)):
             raise ValueError("readout_times must lie between 0 and t_end")
+    if pre_gates is not None:
+        pre_gates = _gates(pre_gates, pre)
     if streams is not None:
         streams = np.asarray(streams)
         if streams.shape != (n,) or not np.issubdtype(streams.dtype, np.integer):
             raise ValueError("streams must be an integer array with one entry per synapse")
         streams = np.ascontiguousarray(streams, dtype=np.int64)
     return _simulate(p, pre, post, rho0, t_end, seed, trains, read, progress, threads,
-                     streams=streams)  # fmt: skip
+                     streams=streams, pre_gates=pre_gates)  # fmt: skip
+
+
+def _gates(pre_gates, pre):
+    """The gating factors as one array aligned with ``pre.times`` (checked)."""
+    if len(pre_gates) != len(pre):
+        raise ValueError(f"pre_gates needs one array per presynaptic train ({len(pre)}), "
+                         f"got {len(pre_gates)}")  # fmt: skip
+    arrays = [np.atleast_1d(np.asarray(to_si_array(g, "pre_gates"), float)) for g in pre_gates]
+    for k, g in enumerate(arrays):
+        if g.shape != (pre.offsets[k + 1] - pre.offsets[k],):
+            raise ValueError(f"pre_gates {k} has {g.size} factors for "
+                             f"{pre.offsets[k + 1] - pre.offsets[k]} presynaptic spikes")  # fmt: skip
+    flat = np.concatenate(arrays) if arrays else np.zeros(0)
+    check_finite(flat, "pre_gates")
+    if np.any(flat < 0):
+        raise ValueError("pre_gates must be >= 0 (factors of the calcium jump)")
+    return np.ascontiguousarray(flat)
 
 
 def _synapse_parameters(params, n):

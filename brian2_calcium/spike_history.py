@@ -72,14 +72,14 @@ PRE_NEURON, POST_NEURON = "_gb_pre_neuron", "_gb_post_neuron"
 #: ``_vectorisation_idx``, the synapse index, which keys the random stream).
 WALK_ARGUMENTS = (
     "rho", "c", "cpre", "tlast", "xres", "tpre", "ufac", "npre", "npost", "plastic", "t",
-    "min_age", PRE_NEURON, POST_NEURON, "tau_ca", "theta_d", "theta_p", "gamma_d", "gamma_p",
+    "min_age", "pre_limit", "gate", PRE_NEURON, POST_NEURON, "tau_ca", "theta_d", "theta_p", "gamma_d", "gamma_p",
     "sigma", "tau", "rho_star", "bistable", "gating", "D", "Cpre", "Cpost", "eta", "stp_U",
     "tau_rec", "tau_fac", "release_sites", "rho_scales_cpre", "noise_seed",
 )  # fmt: skip
 # How many of the walk's arguments (from tau_ca on) are the model's numbers and switches.
 _MODEL_ARGS = WALK_ARGUMENTS.index("noise_seed") - WALK_ARGUMENTS.index("tau_ca")
 _TIME_ARGS = ("tlast", "tpre", "t", "min_age", "tau_ca", "tau", "D", "tau_rec", "tau_fac")
-_INT_ARGS = ("npre", "npost", "plastic", PRE_NEURON, POST_NEURON, "bistable", "gating",
+_INT_ARGS = ("npre", "npost", "plastic", "pre_limit", PRE_NEURON, POST_NEURON, "bistable", "gating",
              "release_sites", "rho_scales_cpre", "noise_seed")  # fmt: skip
 
 #: The state a walk leaves, in the order of ``gb_walk_get`` (``gb_walk.h``).
@@ -279,7 +279,7 @@ def _capacity(value):
 
 @strict_keywords
 def walk_numpy(state, t, i, j, pre, post, model, rng=None, plastic=None, min_age=0.0, seed=0,
-               syn=None):  # fmt: skip
+               syn=None, pre_limit=None, gate=None):  # fmt: skip
     """The walk of ``gb_walk.h``, vectorised over synapses (numpy target and read-out).
 
     Parameters
@@ -311,6 +311,10 @@ def walk_numpy(state, t, i, j, pre, post, model, rng=None, plastic=None, min_age
     syn : ndarray of int (N,), optional
         The synapse key of each synapse's release draws (default: 0 … N − 1, the synapse
         index the compiled walk uses).
+    pre_limit, gate : ndarray (N,), optional
+        Voltage gating (``gb_walk_gated``): apply the arrivals of the first
+        ``pre_limit`` presynaptic spikes only, the jump of spike ``pre_limit - 1``
+        multiplied by ``gate`` (default: every arrival, ungated).
 
     Returns
     -------
@@ -332,13 +336,15 @@ def walk_numpy(state, t, i, j, pre, post, model, rng=None, plastic=None, min_age
         todo &= np.broadcast_to(np.asarray(plastic, dtype=bool), (n,))
     rho_t = kept["rho"].copy()
     syn = np.arange(n) if syn is None else np.broadcast_to(np.asarray(syn, np.int64), (n,))
-    keys = (int(seed) % 2**64, syn)
+    limit = np.full(n, np.iinfo(np.int64).max) if pre_limit is None else pre_limit
+    gate = np.ones(n) if gate is None else gate
+    keys = (int(seed) % 2**64, syn, np.broadcast_to(limit, (n,)), np.broadcast_to(gate, (n,)))
     for members, scalar_model in _model_groups(model, n):  # per-synapse values: by value
         sel = members[todo[members]]
         if sel.size:
             sub = {k: v[sel] for k, v in kept.items()}
             rho_t[sel], new = _walk_all(sub, t[sel], i[sel], j[sel], pre, post, scalar_model,
-                                        rng, (keys[0], keys[1][sel]))  # fmt: skip
+                                        rng, (keys[0], *(k[sel] for k in keys[1:])))  # fmt: skip
             for k in KEPT_FIELDS:
                 kept[k][sel] = new[k]
     return rho_t, kept
@@ -369,12 +375,16 @@ def _walk_all(s, t, i, j, pre, post, m, rng, keys):
     )
     draw = _normal_source(rng)
     noisy = p.noise_gating != "none" and p.sigma > 0
+    _, _, pre_limit, gate = keys
     while True:
         ta = np.full(n, np.inf)
         tb = np.full(n, np.inf)
-        has_a = (a < ni) & ~lost
+        has_a = (a < ni) & ~lost & (a < pre_limit)
         if has_a.any():
             ta[has_a] = pre_ring[i[has_a] * pre_slots + a[has_a] % pre_slots] + m.D
+        # the gated arrival of this walk, at t on the grid (gb_walk_gated)
+        gated = (a == pre_limit - 1) & (ta <= t + TIE_WINDOW)
+        ta = np.where(gated, np.minimum(ta, t), ta)
         has_b = (b < nj) & ~lost
         if has_b.any():
             tb[has_b] = post_ring[j[has_b] * post_slots + b[has_b] % post_slots]
@@ -411,6 +421,7 @@ def _walk_all(s, t, i, j, pre, post, m, rng, keys):
                     tpre[pre_now] = e[pre_now]
                 jump = pre_jump(m.Cpre, rho[pre_now], m.rho_scales_cpre, ufac[pre_now],
                                 xres[pre_now])  # fmt: skip
+            jump = jump * np.where(gated[pre_now], gate[pre_now], 1.0)
             c[pre_now] += jump
             cpre[pre_now] += jump
             a[pre_now] += 1
@@ -827,7 +838,7 @@ _PARAM_NAMES = ", ".join(WALK_ARGUMENTS[WALK_ARGUMENTS.index("tau_ca") :])
 _GB_WALK_ARGS_DECL = (
     "    double gb_walk_args(double rho, double c, double cpre, double tlast, double xres, "
     "double tpre, double ufac, int32_t npre, int32_t npost, int plastic, double t, "
-    "double min_age, "
+    "double min_age, int32_t pre_limit, double gate, "
     "const double *pre_recent, const double *pre_ring, int32_t pre_slots, int32_t pre_n, "
     "int32_t i, const double *post_recent, const double *post_ring, int32_t post_slots, "
     "int32_t post_n, int32_t j, "
@@ -968,6 +979,7 @@ class _NumpyWalk:
         self.kept = None
 
     def walk(self, rho, c, cpre, tlast, xres, tpre, ufac, npre, npost, plastic, t, min_age,
+             pre_limit, gate,
              pre_neuron, post_neuron, *params, _vectorisation_idx=None):  # fmt: skip
         model = walk_model(*params[:_MODEL_ARGS])  # after them: noise_seed (and the index)
         state = dict(zip(KEPT_FIELDS, (rho, c, cpre, tlast, xres, tpre, ufac, npre, npost),
@@ -985,6 +997,8 @@ class _NumpyWalk:
             np.atleast_1d(post_neuron), link.pre.buffers, link.post.buffers, model,
             plastic=np.broadcast_to(np.asarray(plastic) != 0, (n,)),
             min_age=float(np.asarray(min_age).flat[0]), seed=seed, syn=syn,
+            pre_limit=np.broadcast_to(np.asarray(pre_limit, np.int64), (n,)),
+            gate=np.broadcast_to(np.asarray(gate, float), (n,)),
         )  # fmt: skip
         if np.ndim(rho) == 0:
             self.kept = {k: v[0] for k, v in self.kept.items()}

@@ -69,7 +69,7 @@ MODES = ("event", "clock")
 #: calcium event comes before the postsynaptic one (the convention of ``gb_walk.h``,
 #: which matters for the nonlinear calcium: a post spike sees the pre calcium that
 #: arrived in the same step). The spike recorders run after all of them (order 100).
-PATHWAY_ORDER = {"update": -3, "transmission": -2, "calcium": -1, "post": 1}
+PATHWAY_ORDER = {"gate": -4, "update": -3, "transmission": -2, "calcium": -1, "post": 1}
 
 #: Both templates implement every published set, the variants of the presynaptic calcium
 #: jump included (spec §1.5: Tsodyks–Markram short-term depression, ρ-scaled ``Cpre``).
@@ -176,6 +176,10 @@ class SynapseTemplate:
     per_synapse : tuple of str
         Model parameters held per synapse (``(constant)``, not shared); they start at the
         values in :attr:`parameters`.
+    voltage_gating : VoltageGating or None
+        The Mg²⁺ block of the presynaptic calcium by the postsynaptic voltage. Event: a
+        ``gate`` pathway delayed by D walks each synapse at each arrival and applies it
+        with the block read there; clock: the ``calcium`` pathway reads the voltage.
     """
 
     mode: str
@@ -192,6 +196,7 @@ class SynapseTemplate:
     initial: dict = field(default_factory=dict)
     sweep: str | None = None
     per_synapse: tuple = ()
+    voltage_gating: object = None
 
     def __post_init__(self):
         # Frozen means frozen: the mappings are read-only views of private copies.
@@ -328,7 +333,7 @@ def _declarations(shared, weight_unit, per_synapse=()):
 @strict_keywords
 def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
                      split_calcium=None, stop_time=False, probe=False,
-                     per_synapse=(), calcium=None):  # fmt: skip
+                     per_synapse=(), calcium=None, voltage_gating=None):  # fmt: skip
     """Build a Graupner–Brunel synapse template for Brian2.
 
     **Event** (the default): the spike-history walk (``kernel/gb_walk.h``). A synapse is
@@ -384,6 +389,13 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
         ``tau_ca``, ``Cpre`` and ``Cpost`` stay shared parameters the code may read; a
         set whose calcium has variants (short-term plasticity, ρ-scaled or nonlinear
         calcium) is refused: write them into your model.
+    voltage_gating : VoltageGating, optional
+        Multiply each presynaptic calcium jump by the NMDA Mg²⁺ block of the postsynaptic
+        voltage at its arrival, normalised to 1 at a reference voltage
+        (:class:`~brian2_calcium.VoltageGating`: variable, [Mg²⁺], slope). Event: exact
+        given the voltage on the time grid (a ``gate`` pathway delayed by D, which must
+        be a multiple of dt, walks each synapse at each arrival); clock: the ``calcium``
+        pathway reads the voltage. The target group must have the variable, in volts.
 
     Returns
     -------
@@ -430,6 +442,8 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
     if calcium is not None:
         _check_own_calcium(calcium, mode, p, per_synapse)
         split_calcium = False
+    if voltage_gating is not None:
+        _check_voltage_gating(voltage_gating, calcium, per_synapse)
     target = _target_name(weight_target)
     if probe and target is None:
         raise ValueError("probe needs a weight_target (it records at transmission)")
@@ -444,8 +458,10 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
     sweep = None
     namespace = {}
     if event:
-        model, on_pre, sweep = _walk_code(split_calcium, pre_jump, target)
+        model, on_pre, sweep = _walk_code(split_calcium, pre_jump, target, voltage_gating)
         on_post, delay = {}, {}
+        if voltage_gating is not None:
+            delay["gate"] = p.D * second
         shared = {**_SHARED, **_WALK_SHARED}
         initial["plastic"] = 1
         rho = "rho_now"
@@ -456,7 +472,7 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
         rho = "rho"
     else:
         model, on_pre, on_post = _clock_code(split_calcium, target, stop_time, pre_jump,
-                                             p.stochastic_release)  # fmt: skip
+                                             p.stochastic_release, voltage_gating)  # fmt: skip
         delay = {"calcium": p.D * second}
         if "D" in per_synapse:  # a per-synapse pathway delay, set by set_parameters
             delay = {}
@@ -501,6 +517,7 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
         initial=initial,
         sweep=sweep,
         per_synapse=per_synapse,
+        voltage_gating=voltage_gating,
     )
 
 
@@ -536,18 +553,20 @@ def _check_per_synapse(names, available):
 
 @strict_keywords
 def event_template(params, weight_target=None, w0=None, w1=None, split_calcium=None,
-                   probe=False, per_synapse=()):  # fmt: skip
+                   probe=False, per_synapse=(), voltage_gating=None):  # fmt: skip
     """The event-driven template (the spike-history walk); see :func:`synapse_template`."""
     return synapse_template(params, "event", weight_target, w0, w1, split_calcium,
-                            probe=probe, per_synapse=per_synapse)  # fmt: skip
+                            probe=probe, per_synapse=per_synapse,
+                            voltage_gating=voltage_gating)  # fmt: skip
 
 
 @strict_keywords
 def clock_template(params, weight_target=None, w0=None, w1=None, split_calcium=None,
-                   stop_time=False, probe=False, per_synapse=(), calcium=None):  # fmt: skip
+                   stop_time=False, probe=False, per_synapse=(), calcium=None,
+                   voltage_gating=None):  # fmt: skip
     """Clock-driven reference template (heun); see :func:`synapse_template`."""
     return synapse_template(params, "clock", weight_target, w0, w1, split_calcium, stop_time,
-                            probe, per_synapse, calcium)  # fmt: skip
+                            probe, per_synapse, calcium, voltage_gating)  # fmt: skip
 
 
 # The kept state the walk call reads, with the value passed for a variable a template does
@@ -556,7 +575,7 @@ _ABSENT = {"cpre": "0.0", "xres": "1.0", "tpre": f"{NEVER!r}*second", "ufac": "0
 _WALK_PARAMS = WALK_ARGUMENTS[WALK_ARGUMENTS.index("tau_ca") :]  # the model, then the seed
 
 
-def _walk_code(split, pre_jump, target):
+def _walk_code(split, pre_jump, target, gating=None):
     """Model lines, presynaptic pathways and sweep code of the event template."""
     declared = {"rho", "c", "tlast", "npre", "npost"}
     if split:
@@ -565,10 +584,13 @@ def _walk_code(split, pre_jump, target):
         declared |= {"xres", "tpre", "ufac"}
     args = [k if k in declared else _ABSENT[k] for k in KEPT_FIELDS]
 
-    def walk(min_age):
+    # gb_walk_gated: a gated synapse applies its arrivals only in its gate walks
+    ungated = ("npre", "1.0") if gating is not None else ("2147483647", "1.0")
+
+    def walk(min_age, limit_and_gate=ungated):
         call = (
-            f"rho_now = gb_walk({', '.join(args)}, plastic, t, {min_age}, {PRE_NEURON}, "
-            f"{POST_NEURON}, "
+            f"rho_now = gb_walk({', '.join(args)}, plastic, t, {min_age}, "
+            f"{', '.join(limit_and_gate)}, {PRE_NEURON}, {POST_NEURON}, "
             f"{', '.join(_WALK_PARAMS)})"
         )
         lines = [call]
@@ -594,7 +616,11 @@ def _walk_code(split, pre_jump, target):
     ]
     if split:
         model.append("cpre : 1")
-    on_pre = {"update": "\n".join(walk("0*second"))}
+    on_pre = {}
+    if gating is not None:  # at each arrival: the walk that applies it, with the block
+        gate = gating.expression(f"{gating.variable}_post")
+        on_pre["gate"] = "\n".join(walk("0*second", ("npre + 1", gate)))
+    on_pre["update"] = "\n".join(walk("0*second"))
     if target is not None:
         on_pre["transmission"] = f"{target} += {_WEIGHT.format(rho='rho_now')}"
     # the sweep: the walk with a minimum age, ρ at its time not needed
@@ -602,9 +628,18 @@ def _walk_code(split, pre_jump, target):
     return model, on_pre, sweep
 
 
-def _calcium_jump(split, pre_jump, stochastic):
+def _calcium_jump(split, pre_jump, stochastic, gate="1"):
     """The clock ``calcium`` pathway: the presynaptic jump (spec §1.5: with the variable
-    jump, first the resources, then the jump, which uses them and ρ at the event)."""
+    jump, first the resources, then the jump, which uses them and ρ at the event), times
+    the voltage gate."""
+    lines = _plain_calcium_jump(split, pre_jump, stochastic)
+    if gate != "1":
+        c = "cpre" if split else "c"
+        lines[-1] = lines[-1].replace(f"{c} += ", f"{c} += {gate}*", 1)
+    return lines
+
+
+def _plain_calcium_jump(split, pre_jump, stochastic):
     c = "cpre" if split else "c"
     if not pre_jump:
         return [f"{c} += Cpre"]
@@ -623,6 +658,42 @@ def _calcium_jump(split, pre_jump, stochastic):
         "tpre = t",
         f"{c} += {PRE_JUMP_NAME}(Cpre, rho, rho_scales_cpre, ufac, xres)",
     ]
+
+
+def _check_voltage_gating(gating, calcium, per_synapse):
+    from .voltage_gating import VoltageGating
+
+    if not isinstance(gating, VoltageGating):
+        raise TypeError(f"voltage_gating must be a VoltageGating, got {type(gating).__name__}")
+    if calcium is not None:
+        raise ValueError("voltage_gating with calcium=: gate your own calcium in its equations")
+    if "D" in per_synapse:
+        raise ValueError("per_synapse: voltage gating needs one delay D (its gate pathway's)")
+
+
+def _check_gated_target(target, template, dt):
+    """The target group has the gating voltage, in volts; D lies on the time grid."""
+    from brian2 import volt
+
+    gating = template.voltage_gating
+    if gating is None:
+        return
+    var = gating.variable
+    if var not in target.variables:
+        raise ValueError(
+            f"voltage_gating: the target group {target.name!r} has no variable {var!r} (the "
+            "postsynaptic voltage it reads; name yours with VoltageGating(variable=...))"
+        )
+    if target.variables[var].dim is not volt.dim:
+        raise ValueError(f"voltage_gating: {target.name}.{var} must be a voltage (volt)")
+    if template.mode == "event":
+        steps = float(template.delay["gate"]) / dt
+        if abs(steps - round(steps)) > 1e-6:
+            raise ValueError(
+                f"voltage_gating: the event template walks at each arrival, so D must be a "
+                f"multiple of dt; got D = {float(template.delay['gate']) * 1e3:g} ms with "
+                f"dt = {dt * 1e3:g} ms"
+            )
 
 
 def _check_own_calcium(calcium, mode, p, per_synapse):
@@ -689,7 +760,7 @@ def _own_calcium_code(calcium, target, stop_time):
     return model, on_pre, on_post, delay
 
 
-def _clock_code(split, target, stop_time, pre_jump, stochastic=False):
+def _clock_code(split, target, stop_time, pre_jump, stochastic=False, gating=None):
     model = _rho_equation(stop_time)
     if split:
         model += [
@@ -700,7 +771,8 @@ def _clock_code(split, target, stop_time, pre_jump, stochastic=False):
     else:
         model.append("dc/dt = -c/tau_ca : 1 (clock-driven)")
     on_pre = _transmission(target)
-    on_pre["calcium"] = "\n".join(_calcium_jump(split, pre_jump, stochastic))
+    gate = "1" if gating is None else gating.expression(f"{gating.variable}_post")
+    on_pre["calcium"] = "\n".join(_calcium_jump(split, pre_jump, stochastic, gate))
     on_post = {"post": "cpost += Cpost + eta*cpre" if split else "c += Cpost"}
     return model, on_pre, on_post
 
@@ -816,6 +888,9 @@ def make_synapses(source, target, template, connect=None, name=None, history_slo
     if not isinstance(template, SynapseTemplate):
         raise TypeError(f"template must be a SynapseTemplate, got {type(template).__name__}")
     _check_weight_target(target, template)
+    _check_gated_target(
+        target, template, float(kwargs["dt"]) if "dt" in kwargs else float(source.clock.dt)
+    )
     options = template.synapses_kwargs()
     options.update(kwargs)
     if name is not None:
@@ -861,6 +936,7 @@ def make_synapses(source, target, template, connect=None, name=None, history_slo
     if walk:
         syn._gb_link = link
         syn._gb_plan = plan
+        syn._gb_gated = template.voltage_gating is not None  # arrivals only in gate walks
         for history in {id(h): h for h in (pre, post)}.values():
             if history.recorder is not None:
                 syn.contained_objects.append(history.recorder)
@@ -1095,6 +1171,7 @@ def bring_up_to_date(synapses, time, rng=None, update=None):
     rho_t, kept = walk_numpy(
         state, np.maximum(t, state["tlast"]), i, j, link.pre.buffers, link.post.buffers,
         model, rng=rng, plastic=_values(synapses, "plastic") != 0, seed=seed,
+        pre_limit=state["npre"] if getattr(synapses, "_gb_gated", False) else None,
     )  # fmt: skip
     if update is None:
         update = runtime

@@ -163,6 +163,7 @@ typedef struct {
     int noisy, seeded;
     uint64_t seed, stream;
     int64_t syn; /* keys the release draws (gb_release.h) */
+    double gate; /* factor of the next presynaptic jump (voltage gating), then 1 */
     gb_rng rng;
 } gb_walker;
 
@@ -182,6 +183,7 @@ static inline void gb_walker_start(gb_walker *w, const gb_synapse_state *s,
     w->seeded = 0;
     w->seed = seed;
     w->syn = syn;
+    w->gate = 1.0;
     w->stream = w->noisy ? gb_walk_stream(t, syn) : 0;
 }
 
@@ -207,10 +209,11 @@ static inline void gb_walker_event(gb_walker *w, double e, int is_pre,
             w->rho = gb_cubic_flow(w->rho, w->pending, p);
             w->pending = 0.0;
         }
-        jump = gb_pre_jump_released(
+        jump = w->gate * gb_pre_jump_released(
             m->Cpre, w->rho, m->rho_scales_cpre,
             gb_release_event(&w->xres, &w->ufac, &w->tpre, e, m->stp_U, m->tau_rec,
                              m->tau_fac, m->release_sites, w->seed, w->syn));
+        w->gate = 1.0;
         w->c += jump;
         w->cpre += jump;
     } else {
@@ -262,12 +265,19 @@ static inline double gb_walker_finish(gb_walker *w, gb_synapse_state *s, double 
  * j is a postsynaptic jump (if <= t); ties by gb_pre_first.  If a spike the synapse still
  * needs has left a ring, rho becomes NaN (never a silently wrong value).
  *
+ * Voltage-gated presynaptic calcium: only the arrivals of the first pre_limit presynaptic
+ * spikes are applied, and the jump of spike pre_limit - 1 is multiplied by `gate`.  A
+ * gated synapse walks at each arrival (t = its arrival time, on the grid) with
+ * pre_limit = npre + 1 and the gate read there; its other walks pass pre_limit = npre and
+ * apply postsynaptic spikes only.  Ungated: pre_limit = INT32_MAX, gate = 1.
+ *
  * The walk ends on any input: each turn applies one event and advances a or b, which start
  * at most `slots` behind the counts ni, nj they stop at (anything else is refused with
  * NaN, as is a neuron outside a history); a NaN spike time ends the walk of its neuron. */
-static inline double gb_walk(gb_synapse_state *s, double t, const gb_synapse_model *m,
-                             const gb_history *pre, int32_t i, const gb_history *post,
-                             int32_t j, uint64_t seed, int64_t syn)
+static inline double gb_walk_gated(gb_synapse_state *s, double t, const gb_synapse_model *m,
+                                   const gb_history *pre, int32_t i, const gb_history *post,
+                                   int32_t j, uint64_t seed, int64_t syn, int32_t pre_limit,
+                                   double gate)
 {
     const double *bp, *bq, *hp, *hq;
     double ta, tb;
@@ -295,8 +305,13 @@ static inline double gb_walk(gb_synapse_state *s, double t, const gb_synapse_mod
     }
     gb_walker_start(&w, s, m, t, seed, syn);
     for (;;) {
-        ta = a < ni ? gb_history_spike(bp, hp, pre->slots, ni, a) + m->D : INFINITY;
+        ta = a < ni && a < pre_limit ? gb_history_spike(bp, hp, pre->slots, ni, a) + m->D
+                                     : INFINITY;
         tb = b < nj ? gb_history_spike(bq, hq, post->slots, nj, b) : INFINITY;
+        if (a == pre_limit - 1 && ta <= t + GB_TIE_WINDOW) {
+            ta = ta < t ? ta : t; /* the gated arrival of this walk: at t, on the grid */
+            w.gate = gate;
+        }
         if (!(ta <= t))
             ta = INFINITY; /* arrives later (or NaN): the next walk takes it */
         if (!(tb <= t))
@@ -313,6 +328,14 @@ static inline double gb_walk(gb_synapse_state *s, double t, const gb_synapse_mod
     s->npre = a;
     s->npost = b;
     return gb_walker_finish(&w, s, t, m);
+}
+
+/* The walk of a synapse without voltage gating. */
+static inline double gb_walk(gb_synapse_state *s, double t, const gb_synapse_model *m,
+                             const gb_history *pre, int32_t i, const gb_history *post,
+                             int32_t j, uint64_t seed, int64_t syn)
+{
+    return gb_walk_gated(s, t, m, pre, i, post, j, seed, syn, INT32_MAX, 1.0);
 }
 
 /* -- For code generators whose functions return one value (Brian2) -------------------- */
@@ -339,7 +362,8 @@ static GB_THREAD_LOCAL int gb_walk_model_ready = 0;
  * neurons). */
 static inline double gb_walk_args(
     double rho, double c, double cpre, double tlast, double xres, double tpre, double ufac,
-    int32_t npre, int32_t npost, int plastic, double t, double min_age, const double *pre_recent,
+    int32_t npre, int32_t npost, int plastic, double t, double min_age, int32_t pre_limit,
+    double gate, const double *pre_recent,
     const double *pre_ring, int32_t pre_slots, int32_t pre_n, int32_t i,
     const double *post_recent, const double *post_ring, int32_t post_slots, int32_t post_n,
     int32_t j, double tau_ca, double theta_d,
@@ -381,7 +405,7 @@ static inline double gb_walk_args(
     m->tau_fac = tau_fac;
     m->release_sites = release_sites;
     m->rho_scales_cpre = rho_scales_cpre;
-    return gb_walk(s, t, m, &hp, i, &hq, j, (uint64_t)seed, syn);
+    return gb_walk_gated(s, t, m, &hp, i, &hq, j, (uint64_t)seed, syn, pre_limit, gate);
 }
 
 /* Field k of the state the last walk on this thread left for synapse syn (0 rho, 1 c,
