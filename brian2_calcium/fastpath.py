@@ -340,7 +340,6 @@ def _simulate_drawn(
             start,
             readout_times,
             *keys.chunk(sl),
-            pre_gates,
         )
         events.append(done)  # list.append is atomic: safe from the worker threads
         return sl.stop - sl.start
@@ -523,9 +522,9 @@ def _gates(pre_gates, pre):
                          f"got {len(pre_gates)}")  # fmt: skip
     arrays = [np.atleast_1d(np.asarray(to_si_array(g, "pre_gates"), float)) for g in pre_gates]
     for k, g in enumerate(arrays):
-        if g.shape != (pre.offsets[k + 1] - pre.offsets[k],):
-            raise ValueError(f"pre_gates {k} has {g.size} factors for "
-                             f"{pre.offsets[k + 1] - pre.offsets[k]} presynaptic spikes")  # fmt: skip
+        spikes = pre.offsets[k + 1] - pre.offsets[k]
+        if g.shape != (spikes,):
+            raise ValueError(f"pre_gates {k} has {g.size} factors for {spikes} presynaptic spikes")
     flat = np.concatenate(arrays) if arrays else np.zeros(0)
     check_finite(flat, "pre_gates")
     if np.any(flat < 0):

@@ -69,8 +69,8 @@ class VoltageGating:
         for name in ("mg", "mg_scale"):
             value = to_si(getattr(self, name), f"VoltageGating {name}")
             if not np.isfinite(value) or value < 0 or (name == "mg_scale" and value == 0):
-                raise ValueError(f"VoltageGating: {name} must be "
-                                 f"{'positive' if name == 'mg_scale' else '>= 0'}, got {value}")  # fmt: skip
+                what = "positive" if name == "mg_scale" else ">= 0"
+                raise ValueError(f"VoltageGating: {name} must be {what}, got {value}")
             object.__setattr__(self, name, float(value))
         if not np.isfinite(self.slope) or not np.isfinite(self.v_ref):
             raise ValueError("VoltageGating: slope and v_ref must be finite")
