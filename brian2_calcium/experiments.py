@@ -99,7 +99,7 @@ _SIMULATORS = {
 # What each engine runner fills in itself; every other parameter of the engine function is
 # an option the user may pass (``**engine_options``).
 _FAST_SUPPLIED = {"params", "pre", "post", "rho0", "t_end", "seed", "train_of_synapse",
-                  "readout_times", "progress", "seeds", "streams"}  # fmt: skip
+                  "readout_times", "progress", "seeds", "streams", "pre_gates"}  # fmt: skip
 _BRIAN2_SUPPLIED = {"params", "pre", "post", "train_of_synapse", "rho0", "t_end", "seed",
                     "mode", "progress"}  # fmt: skip
 
