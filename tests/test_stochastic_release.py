@@ -259,3 +259,28 @@ def test_the_theory_refuses_stochastic_release_and_protocols_leave_it_out():
         bc.analytic.time_above_threshold_poisson(RELEASING, 1 * Hz, 1 * Hz)
     df = bc.stdp_curve(RELEASING, delta_t=[10] * ms, n_synapses=200, seed=1)
     assert np.isnan(df["S_analytic"]).all()  # simulated, with no theory beside it
+
+
+def test_an_stdp_grid_with_release_noise_has_the_fast_paths_statistics():
+    """U and D per Δt (|z| <= 3.5, chi2 p > 0.001, 2500 synapses per state) of the Brian2
+    event engine and the fast path, with release noise and efficacy noise, drawn from
+    different seeds (so the two are independent samples of the same model)."""
+    from test_brian2_engine import DELTA_T, FAST_DP, _assert_same_statistics, _grid, _UD
+
+    from brian2_calcium.brian2_engine import simulate_brian2
+    from brian2_calcium.fastpath import _simulate
+
+    p = get_parameters("DP").replace(Cpre=2.0, stp_U=0.5, tau_rec=200 * ms, release_sites=3,
+                                     **FAST_DP)  # fmt: skip
+    n = 2500
+    grid = _grid(p, DELTA_T, n)
+    rho = simulate_brian2(p, *grid, seed=2)
+    pre, post, trains, rho0, t_end = grid
+    fast = _simulate(p, pre, post, rho0, t_end, 3, trains)
+    _assert_same_statistics(p, rho, fast, n)
+    U, D = _UD(p, fast, n)
+    assert np.all((U > 0.05) | (D > 0.05))  # transitions happen: the comparison has power
+    # the release noise matters here: deterministic release gives other proportions
+    plain = _simulate(p.replace(release_sites=0), pre, post, rho0, t_end, 3, trains)
+    U0, D0 = _UD(p, plain, n)
+    assert np.max(np.abs(np.concatenate([U - U0, D - D0]))) > 0.05
