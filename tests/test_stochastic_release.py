@@ -265,7 +265,7 @@ def test_an_stdp_grid_with_release_noise_has_the_fast_paths_statistics():
     """U and D per Δt (|z| <= 3.5, chi2 p > 0.001, 2500 synapses per state) of the Brian2
     event engine and the fast path, with release noise and efficacy noise, drawn from
     different seeds (so the two are independent samples of the same model)."""
-    from test_brian2_engine import DELTA_T, FAST_DP, _assert_same_statistics, _grid, _UD
+    from test_brian2_engine import _UD, DELTA_T, FAST_DP, _assert_same_statistics, _grid
 
     from brian2_calcium.brian2_engine import simulate_brian2
     from brian2_calcium.fastpath import _simulate
