@@ -28,7 +28,6 @@ from .reference import (
     KERNEL_HEADER,
     TIE_WINDOW,
     advance_rho,
-    pre_jump,
     release_draws,
     release_header_text,
     tm_facilitation,
@@ -50,6 +49,7 @@ __all__ = [
     "walk_header_text",
     "WALK_ARGUMENTS",
     "KEPT_FIELDS",
+    "RELEASED_FIELD",
     "HISTORY_IMPLEMENTATIONS",
     "MAX_SLOTS",
 ]
@@ -72,7 +72,7 @@ PRE_NEURON, POST_NEURON = "_gb_pre_neuron", "_gb_post_neuron"
 #: ``_vectorisation_idx``, the synapse index, which keys the random stream).
 WALK_ARGUMENTS = (
     "rho", "c", "cpre", "tlast", "xres", "tpre", "ufac", "npre", "npost", "plastic", "t",
-    "min_age", "pre_limit", "gate", PRE_NEURON, POST_NEURON, "tau_ca", "theta_d", "theta_p",
+    "min_age", "pre_limit", "gate", "ahead", PRE_NEURON, POST_NEURON, "tau_ca", "theta_d", "theta_p",
     "gamma_d", "gamma_p", "sigma", "tau", "rho_star", "bistable", "gating", "D", "Cpre",
     "Cpost", "eta", "stp_U", "tau_rec", "tau_fac", "release_sites", "rho_scales_cpre",
     "noise_seed",
@@ -80,11 +80,15 @@ WALK_ARGUMENTS = (
 # How many of the walk's arguments (from tau_ca on) are the model's numbers and switches.
 _MODEL_ARGS = WALK_ARGUMENTS.index("noise_seed") - WALK_ARGUMENTS.index("tau_ca")
 _TIME_ARGS = ("tlast", "tpre", "t", "min_age", "tau_ca", "tau", "D", "tau_rec", "tau_fac")
-_INT_ARGS = ("npre", "npost", "plastic", "pre_limit", PRE_NEURON, POST_NEURON, "bistable", "gating",
+_INT_ARGS = ("npre", "npost", "plastic", "pre_limit", "ahead", PRE_NEURON, POST_NEURON, "bistable", "gating",
              "release_sites", "rho_scales_cpre", "noise_seed")  # fmt: skip
 
 #: The state a walk leaves, in the order of ``gb_walk_get`` (``gb_walk.h``).
 KEPT_FIELDS = ("rho", "c", "cpre", "tlast", "xres", "tpre", "ufac", "npre", "npost")
+
+#: ``gb_walk_get``'s index of the release of the presynaptic spike at the walk's time
+#: (asked for with ``ahead``): what a weight that scales with the release transmits.
+RELEASED_FIELD = 9
 
 #: Largest ring buffer :func:`history_plan` proposes (spike times per neuron).
 MAX_SLOTS = 512
@@ -280,7 +284,7 @@ def _capacity(value):
 
 @strict_keywords
 def walk_numpy(state, t, i, j, pre, post, model, rng=None, plastic=None, min_age=0.0, seed=0,
-               syn=None, pre_limit=None, gate=None):  # fmt: skip
+               syn=None, pre_limit=None, gate=None, ahead=False):  # fmt: skip
     """The walk of ``gb_walk.h``, vectorised over synapses (numpy target and read-out).
 
     Parameters
@@ -316,6 +320,9 @@ def walk_numpy(state, t, i, j, pre, post, model, rng=None, plastic=None, min_age
         Voltage gating (``gb_walk_gated``): apply the arrivals of the first
         ``pre_limit`` presynaptic spikes only, the jump of spike ``pre_limit - 1``
         multiplied by ``gate`` (default: every arrival, ungated).
+    ahead : bool
+        Also give ``kept["released"]``: the fraction the presynaptic spike at ``t``
+        releases (its calcium arrives later), for a weight that scales with the release.
 
     Returns
     -------
@@ -336,6 +343,7 @@ def walk_numpy(state, t, i, j, pre, post, model, rng=None, plastic=None, min_age
     if plastic is not None:
         todo &= np.broadcast_to(np.asarray(plastic, dtype=bool), (n,))
     rho_t = kept["rho"].copy()
+    kept["released"] = np.ones(n)
     syn = np.arange(n) if syn is None else np.broadcast_to(np.asarray(syn, np.int64), (n,))
     limit = np.full(n, np.iinfo(np.int64).max) if pre_limit is None else pre_limit
     gate = np.ones(n) if gate is None else gate
@@ -345,13 +353,16 @@ def walk_numpy(state, t, i, j, pre, post, model, rng=None, plastic=None, min_age
         if sel.size:
             sub = {k: v[sel] for k, v in kept.items()}
             rho_t[sel], new = _walk_all(sub, t[sel], i[sel], j[sel], pre, post, scalar_model,
-                                        rng, (keys[0], *(k[sel] for k in keys[1:])))  # fmt: skip
-            for k in KEPT_FIELDS:
+                                        rng, (keys[0], *(k[sel] for k in keys[1:])),
+                                        ahead)  # fmt: skip
+            for k in (*KEPT_FIELDS, "released"):
                 kept[k][sel] = new[k]
+    if not ahead:
+        del kept["released"]
     return rho_t, kept
 
 
-def _walk_all(s, t, i, j, pre, post, m, rng, keys):
+def _walk_all(s, t, i, j, pre, post, m, rng, keys, ahead=False):
     p = m
     rho, c, cpre, tlast = s["rho"], s["c"], s["cpre"], s["tlast"]
     xres, tpre, ufac, a, b = s["xres"], s["tpre"], s["ufac"], s["npre"], s["npost"]
@@ -405,23 +416,11 @@ def _walk_all(s, t, i, j, pre, post, m, rng, keys):
         cpre = np.where(active, cpre * decay, cpre)
         pre_now = np.flatnonzero(is_pre)
         if pre_now.size:
-            if m.stp_U > 0 and m.release_sites > 0:  # stochastic: the compiled draws
-                since = e[pre_now] - tpre[pre_now]
-                ufac[pre_now] = tm_facilitation(ufac[pre_now], m.stp_U, since, m.tau_fac)
-                xres[pre_now], released = release_draws(
-                    xres[pre_now], m.release_sites, ufac[pre_now], since, m.tau_rec,
-                    keys[0], keys[1][pre_now], e[pre_now],
-                )  # fmt: skip
-                tpre[pre_now] = e[pre_now]
-                jump = (m.Cpre * rho[pre_now] if m.rho_scales_cpre else m.Cpre) * released
-            else:
-                if m.stp_U > 0:  # the last event released ufac of xres
-                    since = e[pre_now] - tpre[pre_now]
-                    xres[pre_now] = tm_resources(xres[pre_now], ufac[pre_now], since, m.tau_rec)
-                    ufac[pre_now] = tm_facilitation(ufac[pre_now], m.stp_U, since, m.tau_fac)
-                    tpre[pre_now] = e[pre_now]
-                jump = pre_jump(m.Cpre, rho[pre_now], m.rho_scales_cpre, ufac[pre_now],
-                                xres[pre_now])  # fmt: skip
+            xres[pre_now], ufac[pre_now], tpre[pre_now], released = _release_event(
+                xres[pre_now], ufac[pre_now], tpre[pre_now], e[pre_now], m, keys[0],
+                keys[1][pre_now],
+            )  # fmt: skip
+            jump = (m.Cpre * rho[pre_now] if m.rho_scales_cpre else m.Cpre) * released
             jump = jump * np.where(gated[pre_now], gate[pre_now], 1.0)
             c[pre_now] += jump
             cpre[pre_now] += jump
@@ -438,6 +437,9 @@ def _walk_all(s, t, i, j, pre, post, m, rng, keys):
     c_t = c * decay
     keep_t = np.full(n, True) if noisy else ~(c_t > p.theta_d)
     kept = {
+        "released": _release_ahead(xres, ufac, tpre, a, ni, i, pre, t, m, keys)
+        if ahead
+        else np.ones(n),
         "rho": np.where(keep_t, rho_end, rho_last),
         "c": np.where(keep_t, c_t, c),
         "cpre": np.where(keep_t, cpre * decay, cpre),
@@ -451,6 +453,38 @@ def _walk_all(s, t, i, j, pre, post, m, rng, keys):
     rho_end[lost] = np.nan
     kept["rho"][lost] = np.nan
     return rho_end, kept
+
+
+def _release_event(x, u, tp, e, m, seed, syn):
+    """The release at presynaptic calcium events at times e (``gb_release_event``):
+    the new resources, release fraction and time, and the fraction released."""
+    if not m.stp_U > 0:
+        return x, u, tp, np.ones(np.shape(e))
+    since = e - tp
+    if m.release_sites > 0:  # stochastic: the compiled draws, keyed by (seed, syn, e)
+        u = tm_facilitation(u, m.stp_U, since, m.tau_fac)
+        x, released = release_draws(x, m.release_sites, u, since, m.tau_rec, seed, syn, e)
+        return x, u, e, released
+    x = tm_resources(x, u, since, m.tau_rec)
+    u = tm_facilitation(u, m.stp_U, since, m.tau_fac)
+    return x, u, e, u * x
+
+
+def _release_ahead(x, u, tp, a, ni, i, pre, t, m, keys):
+    """The release of the presynaptic spike at t (``gb_walk_gated``'s ``released``): the
+    release state carried over the spikes whose calcium is still to arrive, then t's."""
+    ring, _, slots = pre
+    x, u, tp = x.copy(), u.copy(), tp.copy()
+    a = a.copy()
+    while True:
+        left = np.flatnonzero(a < ni)
+        if not left.size:
+            break
+        e = ring[i[left] * slots + a[left] % slots] + m.D
+        x[left], u[left], tp[left], _ = _release_event(x[left], u[left], tp[left], e, m,
+                                                       keys[0], keys[1][left])  # fmt: skip
+        a[left] += 1
+    return _release_event(x, u, tp, t + m.D, m, keys[0], keys[1])[3]
 
 
 def _normal_source(rng):
@@ -839,7 +873,7 @@ _PARAM_NAMES = ", ".join(WALK_ARGUMENTS[WALK_ARGUMENTS.index("tau_ca") :])
 _GB_WALK_ARGS_DECL = (
     "    double gb_walk_args(double rho, double c, double cpre, double tlast, double xres, "
     "double tpre, double ufac, int32_t npre, int32_t npost, int plastic, double t, "
-    "double min_age, int32_t pre_limit, double gate, "
+    "double min_age, int32_t pre_limit, double gate, int ahead, "
     "const double *pre_recent, const double *pre_ring, int32_t pre_slots, int32_t pre_n, "
     "int32_t i, const double *post_recent, const double *post_ring, int32_t post_slots, "
     "int32_t post_n, int32_t j, "
@@ -980,7 +1014,7 @@ class _NumpyWalk:
         self.kept = None
 
     def walk(self, rho, c, cpre, tlast, xres, tpre, ufac, npre, npost, plastic, t, min_age,
-             pre_limit, gate,
+             pre_limit, gate, ahead,
              pre_neuron, post_neuron, *params, _vectorisation_idx=None):  # fmt: skip
         model = walk_model(*params[:_MODEL_ARGS])  # after them: noise_seed (and the index)
         state = dict(zip(KEPT_FIELDS, (rho, c, cpre, tlast, xres, tpre, ufac, npre, npost),
@@ -1000,6 +1034,7 @@ class _NumpyWalk:
             min_age=float(np.asarray(min_age).flat[0]), seed=seed, syn=syn,
             pre_limit=np.broadcast_to(np.asarray(pre_limit, np.int64), (n,)),
             gate=np.broadcast_to(np.asarray(gate, float), (n,)),
+            ahead=bool(np.asarray(ahead).flat[0]),
         )  # fmt: skip
         if np.ndim(rho) == 0:
             self.kept = {k: v[0] for k, v in self.kept.items()}
@@ -1007,7 +1042,8 @@ class _NumpyWalk:
         return rho_t
 
     def get(self, k, _vectorisation_idx=None):
-        return self.kept[KEPT_FIELDS[int(np.asarray(k).flat[0])]]
+        k = int(np.asarray(k).flat[0])
+        return self.kept["released" if k == RELEASED_FIELD else KEPT_FIELDS[k]]
 
 
 @strict_keywords

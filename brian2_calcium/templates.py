@@ -32,6 +32,7 @@ from .spike_history import (
     NEVER,
     POST_NEURON,
     PRE_NEURON,
+    RELEASED_FIELD,
     WALK_ARGUMENTS,
     HistoryLink,
     HistoryPlan,
@@ -333,7 +334,8 @@ def _declarations(shared, weight_unit, per_synapse=()):
 @strict_keywords
 def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
                      split_calcium=None, stop_time=False, probe=False,
-                     per_synapse=(), calcium=None, voltage_gating=None):  # fmt: skip
+                     per_synapse=(), calcium=None, voltage_gating=None,
+                     release_scales_weight=False):  # fmt: skip
     """Build a Graupner–Brunel synapse template for Brian2.
 
     **Event** (the default): the spike-history walk (``kernel/gb_walk.h``). A synapse is
@@ -396,6 +398,14 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
         given the voltage on the time grid (a ``gate`` pathway delayed by D, which must
         be a multiple of dt, walks each synapse at each arrival); clock: the ``calcium``
         pathway reads the voltage. The target group must have the variable, in volts.
+    release_scales_weight : bool
+        Needs a ``weight_target``. Transmit ``r·(w0 + ρ (w1 − w0))``, r the fraction the
+        presynaptic spike releases (Tsodyks–Markram: u⁺x⁻; stochastic release: n/N; 1
+        without short-term plasticity), the release that also scales its calcium. Event
+        template: the walk at the spike computes it ahead of the calcium's arrival
+        (the same numbers: the stochastic draws are keyed by the arrival time); clock
+        template: the transmission keeps its own release state (deterministic release
+        only).
 
     Returns
     -------
@@ -444,6 +454,8 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
         split_calcium = False
     if voltage_gating is not None:
         _check_voltage_gating(voltage_gating, calcium, per_synapse)
+    if release_scales_weight:
+        _check_release_scales_weight(weight_target, mode, p, calcium)
     target = _target_name(weight_target)
     if probe and target is None:
         raise ValueError("probe needs a weight_target (it records at transmission)")
@@ -458,7 +470,8 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
     sweep = None
     namespace = {}
     if event:
-        model, on_pre, sweep = _walk_code(split_calcium, pre_jump, target, voltage_gating)
+        model, on_pre, sweep = _walk_code(split_calcium, pre_jump, target, voltage_gating,
+                                          release_scales_weight)  # fmt: skip
         on_post, delay = {}, {}
         if voltage_gating is not None:
             delay["gate"] = p.D * second
@@ -473,6 +486,12 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
     else:
         model, on_pre, on_post = _clock_code(split_calcium, target, stop_time, pre_jump,
                                              p.stochastic_release, voltage_gating)  # fmt: skip
+        if release_scales_weight and pre_jump and p.stp_U > 0:
+            model += list(_TRANSMITTED_STATE)
+            initial.update(xtr=1.0, ttr=NEVER * second, utr=p.stp_U)
+            on_pre["transmission"] = _TRANSMITTED_RELEASE + on_pre["transmission"].replace(
+                " += ", " += rtr*", 1
+            )
         delay = {"calcium": p.D * second}
         if "D" in per_synapse:  # a per-synapse pathway delay, set by set_parameters
             delay = {}
@@ -553,20 +572,23 @@ def _check_per_synapse(names, available):
 
 @strict_keywords
 def event_template(params, weight_target=None, w0=None, w1=None, split_calcium=None,
-                   probe=False, per_synapse=(), voltage_gating=None):  # fmt: skip
+                   probe=False, per_synapse=(), voltage_gating=None,
+                   release_scales_weight=False):  # fmt: skip
     """The event-driven template (the spike-history walk); see :func:`synapse_template`."""
     return synapse_template(params, "event", weight_target, w0, w1, split_calcium,
                             probe=probe, per_synapse=per_synapse,
-                            voltage_gating=voltage_gating)  # fmt: skip
+                            voltage_gating=voltage_gating,
+                            release_scales_weight=release_scales_weight)  # fmt: skip
 
 
 @strict_keywords
 def clock_template(params, weight_target=None, w0=None, w1=None, split_calcium=None,
                    stop_time=False, probe=False, per_synapse=(), calcium=None,
-                   voltage_gating=None):  # fmt: skip
+                   voltage_gating=None, release_scales_weight=False):  # fmt: skip
     """Clock-driven reference template (heun); see :func:`synapse_template`."""
     return synapse_template(params, "clock", weight_target, w0, w1, split_calcium, stop_time,
-                            probe, per_synapse, calcium, voltage_gating)  # fmt: skip
+                            probe, per_synapse, calcium, voltage_gating,
+                            release_scales_weight)  # fmt: skip
 
 
 # The kept state the walk call reads, with the value passed for a variable a template does
@@ -575,7 +597,7 @@ _ABSENT = {"cpre": "0.0", "xres": "1.0", "tpre": f"{NEVER!r}*second", "ufac": "0
 _WALK_PARAMS = WALK_ARGUMENTS[WALK_ARGUMENTS.index("tau_ca") :]  # the model, then the seed
 
 
-def _walk_code(split, pre_jump, target, gating=None):
+def _walk_code(split, pre_jump, target, gating=None, release_scales_weight=False):
     """Model lines, presynaptic pathways and sweep code of the event template."""
     declared = {"rho", "c", "tlast", "npre", "npost"}
     if split:
@@ -584,8 +606,9 @@ def _walk_code(split, pre_jump, target, gating=None):
         declared |= {"xres", "tpre", "ufac"}
     args = [k if k in declared else _ABSENT[k] for k in KEPT_FIELDS]
 
-    # gb_walk_gated: a gated synapse applies its arrivals only in its gate walks
-    ungated = ("npre", "1.0") if gating is not None else ("2147483647", "1.0")
+    # gb_walk_gated: a gated synapse applies its arrivals only in its gate walks; the
+    # third value asks for the release of the spike at t (a weight that scales with it)
+    ungated = ("npre", "1.0", "0") if gating is not None else ("2147483647", "1.0", "0")
 
     def walk(min_age, limit_and_gate=ungated):
         call = (
@@ -619,10 +642,17 @@ def _walk_code(split, pre_jump, target, gating=None):
     on_pre = {}
     if gating is not None:  # at each arrival: the walk that applies it, with the block
         gate = gating.expression(f"{gating.variable}_post")
-        on_pre["gate"] = "\n".join(walk("0*second", ("npre + 1", gate)))
-    on_pre["update"] = "\n".join(walk("0*second"))
+        on_pre["gate"] = "\n".join(walk("0*second", ("npre + 1", gate, "0")))
+    if release_scales_weight:  # the update walk also gives the spike's release
+        model.append("released : 1")
+        on_pre["update"] = "\n".join(
+            walk("0*second", (*ungated[:2], "1")) + [f"released = gb_walk_kept({RELEASED_FIELD})"]
+        )
+    else:
+        on_pre["update"] = "\n".join(walk("0*second"))
     if target is not None:
-        on_pre["transmission"] = f"{target} += {_WEIGHT.format(rho='rho_now')}"
+        scale = "released*" if release_scales_weight else ""
+        on_pre["transmission"] = f"{target} += {scale}{_WEIGHT.format(rho='rho_now')}"
     # the sweep: the walk with a minimum age, ρ at its time not needed
     sweep = "\n".join(walk("{min_age}")).replace("rho_now = ", "rho_swept = ", 1)
     return model, on_pre, sweep
@@ -658,6 +688,30 @@ def _plain_calcium_jump(split, pre_jump, stochastic):
         "tpre = t",
         f"{c} += {PRE_JUMP_NAME}(Cpre, rho, rho_scales_cpre, ufac, xres)",
     ]
+
+
+# A clock template's transmission with the release (release_scales_weight): its own
+# Tsodyks-Markram state, advanced at the spike (the calcium pathway's is advanced D later,
+# over the same intervals, so the two give the same release to each spike).
+_TRANSMITTED_STATE = ("xtr : 1", "ttr : second", "utr : 1")
+_TRANSMITTED_RELEASE = (
+    f"xtr = {TM_RESOURCES_NAME}(xtr, utr, t - ttr, tau_rec)\n"
+    f"utr = {TM_FACILITATION_NAME}(utr, stp_U, t - ttr, tau_fac)\n"
+    "ttr = t\n"
+    "rtr = utr*xtr\n"
+)
+
+
+def _check_release_scales_weight(weight_target, mode, p, calcium):
+    if weight_target is None:
+        raise ValueError("release_scales_weight needs a weight_target (it scales the weight)")
+    if calcium is not None:
+        raise ValueError("release_scales_weight with calcium=: write the release into your model")
+    if mode == "clock" and p.stochastic_release:
+        raise ValueError(
+            "release_scales_weight with stochastic release needs the event template: the "
+            "clock template draws the release at the calcium's arrival, after transmission"
+        )
 
 
 def _check_voltage_gating(gating, calcium, per_synapse):

@@ -277,10 +277,10 @@ static inline double gb_walker_finish(gb_walker *w, gb_synapse_state *s, double 
 static inline double gb_walk_gated(gb_synapse_state *s, double t, const gb_synapse_model *m,
                                    const gb_history *pre, int32_t i, const gb_history *post,
                                    int32_t j, uint64_t seed, int64_t syn, int32_t pre_limit,
-                                   double gate)
+                                   double gate, double *released)
 {
     const double *bp, *bq, *hp, *hq;
-    double ta, tb;
+    double ta, tb, rho;
     int32_t ni, nj, a = s->npre, b = s->npost;
     gb_walker w;
     int is_pre;
@@ -327,7 +327,16 @@ static inline double gb_walk_gated(gb_synapse_state *s, double t, const gb_synap
     }
     s->npre = a;
     s->npost = b;
-    return gb_walker_finish(&w, s, t, m);
+    rho = gb_walker_finish(&w, s, t, m);
+    if (released) { /* the release of the presynaptic spike at t, ahead of its arrival */
+        double x = s->xres, u = s->ufac, tp = s->tpre;
+        for (; a < ni; a++) /* the spikes whose calcium is still to arrive, then t's own */
+            gb_release_event(&x, &u, &tp, gb_history_spike(bp, hp, pre->slots, ni, a) + m->D,
+                             m->stp_U, m->tau_rec, m->tau_fac, m->release_sites, seed, syn);
+        *released = gb_release_event(&x, &u, &tp, t + m->D, m->stp_U, m->tau_rec, m->tau_fac,
+                                     m->release_sites, seed, syn);
+    }
+    return rho;
 }
 
 /* The walk of a synapse without voltage gating. */
@@ -335,7 +344,7 @@ static inline double gb_walk(gb_synapse_state *s, double t, const gb_synapse_mod
                              const gb_history *pre, int32_t i, const gb_history *post,
                              int32_t j, uint64_t seed, int64_t syn)
 {
-    return gb_walk_gated(s, t, m, pre, i, post, j, seed, syn, INT32_MAX, 1.0);
+    return gb_walk_gated(s, t, m, pre, i, post, j, seed, syn, INT32_MAX, 1.0, NULL);
 }
 
 /* -- For code generators whose functions return one value (Brian2) -------------------- */
@@ -346,10 +355,11 @@ static inline double gb_walk(gb_synapse_state *s, double t, const gb_synapse_mod
 typedef struct {
     gb_synapse_state s;
     int64_t syn;
+    double released; /* the release of the presynaptic spike at the walk's time (ahead) */
 } gb_walk_result;
 
 static GB_THREAD_LOCAL gb_walk_result gb_walk_kept = {{0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0, 0},
-                                                        -1};
+                                                        -1, 1.0};
 
 /* The prepared model of the last call on this thread: two logarithms saved per walk. */
 static GB_THREAD_LOCAL gb_synapse_model gb_walk_model_cache;
@@ -363,7 +373,7 @@ static GB_THREAD_LOCAL int gb_walk_model_ready = 0;
 static inline double gb_walk_args(
     double rho, double c, double cpre, double tlast, double xres, double tpre, double ufac,
     int32_t npre, int32_t npost, int plastic, double t, double min_age, int32_t pre_limit,
-    double gate, const double *pre_recent,
+    double gate, int ahead, const double *pre_recent,
     const double *pre_ring, int32_t pre_slots, int32_t pre_n, int32_t i,
     const double *post_recent, const double *post_ring, int32_t post_slots, int32_t post_n,
     int32_t j, double tau_ca, double theta_d,
@@ -387,6 +397,7 @@ static inline double gb_walk_args(
     s->npre = npre;
     s->npost = npost;
     gb_walk_kept.syn = syn;
+    gb_walk_kept.released = 1.0;
     if (!plastic || t - tlast < min_age)
         return rho;
     gb_params_fill(&q, tau_ca, theta_d, theta_p, gamma_d, gamma_p, sigma, tau, rho_star,
@@ -405,12 +416,14 @@ static inline double gb_walk_args(
     m->tau_fac = tau_fac;
     m->release_sites = release_sites;
     m->rho_scales_cpre = rho_scales_cpre;
-    return gb_walk_gated(s, t, m, &hp, i, &hq, j, (uint64_t)seed, syn, pre_limit, gate);
+    return gb_walk_gated(s, t, m, &hp, i, &hq, j, (uint64_t)seed, syn, pre_limit, gate,
+                         ahead ? &gb_walk_kept.released : NULL);
 }
 
 /* Field k of the state the last walk on this thread left for synapse syn (0 rho, 1 c,
- * 2 cpre, 3 tlast, 4 xres, 5 tpre, 6 ufac, 7 npre, 8 npost); NaN if that walk was another
- * synapse's (a code generator that reordered the calls). */
+ * 2 cpre, 3 tlast, 4 xres, 5 tpre, 6 ufac, 7 npre, 8 npost; 9 the release of the
+ * presynaptic spike at its time, if asked for); NaN if that walk was another synapse's (a
+ * code generator that reordered the calls). */
 static inline double gb_walk_get(int k, int64_t syn)
 {
     const gb_synapse_state *s = &gb_walk_kept.s;
@@ -425,6 +438,7 @@ static inline double gb_walk_get(int k, int64_t syn)
     case 5: return s->tpre;
     case 6: return s->ufac;
     case 7: return (double)s->npre;
+    case 9: return gb_walk_kept.released;
     default: return (double)s->npost;
     }
 }

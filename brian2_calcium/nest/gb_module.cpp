@@ -14,6 +14,7 @@ namespace brian2_calcium
 
 GBCommonProperties::GBCommonProperties( bool numbers_per_connection )
   : nest::CommonSynapseProperties()
+  , release_scales_weight_( false )
   , w0_( 1.0 )
   , w1_( 1.0 )
   , seed_( -1 )
@@ -35,6 +36,7 @@ GBCommonProperties::get_status( ::Dictionary& d ) const
   d[ "gating" ] = static_cast< long >( model_.p.gating );
   d[ "rho_scales_cpre" ] = static_cast< bool >( model_.rho_scales_cpre );
   d[ "release_sites" ] = static_cast< long >( model_.release_sites );
+  d[ "release_scales_weight" ] = release_scales_weight_;
   d[ "w0" ] = w0_;
   d[ "w1" ] = w1_;
   d[ "seed" ] = seed_;
@@ -75,6 +77,8 @@ GBCommonProperties::set_status( const ::Dictionary& d, nest::ConnectorModel& cm 
     "release_sites must be a whole number of sites from 0 (deterministic release) to "
       + std::to_string( GB_MAX_RELEASE_SITES ) + ", got " + std::to_string( sites ) );
   m.release_sites = static_cast< int32_t >( sites );
+  bool release_scales_weight = release_scales_weight_;
+  d.update_value( "release_scales_weight", release_scales_weight );
   double w0 = w0_, w1 = w1_;
   d.update_value( "w0", w0 );
   d.update_value( "w1", w1 );
@@ -92,6 +96,7 @@ GBCommonProperties::set_status( const ::Dictionary& d, nest::ConnectorModel& cm 
   require( seed >= -1, "seed must be >= 0 (or -1: NEST's rng_seed)" );
   gb_params_prepare( &m.p );
   model_ = m;
+  release_scales_weight_ = release_scales_weight;
   w0_ = w0;
   w1_ = w1;
   seed_ = seed;

@@ -302,6 +302,7 @@ public:
   }
 
   gb_synapse_model model_;      // SI units, parameters prepared (per connection: the switches)
+  bool release_scales_weight_;  // transmit the weight times the spike's release
   double w0_, w1_;              // weights of rho = 0 and rho = 1 (the target's unit)
   long seed_;                   // -1: NEST's rng_seed
   std::string set_name_;        // the parameter set, for GetDefaults
@@ -668,8 +669,23 @@ gb_connection< targetidentifierT, NumbersT >::send( nest::Event& e, size_t tid, 
   }
   read_step_ = step;
 
+  double released = 1.0;
+  if ( cp.release_scales_weight_ )
+  {
+    // the release of this spike (the last pending one), ahead of its calcium's arrival:
+    // the pending spikes' releases from the kept state (the walk that applies them later
+    // draws the same, keyed by their arrival times)
+    double x = s.xres, u = s.ufac, tp = s.tpre;
+    for ( int k = a; k < n; ++k )
+    {
+      const double arrival = nest::Time( nest::Time::step( step - lag[ k ] ) ).get_ms() * 1e-3 + m->D;
+      released = gb_release_event( &x, &u, &tp, arrival, m->stp_U, m->tau_rec, m->tau_fac, m->release_sites,
+        cp.seed(), key_ );
+    }
+  }
+
   e.set_receiver( *target );
-  e.set_weight( cp.weight( rho ) );
+  e.set_weight( released * cp.weight( rho ) );
   e.set_delay_steps( get_delay_steps() );
   e.set_rport( get_rport() );
   e();

@@ -42,6 +42,7 @@ _NOT_PER_CONNECTION = {
     "noise_gating": "chooses the model",
     "gating": "chooses the model",
     "rho_scales_cpre": "chooses the model",
+    "release_scales_weight": "is the synapse model's (how it transmits)",
     "release_sites": "chooses the model (the number of release sites is the synapse model's)",
     "w0": "is the synapse model's (one weight scale per model)",
     "w1": "is the synapse model's (one weight scale per model)",
@@ -79,7 +80,7 @@ def _weight(value, name):
     return _nest_number(value, name, "pA")
 
 
-def model_parameters(params, w0, w1=None, seed=None):
+def model_parameters(params, w0, w1=None, seed=None, release_scales_weight=False):
     """The common properties of ``gb_synapse`` for a parameter set (NEST units).
 
     Parameters
@@ -94,6 +95,9 @@ def model_parameters(params, w0, w1=None, seed=None):
         Weight of ρ = 1 (default: b·w0, the set's ratio).
     seed : int, optional
         Seed of the plasticity noise (default: NEST's ``rng_seed`` when connecting).
+    release_scales_weight : bool
+        Transmit ``r (w0 + ρ (w1 − w0))``, r the fraction the spike releases (the
+        release that also scales its calcium; 1 without short-term plasticity).
 
     Returns
     -------
@@ -118,11 +122,13 @@ def model_parameters(params, w0, w1=None, seed=None):
     }  # fmt: skip
     for name in _MS:
         values[name] = float(values[name]) * 1e3
-    values.update(w0=w0, w1=w1, seed=-1 if seed is None else int(seed), parameter_set=p.name)
+    values.update(w0=w0, w1=w1, seed=-1 if seed is None else int(seed), parameter_set=p.name,
+                  release_scales_weight=bool(release_scales_weight))  # fmt: skip
     return values
 
 
-def synapse_model(params, w0, w1=None, seed=None, per_connection=False):
+def synapse_model(params, w0, w1=None, seed=None, per_connection=False,
+                  release_scales_weight=False):  # fmt: skip
     """Name of the NEST synapse model of a set (made with ``nest.CopyModel`` if needed).
 
     Installs the module first (see :func:`~brian2_calcium.nest.install`). Arguments as for
@@ -133,7 +139,7 @@ def synapse_model(params, w0, w1=None, seed=None, per_connection=False):
     nest = import_nest()
 
     install()
-    values = model_parameters(params, w0, w1, seed)
+    values = model_parameters(params, w0, w1, seed, release_scales_weight)
     text = json.dumps(values, sort_keys=True).encode()
     safe = "".join(ch if ch.isalnum() else "_" for ch in values["parameter_set"])
     base = PER_CONNECTION_MODEL if per_connection else "gb_synapse"
@@ -145,7 +151,7 @@ def synapse_model(params, w0, w1=None, seed=None, per_connection=False):
 
 @strict_keywords
 def syn_spec(params, w0, w1=None, rho=None, delay=None, seed=None, noise_key=None,
-             per_connection=None):  # fmt: skip
+             per_connection=None, release_scales_weight=False):  # fmt: skip
     """A ``syn_spec`` for ``nest.Connect``: Graupner–Brunel synapses of a parameter set.
 
     Parameters
@@ -183,6 +189,10 @@ def syn_spec(params, w0, w1=None, rho=None, delay=None, seed=None, noise_key=Non
         value for all). Given (even empty), the connections are
         ``gb_synapse_per_connection``, which also lets ``conn.set(theta_p=...)`` change
         them later.
+    release_scales_weight : bool
+        Transmit ``r (w0 + ρ (w1 − w0))``, r the fraction the spike releases (u⁺x⁻, or
+        n/N with stochastic release; 1 without short-term plasticity): the release that
+        also scales its calcium, computed at the spike ahead of the calcium's arrival.
 
     Returns
     -------
@@ -213,7 +223,16 @@ def syn_spec(params, w0, w1=None, rho=None, delay=None, seed=None, noise_key=Non
     values = None
     if table is not None or per_connection is not None:
         values = _per_connection_values(p, table, per_connection, w1 is None)
-    spec = {"synapse_model": synapse_model(p, w0, w1, seed, per_connection=values is not None)}
+    spec = {
+        "synapse_model": synapse_model(
+            p,
+            w0,
+            w1,
+            seed,
+            per_connection=values is not None,
+            release_scales_weight=release_scales_weight,
+        )
+    }
     if rho is None:
         rho = 0.0 if p.bistable else p.rho0
         if table is not None and not p.bistable and "rho0" in table.varying:
