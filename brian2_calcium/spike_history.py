@@ -72,16 +72,16 @@ PRE_NEURON, POST_NEURON = "_gb_pre_neuron", "_gb_post_neuron"
 #: ``_vectorisation_idx``, the synapse index, which keys the random stream).
 WALK_ARGUMENTS = (
     "rho", "c", "cpre", "tlast", "xres", "tpre", "ufac", "npre", "npost", "plastic", "t",
-    "min_age", "pre_limit", "gate", "ahead", PRE_NEURON, POST_NEURON, "tau_ca", "theta_d", "theta_p",
-    "gamma_d", "gamma_p", "sigma", "tau", "rho_star", "bistable", "gating", "D", "Cpre",
-    "Cpost", "eta", "stp_U", "tau_rec", "tau_fac", "release_sites", "rho_scales_cpre",
+    "min_age", "pre_limit", "gate", "ahead", PRE_NEURON, POST_NEURON, "tau_ca", "theta_d",
+    "theta_p", "gamma_d", "gamma_p", "sigma", "tau", "rho_star", "bistable", "gating", "D",
+    "Cpre", "Cpost", "eta", "stp_U", "tau_rec", "tau_fac", "release_sites", "rho_scales_cpre",
     "noise_seed",
 )  # fmt: skip
 # How many of the walk's arguments (from tau_ca on) are the model's numbers and switches.
 _MODEL_ARGS = WALK_ARGUMENTS.index("noise_seed") - WALK_ARGUMENTS.index("tau_ca")
 _TIME_ARGS = ("tlast", "tpre", "t", "min_age", "tau_ca", "tau", "D", "tau_rec", "tau_fac")
-_INT_ARGS = ("npre", "npost", "plastic", "pre_limit", "ahead", PRE_NEURON, POST_NEURON, "bistable", "gating",
-             "release_sites", "rho_scales_cpre", "noise_seed")  # fmt: skip
+_INT_ARGS = ("npre", "npost", "plastic", "pre_limit", "ahead", PRE_NEURON, POST_NEURON,
+             "bistable", "gating", "release_sites", "rho_scales_cpre", "noise_seed")  # fmt: skip
 
 #: The state a walk leaves, in the order of ``gb_walk_get`` (``gb_walk.h``).
 KEPT_FIELDS = ("rho", "c", "cpre", "tlast", "xres", "tpre", "ufac", "npre", "npost")
