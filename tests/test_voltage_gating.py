@@ -125,3 +125,52 @@ def test_bad_gating_is_refused():
         bc.synapse_template(P, voltage_gating="v")
     with pytest.raises(ValueError, match="one delay D"):
         bc.synapse_template(P, voltage_gating=GATING, per_synapse=("D",))
+
+
+@pytest.mark.long
+def test_standalone_gated_stochastic_release_equals_the_fast_path(tmp_path):
+    """cpp_standalone, one build: a gated event template with stochastic release equals
+    the fast path fed the factors and keyed as its synapses, to 1e-8; the clock template
+    with stochastic release (its release Functions in C++) agrees within its time step."""
+    from brian2.devices.device import get_device, reset_device, set_device
+
+    p = P.replace(Cpre=3.0, stp_U=0.4, tau_rec=150 * ms, release_sites=5)
+    set_device("cpp_standalone", build_on_run=False)
+    try:
+        b2.start_scope()
+        pre, post = _trains()
+        dt = b2.defaultclock.dt
+        fires = np.zeros((int(round(2.1 * second / dt)), N))
+        for k, t in enumerate(post):
+            fires[np.round(t * ms / dt).astype(int), k] = 1
+        i = np.concatenate([np.full(t.size, k) for k, t in enumerate(pre)])
+        source = b2.SpikeGeneratorGroup(N, i, np.concatenate(pre) * ms, name="sa_pre")
+        target = b2.NeuronGroup(
+            N, "v = -65*mV + 25*mV*sin(2*pi*3*Hz*t + phase) : volt\nphase : 1 (constant)",
+            threshold="post_fires(t, i) > 0.5",
+            namespace={"post_fires": b2.TimedArray(fires, dt=dt)}, name="sa_target",
+        )  # fmt: skip
+        target.phase = PHASES
+        gated = bc.make_synapses(source, target, bc.synapse_template(p, voltage_gating=GATING),
+                                 connect="i == j", name="sa_gated")  # fmt: skip
+        clock = bc.make_synapses(source, target, bc.synapse_template(p, "clock"),
+                                 connect="i == j", name="sa_clock")  # fmt: skip
+        for S in (gated, clock):
+            S.rho = np.linspace(0.1, 0.9, N)
+            S.noise_seed = 9
+        b2.run(2.1 * second, namespace={"Hz": Hz})
+        get_device().build(directory=str(tmp_path), run=True, with_output=False)
+        rho_gated = bc.bring_up_to_date(gated, 2.1 * second)
+        rho_clock = np.asarray(clock.rho[:])
+    finally:
+        get_device().reinit()
+        reset_device()
+    pre_s = [t * 1e-3 for t in pre]
+    factors = [GATING.factor(_voltage(t + p.D, k)) for k, t in enumerate(pre_s)]
+    args = ([t * second for t in pre_s], [t * 1e-3 * second for t in post],
+            np.linspace(0.1, 0.9, N), 2.1 * second)  # fmt: skip
+    fast = simulate_synapses(p, *args, seed=9, streams=np.arange(N), pre_gates=factors)
+    np.testing.assert_allclose(rho_gated, fast, rtol=0, atol=1e-8)
+    ungated = simulate_synapses(p, *args, seed=9, streams=np.arange(N))
+    np.testing.assert_allclose(rho_clock, ungated, rtol=0, atol=5e-3)
+    assert np.abs(fast - ungated).max() > 1e-3
