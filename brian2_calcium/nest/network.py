@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from ..network import CUBA, NetworkResult, cuba_draws
+from ..cuba import CUBA, NetworkResult, cuba_draws
 from .build import import_nest, install
 from .readout import bring_up_to_date, connection_state
 from .synapse import syn_spec
