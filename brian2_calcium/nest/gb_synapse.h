@@ -560,7 +560,9 @@ gb_connection< targetidentifierT, NumbersT >::check_connection( nest::Node& s,
 {
   ConnTestDummyNode dummy_target;
   ConnectionBase::check_connection_( dummy_target, s, t, receptor_type );
-  if ( s.is_off_grid() )
+  // ask the source's model, not the node: a source on another MPI process is a proxy
+  // node here, which reports itself on the grid whatever the model it stands for
+  if ( s.is_off_grid() or nest::kernel().model_manager.get_node_model( s.get_model_id() )->is_off_grid() )
   {
     throw nest::IllegalConnection( "gb_synapse: the presynaptic neuron must spike on the time grid (precise "
                                    "spike timing models are not supported)" );
