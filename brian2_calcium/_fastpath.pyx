@@ -44,6 +44,35 @@ cdef extern from "gb_kernel.h" nogil:
 
 cdef extern from "gb_walk.h" nogil:
     bint gb_pre_first(double t_arrival, double t_post)
+    ctypedef struct gb_synapse_model:
+        gb_params p
+        double D
+        double Cpre
+        double Cpost
+        double eta
+        double stp_U
+        double tau_rec
+        double tau_fac
+        int32_t release_sites
+        int rho_scales_cpre
+    ctypedef struct gb_synapse_state:
+        double rho
+        double c
+        double cpre
+        double tlast
+        double xres
+        double tpre
+        double ufac
+        int32_t npre
+        int32_t npost
+    ctypedef struct gb_history:
+        const double *recent
+        const double *ring
+        int32_t slots
+        int32_t n
+    double gb_walk(gb_synapse_state *s, double t, const gb_synapse_model *m,
+                   const gb_history *pre, int32_t i, const gb_history *post, int32_t j,
+                   uint64_t seed, int64_t syn)
 
 
 cdef extern from "gb_rng.h" nogil:
@@ -766,3 +795,68 @@ def release_sites(const long long[::1] full, const long long[::1] sites, const d
                                          seeds[k], <int64_t>syns[k], times[k])
         left_v[k] = f
     return released, left
+
+
+def walk_states(dict state, double t, const long long[::1] i, const long long[::1] j,
+                const double[::1] ring, const long long[::1] count, Py_ssize_t slots,
+                const double[:, ::1] models, const long long[::1] model_of_synapse,
+                const uint64_t[::1] seeds, const long long[::1] syns):
+    """The walk of ``gb_walk.h`` (the C one every compiled engine runs) for each synapse.
+
+    ``state`` holds the kept state (``KEPT_FIELDS``: float arrays, ``npre``/``npost``
+    int64), updated in place; synapse k walks from it to ``t`` over the spikes of neuron
+    rows ``i[k]`` (presynaptic) and ``j[k]`` (postsynaptic) of one history (``ring`` of
+    ``slots`` per neuron, spike ``a`` of a neuron at ``a % slots``, and ``count``), with
+    the model of row ``model_of_synapse[k]`` of ``models`` (``fastpath.MODEL_COLUMNS``)
+    and its noise and release streams keyed by ``(seeds[k], t, syns[k])`` as any compiled
+    walk to ``t`` would draw them. Returns ρ at ``t``.
+    """
+    cdef Py_ssize_t n = i.shape[0], k, r, rows = count.shape[0]
+    cdef _Models table = _Models(models)
+    cdef const long long *model_of = _checked_index(model_of_synapse, n, table.n)
+    cdef double[::1] rho = state["rho"], c = state["c"], cpre = state["cpre"]
+    cdef double[::1] tlast = state["tlast"], xres = state["xres"], tpre = state["tpre"]
+    cdef double[::1] ufac = state["ufac"]
+    cdef long long[::1] npre = state["npre"], npost = state["npost"]
+    cdef gb_synapse_model m
+    cdef gb_synapse_state s
+    cdef gb_history h
+    cdef const _Model *row
+    recent = np.zeros((rows, 4))
+    cdef double[:, ::1] recent_v = recent
+    if ring.shape[0] != rows * slots:
+        raise ValueError("the ring needs slots entries per neuron")
+    for r in range(rows):  # {count, newest, second, third} per neuron (gb_history)
+        recent_v[r, 0] = count[r]
+        for k in range(1, 4):
+            if count[r] - k >= 0:
+                recent_v[r, k] = ring[r * slots + (count[r] - k) % slots]
+    h.recent = &recent_v[0, 0] if rows else NULL
+    h.ring = &ring[0] if ring.shape[0] else NULL
+    h.slots = <int32_t>slots
+    h.n = <int32_t>rows
+    out = np.empty(n)
+    cdef double[::1] out_v = out
+    for k in range(n):
+        if seeds.shape[0] != n or syns.shape[0] != n or j.shape[0] != n:
+            raise ValueError("i, j, seeds and syns need one entry per synapse")
+        row = &table.models[model_of[k]]
+        m.p = row.p
+        m.D = row.D
+        m.Cpre = row.Cpre
+        m.Cpost = row.Cpost
+        m.eta = row.eta
+        m.stp_U = row.stp_U
+        m.tau_rec = row.tau_rec
+        m.tau_fac = row.tau_fac
+        m.release_sites = row.release_sites
+        m.rho_scales_cpre = row.rho_scales_cpre
+        s.rho, s.c, s.cpre, s.tlast = rho[k], c[k], cpre[k], tlast[k]
+        s.xres, s.tpre, s.ufac = xres[k], tpre[k], ufac[k]
+        s.npre, s.npost = <int32_t>npre[k], <int32_t>npost[k]
+        out_v[k] = gb_walk(&s, t, &m, &h, <int32_t>i[k], &h, <int32_t>j[k], seeds[k],
+                           <int64_t>syns[k])
+        rho[k], c[k], cpre[k], tlast[k] = s.rho, s.c, s.cpre, s.tlast
+        xres[k], tpre[k], ufac[k] = s.xres, s.tpre, s.ufac
+        npre[k], npost[k] = s.npre, s.npost
+    return out

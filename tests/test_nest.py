@@ -381,3 +381,46 @@ def test_network_progress_changes_nothing(capsys):
     assert "NEST: 100% of 0.1 s" in capsys.readouterr().err
     assert np.array_equal(quiet.spike_t, shown.spike_t)
     assert np.array_equal(quiet.rho_final, shown.rho_final)
+
+
+@pytest.mark.parametrize("name", ["DP", "deperrois2020_visual"])
+def test_noisy_read_out_is_the_number_the_synapse_itself_reaches(name):
+    """With noise, the read-out at T equals, to 1e-12, what each synapse holds after a
+    presynaptic spike walks it to T in another run (2 threads there, 1 here, and read in
+    another order): the read-out runs the synapse's own C walk with its own keyed streams,
+    so it depends neither on the layout nor on the connections read."""
+    p = bc.get_parameters(name)
+    if p.stp_U > 0:  # and the release draws: stochastic release
+        p = p.replace(release_sites=3)
+    rng = np.random.default_rng(14)
+    n, t_ms = 40, 2000.0
+    pre_t = [_grid(rng, 20, t_ms) for _ in range(n)]
+    post_t = [_grid(rng, 20, t_ms) for _ in range(n)]
+    rho0 = rng.uniform(0.2, 0.8, n)
+
+    def run(threads, final_spike):
+        _kernel(threads=threads)
+        pre, post = _parrots(pre_t), _parrots(post_t)
+        nest.Connect(pre, post, "one_to_one",
+                     {**bc.nest.syn_spec(p, w0=1.0, rho=rho0, seed=21), **QUIET})  # fmt: skip
+        if final_spike:
+            recorder = simulate_with_readout(pre, post, t_ms)
+        else:
+            recorder = nest.Create("spike_recorder")
+            nest.Connect(pre + post, recorder)
+            nest.Simulate(t_ms + 20.0)
+        return nest.GetConnections(pre, post), recorder, pre
+
+    conns, _, pre = run(2, final_spike=True)
+    walked, t_last = _state(conns)
+    assert np.all(t_last == t_last[0]) and t_last[0] > t_ms / 1000.0  # all at the final spike
+    conns, recorder, _ = run(1, final_spike=False)
+    st = conns.get(["source", "target"])
+    order = np.lexsort((np.asarray(st["target"]), np.asarray(st["source"])))
+    read = bc.nest.bring_up_to_date(conns, t_last[0] * 1000.0, recorder)[order]
+    np.testing.assert_allclose(read, walked, rtol=0, atol=1e-12)
+    assert np.abs(walked - rho0).max() > 0.05  # the noise moved rho (pairs in source order)
+    # a subset reads the same numbers (its streams are its own)
+    half = bc.nest.bring_up_to_date(conns[::2], t_last[0] * 1000.0, recorder)
+    np.testing.assert_allclose(half, bc.nest.bring_up_to_date(conns, t_last[0] * 1000.0,
+                                                               recorder)[::2], atol=0)  # fmt: skip

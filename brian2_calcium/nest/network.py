@@ -141,10 +141,9 @@ def simulate_cuba(duration, n_neurons, plasticity, params, plastic_targets, seed
     if plastic.any():
         conns = nest.GetConnections(synapse_model=spec["synapse_model"])
         # every synapse walked on from its last presynaptic spike to the end (as Brian2's
-        # read-out), the noise of that stretch drawn as there
+        # read-out), the noise of that stretch from the synapse's own keyed streams
         state = connection_state(conns)
-        rho = bring_up_to_date(state, duration * 1e3, recorder,
-                               rng=np.random.default_rng([seed, 17]))  # fmt: skip
+        rho = bring_up_to_date(state, duration * 1e3, recorder)
         # back into the order of the connection list (sources, then targets, sorted)
         rho_final = rho[np.lexsort((state["target"].to_numpy(), state["source"].to_numpy()))]
         if np.isnan(rho_final).any():

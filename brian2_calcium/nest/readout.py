@@ -2,19 +2,22 @@
 
 NEST brings a synapse up to date at its presynaptic spikes only, so after a simulation each
 holds its state at its own last presynaptic spike. The read-out walks each synapse on from
-there to a common time with the walk's numpy mirror (``spike_history.walk_numpy``, the
-mirror of ``kernel/gb_walk.h`` that Brian2's read-out uses), on the spikes a spike recorder
-kept: the presynaptic spikes whose calcium was still on its way, and the postsynaptic spikes
-since, with each connection's own numbers (``gb_synapse_per_connection``) or its model's.
-Without noise the result is the fast path's exactly; with noise the remaining stretch
-draws from ``rng``.
+there to a common time with the C walk itself (``kernel/gb_walk.h`` through the compiled
+module: the code the synapse runs), on the spikes a spike recorder kept: the presynaptic
+spikes whose calcium was still on its way, and the postsynaptic spikes since, with each
+connection's own numbers (``gb_synapse_per_connection``) or its model's. Its noise and
+release draws come from the synapse's own counter-based streams, keyed by (the model's
+seed, the connection's key from its source, target and ``noise_key``, the time): ρ at the
+read-out is the number the synapse would have if a presynaptic spike walked it to that
+time, whatever the threads, the order of the connections or the subset read.
 """
 
 import numpy as np
 
+from ..fastpath import _compiled
 from ..keywords import strict_keywords
 from ..parameters import _TIME_FIELDS
-from ..spike_history import NEVER, walk_model, walk_numpy
+from ..spike_history import NEVER
 from .build import import_nest
 from .synapse import PER_CONNECTION_PARAMETERS
 
@@ -48,22 +51,29 @@ def _recorded(recorder):
     return senders, times, events.get("recorded")
 
 
-def _model(defaults, numbers):
-    """The walk's model: the switches of the NEST synapse model (its common properties),
-    the numbers of each connection (a column per number, NEST units: ms → s). A number
-    equal on every connection is one float (the walk's shared case)."""
+def _model_rows(defaults, numbers):
+    """The walk's model of each connection as rows of the fast path's model table
+    (``fastpath.MODEL_COLUMNS``): the numbers of each connection (NEST units: ms → s), the
+    switches of its synapse model (its common properties). Distinct rows once, and each
+    connection's row."""
+    from ..fastpath import MODEL_COLUMNS
 
-    def si(name):
-        column = np.asarray(numbers[name], dtype=float) * (1e-3 if name in _TIME_FIELDS else 1.0)
-        return column[0] if np.all(column == column[0]) else column
-
-    n = {name: si(name) for name in _NUMBERS}
-    return walk_model(
-        n["tau_ca"], n["theta_d"], n["theta_p"], n["gamma_d"], n["gamma_p"], n["sigma"],
-        n["tau"], n["rho_star"], int(defaults["bistable"]), int(defaults["gating"]), n["D"],
-        n["Cpre"], n["Cpost"], n["eta"], n["stp_U"], n["tau_rec"], n["tau_fac"],
-        int(defaults["release_sites"]), int(defaults["rho_scales_cpre"]),
-    )  # fmt: skip
+    switches = {
+        "bistable": float(bool(defaults["bistable"])),
+        "noise_gating": float(defaults["gating"]),
+        "rho_scales_cpre": float(bool(defaults["rho_scales_cpre"])),
+        "release_sites": float(defaults["release_sites"]),
+    }
+    n = len(numbers)
+    columns = []
+    for name in MODEL_COLUMNS:
+        if name in switches:
+            columns.append(np.full(n, switches[name]))
+        else:
+            scale = 1e-3 if name in _TIME_FIELDS else 1.0
+            columns.append(np.asarray(numbers[name], dtype=float) * scale)
+    rows, model_of = np.unique(np.column_stack(columns), axis=0, return_inverse=True)
+    return np.ascontiguousarray(rows), np.ascontiguousarray(model_of.ravel(), dtype=np.int64)
 
 
 class _Spikes:
@@ -136,7 +146,7 @@ def connection_state(connections):
 
 
 @strict_keywords
-def bring_up_to_date(connections, time, spikes, rng=None):
+def bring_up_to_date(connections, time, spikes):
     """ρ of ``gb_synapse`` connections at ``time`` (ms), from their state and recorded spikes.
 
     Parameters
@@ -150,9 +160,6 @@ def bring_up_to_date(connections, time, spikes, rng=None):
     spikes : spike_recorder or dict
         A spike recorder (recording to memory) that recorded every source and target of
         the connections from the start, or a dict with its ``senders`` and ``times`` (ms).
-    rng : numpy.random.Generator, optional
-        Normal draws of the noise after each synapse's last update (default: numpy's
-        global generator).
 
     Returns
     -------
@@ -227,21 +234,22 @@ def bring_up_to_date(connections, time, spikes, rng=None):
     }  # fmt: skip
     rho = np.empty(len(state))
     names = state["synapse_model"].to_numpy()
-    models = {}
+    # the walks need each neuron's spikes from the earliest pending presynaptic one on
+    D_max = float(np.max(state["D"].to_numpy(float))) * 1e-3
+    ring, count, slots = spikes.rings(t_last.min() - D_max - 1e-6)
+    keys = state["noise_key"].to_numpy(np.int64)  # the key the synapse's streams use
+    walk = _compiled().walk_states
     for name in np.unique(names):
         sel = np.flatnonzero(names == name)
         defaults = nest.GetDefaults(name)
-        # the release draws' seed: the model's, or NEST's rng_seed (gb_synapse.h)
+        # the streams' seed: the model's, or NEST's rng_seed (gb_synapse.h)
         seed = defaults["seed"] if defaults["seed"] >= 0 else nest.rng_seed
-        models[name] = sel, _model(defaults, state.iloc[sel]), seed
-    # the walks need each neuron's spikes from the earliest pending presynaptic one on
-    D_max = float(np.max(state["D"].to_numpy(float))) * 1e-3
-    history = spikes.rings(t_last.min() - D_max - 1e-6)
-    keys = state["noise_key"].to_numpy(np.int64)
-    for sel, model, seed in models.values():
-        rho[sel], _ = walk_numpy({k: v[sel] for k, v in kept.items()}, t_ms * 1e-3, i[sel],
-                                 j[sel], history, history, model, rng=rng, seed=seed,
-                                 syn=keys[sel])  # fmt: skip
+        models, model_of = _model_rows(defaults, state.iloc[sel])
+        sub = {k: np.ascontiguousarray(v[sel]) for k, v in kept.items()}
+        rho[sel] = walk(sub, t_ms * 1e-3, np.ascontiguousarray(i[sel]),
+                        np.ascontiguousarray(j[sel]), ring, count.astype(np.int64), slots,
+                        models, model_of, np.full(sel.size, seed, dtype=np.uint64),
+                        np.ascontiguousarray(keys[sel]))  # fmt: skip
     out = np.empty_like(rho)
     out[canonical] = rho
     return out
