@@ -4,8 +4,8 @@ The generators are read through ``_fastpath.drawn_trains`` (the same C as the lo
 for the test): counts, intervals and pairing of Poisson pairs against the Poisson-process
 formulas, lags of jittered pairs against the uniform law. The loop is then held to the
 stored-train loop on the very same spikes (bit for bit), and to the numpy-train path in
-distribution (U, D, S within combined standard errors on a grid). Memory does not grow with
-the simulated time (tracemalloc).
+distribution (U, D, S within 3.5 combined standard errors, at most 0.05, and a χ² over
+each grid). Memory does not grow with the simulated time (tracemalloc).
 """
 
 import tracemalloc
@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from brian2 import Hz, ms, second
 from conftest import skip_unless_ci
+from proportions import assert_same_means, assert_same_proportions
 from scipy import stats
 
 from brian2_calcium import SpikeTrains, _fastpath, fastpath, get_parameters, simulate_synapses
@@ -260,49 +261,49 @@ def test_same_seed_same_numbers_for_any_threads_and_chunks(monkeypatch):
 # The same statistics as the numpy trains
 
 
-def _z(a, b):
-    se = np.hypot(a.S_se, b.S_se).to_numpy()
-    return (a.S - b.S).to_numpy() / np.where(se > 0, se, np.inf)
-
-
 def test_poisson_pairs_give_the_same_u_d_s_as_stored_trains_on_a_grid():
-    # rates × pairing × lag, bistable DP set with noise; 400 synapses per state
+    """Rates × pairing × lag (8 conditions), bistable DP set with noise, n = 2500 synapses
+    per state and independent seeds: U and D per point within 3.5 pooled binomial SE
+    (≤ 0.0495), S within 3.5 SE of the difference (spec §1.4, ≤ 0.047), and a χ² over
+    the grid for each (:mod:`proportions`)."""
     proto = poisson_pairs([5, 20] * Hz, [5, 20] * Hz, 5 * second,
                           p=np.array([0.0, 0.5])[:, None, None],
                           delta_t=np.array([-10.0, 10.0])[:, None, None, None] * ms)  # fmt: skip
-    drawn = run_protocol(proto, "DP", n_synapses=400, seed=SEED)
-    stored = run_protocol(proto, "DP", n_synapses=400, seed=SEED + 1, trains="stored")
+    n = 2500
+    drawn = run_protocol(proto, "DP", n_synapses=n, seed=SEED)
+    stored = run_protocol(proto, "DP", n_synapses=n, seed=SEED + 1, trains="stored")
     assert drawn.attrs["n_events"] > 0
-    z = _z(drawn, stored)
-    assert np.all(np.abs(z) < 3.5), z
-    # χ² of the grid against its null distribution (independent seeds: z ~ N(0, 1) where
-    # the standard error is not zero)
-    varied = (np.hypot(drawn.S_se, stored.S_se) > 0).to_numpy()
-    assert varied.sum() >= 6
-    chi2 = np.sum(z[varied] ** 2)
-    assert chi2 < stats.chi2.ppf(0.999, varied.sum()), chi2
-    for col in ("U", "D"):
-        n = 400
-        se = np.sqrt((drawn[col] * (1 - drawn[col]) + stored[col] * (1 - stored[col])) / n)
-        assert np.all(np.abs(drawn[col] - stored[col]) <= 3.5 * se + 1.0 / n)
+    z = assert_same_proportions([(drawn[col], stored[col]) for col in ("U", "D")], n)
+    assert z.size == 16  # every U and D varies: the grid compares noise, not zeros
+    z = assert_same_means([(drawn.S, drawn.S_se, stored.S, stored.S_se)])
+    assert z.size == 8
 
 
 def test_flat_model_mean_efficacy_matches_stored_trains():
+    """Flat model, two rate conditions, n = 500 synapses: the mean ρ/ρ0 varies little
+    between synapses (SE ≤ 0.002, so 3.5 SE of the difference ≤ 0.01), per point |z| ≤ 3.5
+    and χ² against the stored trains (:mod:`proportions`). Against the density theory
+    (spec §3.4) only within 3.5 SE plus 0.01: its averaging error is real (the exact S at
+    20 Hz lies 0.006–0.008 below it, 4–6 SE here; see test_poisson), so no χ² there."""
     proto = poisson_pairs([5, 20] * Hz, [5, 20] * Hz, 5 * second, p=0.4, delta_t=10 * ms)
-    drawn = run_protocol(proto, "graupner2016_linear", n_synapses=500, seed=SEED)
-    stored = run_protocol(proto, "graupner2016_linear", n_synapses=500, seed=SEED + 1,
+    n = 500
+    drawn = run_protocol(proto, "graupner2016_linear", n_synapses=n, seed=SEED)
+    stored = run_protocol(proto, "graupner2016_linear", n_synapses=n, seed=SEED + 1,
                           trains="stored")  # fmt: skip
-    assert np.all(np.abs(_z(drawn, stored)) < 3.5)
-    # and both match the density theory (spec §3.4) within 3.5 SE plus its averaging error
+    assert_same_means([(drawn.S, drawn.S_se, stored.S, stored.S_se)], tolerance=0.01)
     assert np.all(np.abs(drawn.S - drawn.S_analytic) < 3.5 * drawn.S_se + 0.01)
 
 
 def test_jittered_pairs_give_the_same_s_as_stored_trains():
+    """Cortical set, jittered pairs at 1, 20 and 50 Hz, n = 2500 synapses per state: U, D
+    and S against the stored trains, per point within 3.5 SE (≤ 0.05) and χ²."""
     proto = jittered_pairs([1, 20, 50] * Hz, n_pairs=75)
-    drawn = run_protocol(proto, "cortical_slices", n_synapses=400, seed=SEED)
-    stored = run_protocol(proto, "cortical_slices", n_synapses=400, seed=SEED + 1,
+    n = 2500
+    drawn = run_protocol(proto, "cortical_slices", n_synapses=n, seed=SEED)
+    stored = run_protocol(proto, "cortical_slices", n_synapses=n, seed=SEED + 1,
                           trains="stored")  # fmt: skip
-    assert np.all(np.abs(_z(drawn, stored)) < 3.5), _z(drawn, stored)
+    assert_same_proportions([(drawn[col], stored[col]) for col in ("U", "D")], n)
+    assert_same_means([(drawn.S, drawn.S_se, stored.S, stored.S_se)])
 
 
 # ------------------------------------------------------------------------------------------
