@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from proportions import assert_same_means, assert_same_proportions
+from scipy import stats
 
 ROOT = Path(__file__).resolve().parents[1]
 TUTORIAL_DIR = ROOT / "tutorial"
@@ -255,15 +257,21 @@ def test_step_1_calcium_and_rho_follow_the_model_equations(steps, t_post_ms):
 
 
 def test_step_2_transitions_agree_with_the_theory_within_the_sampling_error(steps):
+    """The printed row (n = 1000 per state) follows the spec formulas; the statistics are
+    held on the step's last run, n = 10 000 per state, where 3.5 SE of a difference is
+    ≤ 0.025 in U, D and S: against the numpy engine at the same n (per point |z| ≤ 3.5,
+    χ², :mod:`proportions`) and against the theory, which the exact model lies up to
+    ~0.012 below (spec §4.1; 3.5 SE + 0.012 ≤ 0.03). The 1000-synapse row is not held to
+    a statistical bound: there 3.5 SE is 0.053 in U, above ±0.05, and the tutorial fixes
+    n."""
+    from brian2 import Hz, ms
+
+    import brian2_calcium as bc
+
     ns, _, _ = steps(TUTORIAL_DIR / "step_2_sixty_pairs.py")
     row = ns["row"]
     n = 1000
     assert math.isclose(row.S_analytic, 1.2214, abs_tol=1e-4)  # spec §4.1, DP, +10 ms
-    for simulated, theory in [(row.U, row.U_analytic), (row.D, row.D_analytic)]:
-        se = math.sqrt(theory * (1 - theory) / n)
-        # the exact model lies up to ~0.012 below the diffusion approximation (spec §4.1)
-        assert abs(simulated - theory) <= 3.5 * se + 0.012, (simulated, theory, se)
-    assert abs(row.S - row.S_analytic) <= 3.5 * row.S_se + 0.012
     # spec §1.4, second form
     beta, b = 0.5, 5.0
     S = 1 + (b - 1) * (beta * row.U - (1 - beta) * row.D) / (beta + (1 - beta) * b)
@@ -276,9 +284,14 @@ def test_step_2_transitions_agree_with_the_theory_within_the_sampling_error(step
         * math.sqrt(beta**2 * row.U * (1 - row.U) / n + (1 - beta) ** 2 * row.D * (1 - row.D) / n)
     )
     assert math.isclose(row.S_se, se, rel_tol=1e-6)
-    # exercise 2.3's last run, 10 000 synapses per state: at most ~0.012 below the theory
+    # exercise 2.3's last run, 10 000 synapses per state
     large = ns["S"]
-    assert large.n_synapses == 10_000
+    assert large.n_synapses == 10_000 and large.delta_t_ms == 10 and large.frequency_hz == 1
+    mirror = bc.stdp_curve("DP", delta_t=[10] * ms, frequency=1 * Hz, n_pairs=60,
+                           n_synapses=10_000, seed=2, engine="reference").iloc[0]  # fmt: skip
+    assert_same_proportions([([large[c]], [mirror[c]]) for c in ("U", "D")], 10_000, 0.025)
+    assert_same_means([([large.S], [large.S_se], [mirror.S], [mirror.S_se])], 0.025)
+    # ... and at most ~0.012 below the theory (spec §4.1)
     assert -0.012 - 3.5 * large.S_se <= large.S - row.S_analytic <= 3.5 * large.S_se
 
 
@@ -308,6 +321,24 @@ def test_step_3_curve_shapes_are_those_of_the_spec(steps, name):
     np.testing.assert_allclose(crossings, ref_crossings, atol=0.05)
 
 
+def assert_chi2_about_the_theory(table, noncentrality):
+    """χ² of a simulated curve (n = 300 per state in steps 3 and 4, so no per-point bound:
+    3.5 SE there is about 0.1) about the diffusion approximation, p > 0.001 under the null.
+
+    The theory is not exact: the exact model lies up to 0.012 from it (spec §4.1). Measured
+    at 40 000 synapses per state, that bias adds ``noncentrality`` = Σ (bias/SE)² to the
+    χ² (3.8 of 41 points for DP in step 3, 2.6 of 22 for the cortical set in step 4),
+    which raises the chance of a spurious failure from 0.001 to about 0.005; a rule that
+    moves S by 0.02 everywhere adds 25 (step 3) or 28 (step 4). The seeds are the
+    tutorial's, fixed (χ² 31.3 of 41 and 27.5 of 22).
+    """
+    se = np.asarray(table.S_se, float)
+    varied = se > 0
+    assert varied.sum() >= 0.9 * len(se)
+    z = np.asarray(table.S - table.S_analytic, float)[varied] / se[varied]
+    assert stats.chi2.sf(np.sum(z**2), z.size) > 1e-3, (np.sum(z**2), z.size, noncentrality)
+
+
 def test_step_3_simulation_scatters_around_the_theory(steps):
     ns, _, _ = steps(TUTORIAL_DIR / "step_3_stdp_curve.py")
     sim = ns["simulated"]
@@ -317,6 +348,7 @@ def test_step_3_simulation_scatters_around_the_theory(steps):
     assert -0.012 - 3.5 * se_of_mean <= difference.mean() <= 3.5 * se_of_mean
     # 41 points, each within 2 SE with probability ≈ 0.95 (less with the offset)
     assert ns["within"] >= 0.8
+    assert_chi2_about_the_theory(sim, noncentrality=3.8)
 
 
 # -- step 4: spec §4.3 -------------------------------------------------------------------------
@@ -365,6 +397,7 @@ def test_step_4_simulated_points_within_two_se(steps):
     n = len(ns["curve"])
     # binomial(22, ≈0.95): fewer than 18 has probability < 1e-3 without an error
     assert n == 22 and within >= 18
+    assert_chi2_about_the_theory(ns["curve"], noncentrality=2.6)
 
 
 # -- step 5: the network -----------------------------------------------------------------------
