@@ -135,7 +135,7 @@ post_trains = [spikes.spike_trains()[k] for k in range(n)]
 measured = [float((post_trains[k][0] - t_pre[0]) / ms) for k in range(n - 1)]
 assert np.allclose(measured, delta_t / ms) and all(len(t) == n_pairs for t in post_trains[:-1])
 jumps = bc.simulate_synapses(p, [t_pre] * n, post_trains, np.full(n, p.rho_star), duration)
-rho = syn.rho[:]
+rho = np.array(syn.rho[:])
 
 t = calcium.t / ms - 100  # time from the first presynaptic spike
 c_nmda, c_bap = calcium.c_nmda[0], calcium.c_bap[0]

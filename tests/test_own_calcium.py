@@ -50,7 +50,7 @@ def _final_rho(template, v_post=-65 * mV, seed=3, **values):
     for name, value in values.items():
         setattr(S, name, value)
     b2.Network(source, target, S).run(2.1 * second, namespace={})
-    return S.rho[:]
+    return np.array(S.rho[:])  # a copy: Brian2 2.11 frees the run's memory later
 
 
 @pytest.mark.parametrize("sigma", [0.0, DP.sigma], ids=["sigma0", "noisy"])

@@ -84,7 +84,7 @@ def _template_totals(template, target="numpy", seed=5):
         if "noise_seed" in S.variables:
             S.noise_seed = seed
         b2.Network(source, target_group, S).run(1.6 * second, namespace={})
-        return target_group.ge[:], pre, post
+        return np.array(target_group.ge[:]), pre, post  # a copy (Brian2 2.11)
     finally:
         b2.prefs.codegen.target = previous
 

@@ -149,7 +149,7 @@ def _brian2_run(p, target, mode, seed=11):
         S.rho = rho0
         S.noise_seed = seed
         b2.Network(source, target_group, S).run(2.1 * second, namespace={})
-        rho = bc.bring_up_to_date(S, 2.1 * second) if mode == "event" else S.rho[:]
+        rho = bc.bring_up_to_date(S, 2.1 * second) if mode == "event" else np.array(S.rho[:])
         index = np.arange(len(S))
     finally:
         b2.prefs.codegen.target = previous
