@@ -174,3 +174,37 @@ def test_standalone_gated_stochastic_release_equals_the_fast_path(tmp_path):
     ungated = simulate_synapses(p, *args, seed=9, streams=np.arange(N))
     np.testing.assert_allclose(rho_clock, ungated, rtol=0, atol=5e-3)
     assert np.abs(fast - ungated).max() > 1e-3
+
+
+def test_all_to_all_each_synapse_reads_its_own_target(numpy_target):
+    """Every presynaptic neuron onto every postsynaptic one: synapse (i, j) applies the
+    block of neuron j's voltage at its arrivals (the fast path fed those factors, 1e-8)."""
+    n = 6
+    b2.start_scope()
+    pre, post = _trains()
+    pre, post = pre[:n], post[:n]
+    dt = b2.defaultclock.dt
+    fires = np.zeros((int(round(2.1 * second / dt)), n))
+    for k, t in enumerate(post):
+        fires[np.round(t * ms / dt).astype(int), k] = 1
+    i = np.concatenate([np.full(t.size, k) for k, t in enumerate(pre)])
+    source = b2.SpikeGeneratorGroup(n, i, np.concatenate(pre) * ms, name="aa_pre")
+    target = b2.NeuronGroup(
+        n, "v = -65*mV + 25*mV*sin(2*pi*3*Hz*t + phase) : volt\nphase : 1 (constant)",
+        threshold="post_fires(t, i) > 0.5",
+        namespace={"post_fires": b2.TimedArray(fires, dt=dt)}, name="aa_target",
+    )  # fmt: skip
+    target.phase = PHASES[:n]
+    S = bc.make_synapses(source, target, bc.synapse_template(P, voltage_gating=GATING),
+                         connect=True, name="aa")  # fmt: skip
+    S.rho = 0.5
+    b2.Network(source, target, S).run(2.1 * second, namespace={"Hz": Hz})
+    rho = bc.bring_up_to_date(S, 2.1 * second)
+    si, sj = np.asarray(S.i[:]), np.asarray(S.j[:])
+    pre_s = [pre[a] * 1e-3 for a in si]
+    factors = [GATING.factor(_voltage(t + P.D, b)) for t, b in zip(pre_s, sj, strict=True)]
+    fast = simulate_synapses(P, [t * second for t in pre_s],
+                             [post[b] * 1e-3 * second for b in sj], np.full(si.size, 0.5),
+                             2.1 * second, pre_gates=factors)  # fmt: skip
+    np.testing.assert_allclose(rho, fast, rtol=0, atol=1e-8)
+    assert np.ptp(rho) > 1e-3
