@@ -404,8 +404,9 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
         without short-term plasticity), the release that also scales its calcium. Event
         template: the walk at the spike computes it ahead of the calcium's arrival
         (the same numbers: the stochastic draws are keyed by the arrival time); clock
-        template: the transmission keeps its own release state (deterministic release
-        only).
+        template: the transmission keeps its own release state and draws what the
+        ``calcium`` pathway will (with stochastic release D must then lie on the time
+        grid).
 
     Returns
     -------
@@ -455,7 +456,7 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
     if voltage_gating is not None:
         _check_voltage_gating(voltage_gating, calcium, per_synapse)
     if release_scales_weight:
-        _check_release_scales_weight(weight_target, mode, p, calcium)
+        _check_release_scales_weight(weight_target, mode, p, calcium, per_synapse)
     target = _target_name(weight_target)
     if probe and target is None:
         raise ValueError("probe needs a weight_target (it records at transmission)")
@@ -489,9 +490,11 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
         if release_scales_weight and pre_jump and p.stp_U > 0:
             model += list(_TRANSMITTED_STATE)
             initial.update(xtr=1.0, ttr=NEVER * second, utr=p.stp_U)
-            on_pre["transmission"] = _TRANSMITTED_RELEASE + on_pre["transmission"].replace(
-                " += ", " += rtr*", 1
-            )
+            release = _TRANSMITTED_RELEASE
+            if p.stochastic_release:  # drawn as the calcium pathway will, D later
+                release = _TRANSMITTED_STOCHASTIC
+                values["D_release"] = p.D * second
+            on_pre["transmission"] = release + on_pre["transmission"].replace(" += ", " += rtr*", 1)
         delay = {"calcium": p.D * second}
         if "D" in per_synapse:  # a per-synapse pathway delay, set by set_parameters
             delay = {}
@@ -504,6 +507,8 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
             namespace.update(pre_jump_functions())
         if p.stochastic_release:
             shared.update(_RELEASE_SHARED)
+        if "D_release" in values:
+            shared["D_release"] = "second"
         rho = "rho"
     if pre_jump:
         model += list(_PRE_JUMP_STATE)
@@ -700,17 +705,30 @@ _TRANSMITTED_RELEASE = (
     "ttr = t\n"
     "rtr = utr*xtr\n"
 )
+# ... with stochastic release: the calcium pathway's draws, keyed by the arrival t + D (on
+# the time grid, where that pathway runs; checked by make_synapses)
+_TRANSMITTED_STOCHASTIC = "".join(
+    f"{line}\n"
+    for line in (
+        f"utr = {TM_FACILITATION_NAME}(utr, stp_U, t - ttr, tau_fac)",
+        f"rtr = {RELEASE_FRACTION_NAME}(xtr, utr, t - ttr, tau_rec, release_sites, noise_seed, "
+        "t + D_release)",
+        f"xtr = {RELEASE_LEFT_NAME}(xtr, utr, t - ttr, tau_rec, release_sites, noise_seed, "
+        "t + D_release)",
+        "ttr = t",
+    )
+)
 
 
-def _check_release_scales_weight(weight_target, mode, p, calcium):
+def _check_release_scales_weight(weight_target, mode, p, calcium, per_synapse):
     if weight_target is None:
         raise ValueError("release_scales_weight needs a weight_target (it scales the weight)")
     if calcium is not None:
         raise ValueError("release_scales_weight with calcium=: write the release into your model")
-    if mode == "clock" and p.stochastic_release:
+    if mode == "clock" and p.stochastic_release and "D" in per_synapse:
         raise ValueError(
-            "release_scales_weight with stochastic release needs the event template: the "
-            "clock template draws the release at the calcium's arrival, after transmission"
+            "release_scales_weight with stochastic release in the clock template needs one "
+            "delay D (its transmission draws the calcium pathway's release D ahead)"
         )
 
 
@@ -741,13 +759,17 @@ def _check_gated_target(target, template, dt):
     if target.variables[var].dim is not volt.dim:
         raise ValueError(f"voltage_gating: {target.name}.{var} must be a voltage (volt)")
     if template.mode == "event":
-        steps = float(template.delay["gate"]) / dt
-        if abs(steps - round(steps)) > 1e-6:
-            raise ValueError(
-                f"voltage_gating: the event template walks at each arrival, so D must be a "
-                f"multiple of dt; got D = {float(template.delay['gate']) * 1e3:g} ms with "
-                f"dt = {dt * 1e3:g} ms"
-            )
+        _check_on_grid(template.delay["gate"], dt,
+                       "voltage_gating: the event template walks at each arrival, so")  # fmt: skip
+
+
+def _check_on_grid(D, dt, why):
+    steps = float(D) / dt
+    if abs(steps - round(steps)) > 1e-6:
+        raise ValueError(
+            f"{why} D must be a multiple of dt; got D = {float(D) * 1e3:g} ms with "
+            f"dt = {dt * 1e3:g} ms"
+        )
 
 
 def _check_own_calcium(calcium, mode, p, per_synapse):
@@ -942,9 +964,12 @@ def make_synapses(source, target, template, connect=None, name=None, history_slo
     if not isinstance(template, SynapseTemplate):
         raise TypeError(f"template must be a SynapseTemplate, got {type(template).__name__}")
     _check_weight_target(target, template)
-    _check_gated_target(
-        target, template, float(kwargs["dt"]) if "dt" in kwargs else float(source.clock.dt)
-    )
+    dt = float(kwargs["dt"]) if "dt" in kwargs else float(source.clock.dt)
+    _check_gated_target(target, template, dt)
+    if "D_release" in template.parameters:
+        _check_on_grid(template.parameters["D_release"], dt, "release_scales_weight with "
+                       "stochastic release in the clock template: its transmission draws the "
+                       "calcium pathway's release, which runs on the grid, so")  # fmt: skip
     options = template.synapses_kwargs()
     options.update(kwargs)
     if name is not None:

@@ -125,11 +125,25 @@ def test_without_the_option_the_weight_is_unscaled(numpy_target):
     np.testing.assert_allclose(totals, [t.size for t in pre], rtol=1e-12)
 
 
+def test_the_clock_template_transmits_the_stochastic_release_it_draws(numpy_target):
+    """The clock template's transmission draws, D ahead, what its calcium pathway draws."""
+    totals, pre, post = _template_totals(_template(STOCHASTIC, "clock"), seed=5)
+    np.testing.assert_allclose(totals, _released_by_fast_path(STOCHASTIC, pre, post, seed=5),
+                               rtol=0, atol=1e-9)  # fmt: skip
+
+
 def test_refusals():
+    import brian2 as b2
+
     with pytest.raises(ValueError, match="needs a weight_target"):
         bc.synapse_template(FACILITATING, release_scales_weight=True)
-    with pytest.raises(ValueError, match="needs the event template"):
-        _template(STOCHASTIC, "clock")
+    with pytest.raises(ValueError, match="needs one delay D"):
+        bc.synapse_template(STOCHASTIC, "clock", weight_target="ge", release_scales_weight=True,
+                            per_synapse=("D",))  # fmt: skip
+    off_grid = _template(STOCHASTIC.replace(D=13.75 * ms), "clock")
+    G = b2.NeuronGroup(2, "ge : 1", threshold="False", name="rw_refusal")
+    with pytest.raises(ValueError, match="D must be a multiple of dt"):
+        bc.make_synapses(G, G, off_grid)
 
 
 @pytest.mark.parametrize("p", [FACILITATING, STOCHASTIC], ids=["facilitating", "stochastic"])
