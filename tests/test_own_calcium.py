@@ -11,6 +11,7 @@ import brian2 as b2
 import numpy as np
 import pytest
 from brian2 import ms, mV, second
+from brian2_helpers import FORCED_THRESHOLD, forced_spikes, generator, grid_trains
 
 import brian2_calcium as bc
 from brian2_calcium import CalciumModel, get_parameters, synapse_template
@@ -21,29 +22,17 @@ STANDARD = CalciumModel("dc/dt = -c/tau_ca : 1 (clock-driven)", on_pre="c += Cpr
 N = 30
 
 
-def _trains():
-    rng = np.random.default_rng(5)
-    pre = [np.unique(np.round(np.sort(rng.uniform(0, 2000, 40)), 1)) for _ in range(N)]
-    post = [np.unique(np.round(np.sort(rng.uniform(0, 2000, 20)), 1)) for _ in range(N)]
-    return pre, post
-
-
 def _final_rho(template, v_post=-65 * mV, seed=3, **values):
     """ρ after 2 s of irregular pre and post spikes (i == j), the postsynaptic neurons
     held at v_post and firing on the given grid times; ``values`` set synaptic variables."""
     b2.start_scope()
     b2.seed(seed)
-    pre, post = _trains()
-    dt = b2.defaultclock.dt
-    steps = int(round(2.1 * second / dt))
-    fires = np.zeros((steps, N))
-    for k, t in enumerate(post):
-        fires[np.round(t * ms / dt).astype(int), k] = 1
-    post_fires = b2.TimedArray(fires, dt=dt)
-    i = np.concatenate([np.full(t.size, k) for k, t in enumerate(pre)])
-    source = b2.SpikeGeneratorGroup(N, i, np.concatenate(pre) * ms, name="own_pre")
-    target = b2.NeuronGroup(N, "v : volt", threshold="post_fires(t, i) > 0.5",
-                            namespace={"post_fires": post_fires}, name="own_target")  # fmt: skip
+    pre, post = grid_trains(5, N)
+    source = generator(pre, "own_pre")
+    spikes = forced_spikes(post, 2.1 * second)
+    target = b2.NeuronGroup(
+        N, "v : volt", threshold=FORCED_THRESHOLD, namespace=spikes, name="own_target"
+    )
     target.v = v_post
     S = bc.make_synapses(source, target, template, connect="i == j", name="own")
     S.rho = np.linspace(0.1, 0.9, N)

@@ -12,6 +12,8 @@ import brian2 as b2
 import numpy as np
 import pytest
 from brian2 import ms, second
+from brian2_helpers import FORCED_THRESHOLD, forced_spikes, generator, grid_trains
+from test_facilitation import _released  # u⁺x⁻ at each spike, by the recursion
 
 import brian2_calcium as bc
 from brian2_calcium import get_parameters, simulate_synapses
@@ -24,27 +26,7 @@ STOCHASTIC = FACILITATING.replace(release_sites=4)
 
 
 def _trains():
-    rng = np.random.default_rng(9)
-    pre = [np.unique(np.round(np.sort(rng.uniform(0, 1500, 30)), 1)) for _ in range(N)]
-    post = [np.unique(np.round(np.sort(rng.uniform(0, 1500, 15)), 1)) for _ in range(N)]
-    return pre, post  # ms on the grid
-
-
-def _recursion(times, U, tau_rec, tau_fac):
-    """u⁺x⁻ at each spike of a train (s), by the model's definition."""
-    u_plus, x_minus, out, last = 0.0, 1.0, [], None
-    for t in times:
-        if last is None:
-            u_minus, x_now = 0.0, 1.0
-        else:
-            gap = t - last
-            u_minus = u_plus * np.exp(-gap / tau_fac) if tau_fac > 0 else 0.0
-            x_now = 1.0 - (1.0 - x_minus * (1.0 - u_plus)) * np.exp(-gap / tau_rec)
-        u_plus = u_minus + U * (1.0 - u_minus)
-        x_minus = x_now
-        out.append(u_plus * x_minus)
-        last = t
-    return np.array(out)
+    return grid_trains(9, N, pre_spikes=30, post_spikes=15, t_ms=1500.0)  # ms on the grid
 
 
 def _released_by_fast_path(p, pre, post, seed):
@@ -71,14 +53,9 @@ def _template_totals(template, target="numpy", seed=5):
     try:
         b2.start_scope()
         pre, post = _trains()
-        dt = b2.defaultclock.dt
-        fires = np.zeros((int(round(1.6 * second / dt)), N))
-        for k, t in enumerate(post):
-            fires[np.round(t * ms / dt).astype(int), k] = 1
-        i = np.concatenate([np.full(t.size, k) for k, t in enumerate(pre)])
-        source = b2.SpikeGeneratorGroup(N, i, np.concatenate(pre) * ms, name="rw_pre")
-        target_group = b2.NeuronGroup(N, "ge : 1", threshold="post_fires(t, i) > 0.5",
-                                      namespace={"post_fires": b2.TimedArray(fires, dt=dt)},
+        source = generator(pre, "rw_pre")
+        target_group = b2.NeuronGroup(N, "ge : 1", threshold=FORCED_THRESHOLD,
+                                      namespace=forced_spikes(post, 1.6 * second),
                                       name="rw_target")  # fmt: skip
         S = bc.make_synapses(source, target_group, template, connect="i == j", name="rw")
         if "noise_seed" in S.variables:
@@ -98,7 +75,7 @@ def _template(p, mode="event"):
 def test_the_event_template_transmits_the_release(target):
     totals, pre, post = _template_totals(_template(FACILITATING), target)
     p = FACILITATING
-    expected = [np.sum(_recursion(t * 1e-3, p.stp_U, p.tau_rec, p.tau_fac)) for t in pre]
+    expected = [np.sum(_released(t * 1e-3, p.stp_U, p.tau_rec, p.tau_fac)) for t in pre]
     np.testing.assert_allclose(totals, expected, rtol=1e-12)
     assert np.all(np.array(expected) < 0.8 * np.array([t.size for t in pre]))  # r < 1
 
@@ -115,7 +92,7 @@ def test_the_event_template_transmits_the_stochastic_release_it_draws(target):
 def test_the_clock_template_transmits_the_release(numpy_target):
     totals, pre, _ = _template_totals(_template(FACILITATING, "clock"))
     p = FACILITATING
-    expected = [np.sum(_recursion(t * 1e-3, p.stp_U, p.tau_rec, p.tau_fac)) for t in pre]
+    expected = [np.sum(_released(t * 1e-3, p.stp_U, p.tau_rec, p.tau_fac)) for t in pre]
     np.testing.assert_allclose(totals, expected, rtol=1e-12)
 
 
@@ -171,7 +148,7 @@ def test_nest_transmits_the_release(p):
     t_pre = recorded_trains(recorder, pre)[0]
     assert w.size == t_pre.size > 20
     if p.release_sites == 0:
-        r = _recursion(t_pre, p.stp_U, p.tau_rec, p.tau_fac)
+        r = _released(t_pre, p.stp_U, p.tau_rec, p.tau_fac)
     else:  # the jumps of the fast path keyed by the connection's noise_key and the seed
         key = nest.GetConnections(pre, post).get("noise_key")
         arrivals = t_pre + p.D

@@ -12,6 +12,7 @@ import brian2 as b2
 import numpy as np
 import pytest
 from brian2 import Hz, ms, mV, second
+from brian2_helpers import FORCED_THRESHOLD, forced_spikes, generator, grid_trains
 
 import brian2_calcium as bc
 from brian2_calcium import VoltageGating, get_parameters, simulate_synapses
@@ -27,11 +28,12 @@ def _voltage(t, k):
     return -0.065 + 0.025 * np.sin(2 * np.pi * 3.0 * t + PHASES[k])
 
 
+# The postsynaptic voltage of neuron k: _voltage, in Brian2's terms
+_SWEPT_VOLTAGE = "v = -65*mV + 25*mV*sin(2*pi*3*Hz*t + phase) : volt\nphase : 1 (constant)"
+
+
 def _trains():
-    rng = np.random.default_rng(8)
-    pre = [np.unique(np.round(np.sort(rng.uniform(0, 2000, 40)), 1)) for _ in range(N)]
-    post = [np.unique(np.round(np.sort(rng.uniform(0, 2000, 20)), 1)) for _ in range(N)]
-    return pre, post  # ms, on the 0.1 ms grid
+    return grid_trains(8, N)  # ms, on the 0.1 ms grid
 
 
 def _brian2_rho(template, target="numpy", held=None):
@@ -40,19 +42,11 @@ def _brian2_rho(template, target="numpy", held=None):
     try:
         b2.start_scope()
         pre, post = _trains()
-        dt = b2.defaultclock.dt
-        fires = np.zeros((int(round(2.1 * second / dt)), N))
-        for k, t in enumerate(post):
-            fires[np.round(t * ms / dt).astype(int), k] = 1
-        namespace = {"post_fires": b2.TimedArray(fires, dt=dt), "phase_of": PHASES}
-        if held is None:
-            model = "v = -65*mV + 25*mV*sin(2*pi*3*Hz*t + phase) : volt\nphase : 1 (constant)"
-        else:
-            model = "v : volt"
-        i = np.concatenate([np.full(t.size, k) for k, t in enumerate(pre)])
-        source = b2.SpikeGeneratorGroup(N, i, np.concatenate(pre) * ms, name="vg_pre")
-        target_group = b2.NeuronGroup(N, model, threshold="post_fires(t, i) > 0.5",
-                                      namespace=namespace, name="vg_target")  # fmt: skip
+        model = _SWEPT_VOLTAGE if held is None else "v : volt"
+        source = generator(pre, "vg_pre")
+        target_group = b2.NeuronGroup(N, model, threshold=FORCED_THRESHOLD,
+                                      namespace=forced_spikes(post, 2.1 * second),
+                                      name="vg_target")  # fmt: skip
         if held is None:
             target_group.phase = PHASES
         else:
@@ -139,17 +133,11 @@ def test_standalone_gated_stochastic_release_equals_the_fast_path(tmp_path):
     try:
         b2.start_scope()
         pre, post = _trains()
-        dt = b2.defaultclock.dt
-        fires = np.zeros((int(round(2.1 * second / dt)), N))
-        for k, t in enumerate(post):
-            fires[np.round(t * ms / dt).astype(int), k] = 1
-        i = np.concatenate([np.full(t.size, k) for k, t in enumerate(pre)])
-        source = b2.SpikeGeneratorGroup(N, i, np.concatenate(pre) * ms, name="sa_pre")
+        source = generator(pre, "sa_pre")
+        spikes = forced_spikes(post, 2.1 * second)
         target = b2.NeuronGroup(
-            N, "v = -65*mV + 25*mV*sin(2*pi*3*Hz*t + phase) : volt\nphase : 1 (constant)",
-            threshold="post_fires(t, i) > 0.5",
-            namespace={"post_fires": b2.TimedArray(fires, dt=dt)}, name="sa_target",
-        )  # fmt: skip
+            N, _SWEPT_VOLTAGE, threshold=FORCED_THRESHOLD, namespace=spikes, name="sa_target"
+        )
         target.phase = PHASES
         gated = bc.make_synapses(source, target, bc.synapse_template(p, voltage_gating=GATING),
                                  connect="i == j", name="sa_gated")  # fmt: skip
@@ -183,17 +171,11 @@ def test_all_to_all_each_synapse_reads_its_own_target(numpy_target):
     b2.start_scope()
     pre, post = _trains()
     pre, post = pre[:n], post[:n]
-    dt = b2.defaultclock.dt
-    fires = np.zeros((int(round(2.1 * second / dt)), n))
-    for k, t in enumerate(post):
-        fires[np.round(t * ms / dt).astype(int), k] = 1
-    i = np.concatenate([np.full(t.size, k) for k, t in enumerate(pre)])
-    source = b2.SpikeGeneratorGroup(n, i, np.concatenate(pre) * ms, name="aa_pre")
+    source = generator(pre, "aa_pre")
+    spikes = forced_spikes(post, 2.1 * second)
     target = b2.NeuronGroup(
-        n, "v = -65*mV + 25*mV*sin(2*pi*3*Hz*t + phase) : volt\nphase : 1 (constant)",
-        threshold="post_fires(t, i) > 0.5",
-        namespace={"post_fires": b2.TimedArray(fires, dt=dt)}, name="aa_target",
-    )  # fmt: skip
+        n, _SWEPT_VOLTAGE, threshold=FORCED_THRESHOLD, namespace=spikes, name="aa_target"
+    )
     target.phase = PHASES[:n]
     S = bc.make_synapses(source, target, bc.synapse_template(P, voltage_gating=GATING),
                          connect=True, name="aa")  # fmt: skip
