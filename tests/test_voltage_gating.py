@@ -190,3 +190,10 @@ def test_all_to_all_each_synapse_reads_its_own_target(numpy_target):
                              2.1 * second, pre_gates=factors)  # fmt: skip
     np.testing.assert_allclose(rho, fast, rtol=0, atol=1e-8)
     assert np.ptp(rho) > 1e-3
+
+
+def test_nest_says_it_has_no_voltage_gating():
+    """Pure Python (no NEST needed): syn_spec refuses the option with a reason and the
+    alternatives, before it looks for NEST."""
+    with pytest.raises(ValueError, match="cannot read the postsynaptic voltage"):
+        bc.nest.syn_spec(P, w0=1.0, voltage_gating=GATING)

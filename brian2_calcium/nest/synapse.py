@@ -151,7 +151,7 @@ def synapse_model(params, w0, w1=None, seed=None, per_connection=False,
 
 @strict_keywords
 def syn_spec(params, w0, w1=None, rho=None, delay=None, seed=None, noise_key=None,
-             per_connection=None, release_scales_weight=False):  # fmt: skip
+             per_connection=None, release_scales_weight=False, voltage_gating=None):  # fmt: skip
     """A ``syn_spec`` for ``nest.Connect``: Graupner–Brunel synapses of a parameter set.
 
     Parameters
@@ -193,6 +193,10 @@ def syn_spec(params, w0, w1=None, rho=None, delay=None, seed=None, noise_key=Non
         Transmit ``r (w0 + ρ (w1 − w0))``, r the fraction the spike releases (u⁺x⁻, or
         n/N with stochastic release; 1 without short-term plasticity): the release that
         also scales its calcium, computed at the spike ahead of the calcium's arrival.
+    voltage_gating : None
+        Refused: NEST's synapse cannot read the postsynaptic voltage at its calcium's
+        arrivals, so voltage-gated calcium is the Brian2 templates' (its factors can be
+        replayed on the fast path); the argument exists to say so.
 
     Returns
     -------
@@ -218,6 +222,13 @@ def syn_spec(params, w0, w1=None, rho=None, delay=None, seed=None, noise_key=Non
     >>> table = bc.ParameterTable("DP", theta_p=[1.2, 1.4])    # doctest: +SKIP
     >>> nest.Connect(pre, post, "one_to_one", bc.nest.syn_spec(table, w0=10.0))  # doctest: +SKIP
     """
+    if voltage_gating is not None:
+        raise ValueError(
+            "voltage_gating: NEST's gb_synapse cannot read the postsynaptic voltage at its "
+            "calcium's arrivals, so it has no voltage-gated calcium; use the Brian2 templates "
+            "(synapse_template(..., voltage_gating=...)), or replay recorded factors on the "
+            "fast path (simulate_synapses(..., pre_gates=...))"
+        )
     table = params if isinstance(params, ParameterTable) else None
     p = table.base if table is not None else get_parameters(params)
     values = None
