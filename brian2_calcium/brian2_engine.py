@@ -247,8 +247,8 @@ def _build_network(b2, p, mode, dt_s, neuron, n_neurons, pre_spikes, post_spikes
     syn.rho = rho0
     if mode == "clock":
         syn.t_stop = t_read * b2.second
-    else:
-        syn.noise_seed = int(seed) % 2**31  # the walk's random streams (compiled targets)
+    if "noise_seed" in syn.variables:  # the walk's streams and the release draws
+        syn.noise_seed = int(seed) % 2**31
     return b2.Network(generators, syn), syn
 
 

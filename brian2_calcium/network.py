@@ -172,6 +172,8 @@ class CubaNetwork:
                 connect={"i": ie[plastic], "j": je[plastic]}, name="cuba_exc", **kwargs,
             )  # fmt: skip
             self.exc_synapses.rho = rho0
+            if "noise_seed" in self.exc_synapses.variables:  # stochastic release's draws
+                self.exc_synapses.noise_seed = self.seed % 2**31
             if not plastic.all():
                 self.exc_static = b2.Synapses(
                     self.neurons, self.neurons, on_pre="ge_post += we",

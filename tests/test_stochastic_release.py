@@ -284,3 +284,17 @@ def test_an_stdp_grid_with_release_noise_has_the_fast_paths_statistics():
     plain = _simulate(p.replace(release_sites=0), pre, post, rho0, t_end, 3, trains)
     U0, D0 = _UD(p, plain, n)
     assert np.max(np.abs(np.concatenate([U - U0, D - D0]))) > 0.05
+
+
+def test_the_brian2_clock_engine_passes_its_seed_to_the_release_draws(numpy_target):
+    """run_protocol's seed reaches the clock template's release draws (sigma = 0: only
+    they differ): two seeds give other numbers, one seed the same."""
+    from test_brian2_engine import _grid
+
+    from brian2_calcium.brian2_engine import simulate_brian2
+
+    p = IRREGULAR.replace(tau=7.5 * second)
+    grid = _grid(p, [10] * ms, 20)
+    a = simulate_brian2(p, *grid, mode="clock", seed=1)
+    assert np.array_equal(a, simulate_brian2(p, *grid, mode="clock", seed=1))
+    assert not np.array_equal(a, simulate_brian2(p, *grid, mode="clock", seed=2))
