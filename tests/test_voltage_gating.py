@@ -69,8 +69,12 @@ def _fast(p, gates=True):
                              np.linspace(0.1, 0.9, N), 2.1 * second, pre_gates=factors)  # fmt: skip
 
 
-@pytest.mark.parametrize("target", ["numpy", pytest.param("cython", marks=pytest.mark.long)])
-@pytest.mark.parametrize("base", ["DP", "deperrois2020_visual"])
+@pytest.mark.parametrize(
+    ("target", "base"),
+    [("numpy", "DP"), ("numpy", "deperrois2020_visual"),
+     # cython once, on the set with the most state (the compiled walk is the same C)
+     pytest.param("cython", "deperrois2020_visual", marks=pytest.mark.long)],
+)  # fmt: skip
 def test_the_event_template_equals_the_fast_path_fed_the_factors(target, base):
     p = get_parameters(base).replace(sigma=0, D=13.7 * ms) if base != "DP" else P
     rho = _brian2_rho(bc.synapse_template(p, voltage_gating=GATING), target)
