@@ -106,6 +106,8 @@ sphinx_gallery_conf = {
     "image_srcset": [],
     "first_notebook_cell": None,
     "abort_on_example_error": False,
+    # each example starts from Brian2's defaults (they share one process here)
+    "reset_modules": ("matplotlib", "b2c_docs.reset_brian2"),
 }
 
 # -- HTML ----------------------------------------------------------------------------------

@@ -49,7 +49,8 @@ import brian2_calcium as bc
 from brian2_calcium.plotting import finish_figure
 
 b2.prefs.codegen.target = "numpy"  # no compilation: the example runs anywhere
-dt = b2.defaultclock.dt  # 0.1 ms: the delay D = 13.7 ms must be a multiple of it
+b2.defaultclock.dt = 0.1 * ms  # the delay D = 13.7 ms must be a multiple of dt
+dt = b2.defaultclock.dt
 p = bc.get_parameters("DP").replace(sigma=0)
 gating = bc.VoltageGating(variable="v", mg=1.0, mg_scale=3.57, slope=0.062 / mV, v_ref=-65 * mV)
 holding = np.array([-75, -65, -55, -45]) * mV

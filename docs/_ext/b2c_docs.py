@@ -59,6 +59,18 @@ class ExampleOrder:
         return "b2c_docs.ExampleOrder"
 
 
+def reset_brian2(gallery_conf, fname):
+    """sphinx-gallery ``reset_modules``: Brian2's global state back to its defaults before
+    each example (the gallery runs them in one process; an example that sets
+    ``defaultclock.dt`` or the code generation target must not change the next one)."""
+    import brian2 as b2
+    from brian2.devices.device import reset_device
+
+    reset_device()
+    b2.prefs.codegen.target = "auto"
+    b2.defaultclock.dt = 0.1 * b2.ms
+
+
 # -- the parameter-set table -----------------------------------------------------------------
 
 # (field, column header, scale from SI) in the order of GB2012 SI Tables S1/S2.
