@@ -37,9 +37,6 @@ cdef extern from "gb_kernel.h" nogil:
     double gb_interval_apply(double rho, double *pending, double L, const gb_interval *s,
                              const gb_params *p, double xi_p, double xi_d)
     double gb_cubic_flow(double rho, double t, const gb_params *p)
-    double gb_tm_resources(double x_last, double U, double since, double tau_rec)
-    double gb_tm_facilitation(double u_last, double U, double since, double tau_fac)
-    double gb_pre_jump(double Cpre, double rho, int rho_scales_cpre, double U, double x)
 
 
 cdef extern from "gb_walk.h" nogil:
@@ -134,17 +131,8 @@ cdef inline double _step(double rho, double *pending, double c, double L,
 
 
 cdef struct _Model:
-    gb_params p
-    bint noisy
-    double D  # presynaptic calcium arrives D after the spike (s)
-    double Cpre
-    double Cpost
-    double eta
-    double stp_U
-    double tau_rec
-    double tau_fac
-    bint rho_scales_cpre
-    int32_t release_sites
+    gb_synapse_model s  # the model as the walk of gb_walk.h takes it
+    bint noisy  # noise is drawn at all
 
 
 # Columns of a row of the model table (fastpath.MODEL_COLUMNS gives their names).
@@ -156,27 +144,27 @@ MODEL_WIDTH = _MODEL_WIDTH
 
 cdef void _model_from_row(_Model *m, const double *row) noexcept nogil:
     """Fill and prepare a model from one row of the table (once per row and call)."""
-    m.p.tau_ca = row[0]
-    m.p.theta_d = row[1]
-    m.p.theta_p = row[2]
-    m.p.gamma_d = row[3]
-    m.p.gamma_p = row[4]
-    m.p.sigma = row[5]
-    m.p.tau = row[6]
-    m.p.rho_star = row[7]
-    m.p.bistable = <int>row[8]
-    m.p.gating = <int>row[9]
-    gb_params_prepare(&m.p)
-    m.noisy = m.p.gating != 0 and m.p.sigma > 0.0
-    m.D = row[10]
-    m.Cpre = row[11]
-    m.Cpost = row[12]
-    m.eta = row[13]
-    m.stp_U = row[14]
-    m.tau_rec = row[15]
-    m.tau_fac = row[16]
-    m.rho_scales_cpre = row[17] != 0.0
-    m.release_sites = <int32_t>row[18]
+    m.s.p.tau_ca = row[0]
+    m.s.p.theta_d = row[1]
+    m.s.p.theta_p = row[2]
+    m.s.p.gamma_d = row[3]
+    m.s.p.gamma_p = row[4]
+    m.s.p.sigma = row[5]
+    m.s.p.tau = row[6]
+    m.s.p.rho_star = row[7]
+    m.s.p.bistable = <int>row[8]
+    m.s.p.gating = <int>row[9]
+    gb_params_prepare(&m.s.p)
+    m.noisy = m.s.p.gating != 0 and m.s.p.sigma > 0.0
+    m.s.D = row[10]
+    m.s.Cpre = row[11]
+    m.s.Cpost = row[12]
+    m.s.eta = row[13]
+    m.s.stp_U = row[14]
+    m.s.tau_rec = row[15]
+    m.s.tau_fac = row[16]
+    m.s.rho_scales_cpre = row[17] != 0.0
+    m.s.release_sites = <int32_t>row[18]
 
 
 cdef class _Models:
@@ -412,7 +400,7 @@ cdef long long _run_synapse(Py_ssize_t i, const _Stored *stored, _Train *drawn,
     Returns the number of spikes processed.
     """
     cdef gb_rng rng
-    cdef const gb_params *p = &m.p
+    cdef const gb_params *p = &m.s.p
     cdef bint noisy = m.noisy
     cdef Py_ssize_t j, a = 0, a_end = 0, b = 0, b_end = 0
     cdef Py_ssize_t k = 0
@@ -426,7 +414,7 @@ cdef long long _run_synapse(Py_ssize_t i, const _Stored *stored, _Train *drawn,
     cdef double x_res = 1.0, t_pre_last = -INFINITY
     # Facilitation: the release fraction u+ of the last presynaptic event (U before the
     # first; without facilitation it stays U)
-    cdef double u_fac = m.stp_U
+    cdef double u_fac = m.s.stp_U
     cdef double t, t_pre, t_post, L, c, decay, jump, inf = INFINITY
     cdef bint is_pre
     # The plans of the last interval that followed a pre (0) and a post (1) event, with
@@ -448,10 +436,10 @@ cdef long long _run_synapse(Py_ssize_t i, const _Stored *stored, _Train *drawn,
     gb_rng_seed(&rng, seed, stream)
     while True:
         if drawn == NULL:
-            t_pre = stored.pre_times[a] + m.D if a < a_end else inf
+            t_pre = stored.pre_times[a] + m.s.D if a < a_end else inf
             t_post = stored.post_times[b] if b < b_end else inf
         else:
-            t_pre = drawn.t_pre + m.D
+            t_pre = drawn.t_pre + m.s.D
             t_post = drawn.t_post
         is_pre = gb_pre_first(t_pre, t_post)  # ties: presynaptic calcium first (gb_walk.h)
         t = t_pre if is_pre else t_post
@@ -486,15 +474,15 @@ cdef long long _run_synapse(Py_ssize_t i, const _Stored *stored, _Train *drawn,
         c_post = c_post * decay
         kind = 0 if is_pre else 1
         if is_pre:
-            if m.rho_scales_cpre:  # spec §1.5: the jump uses ρ brought up to date here
+            if m.s.rho_scales_cpre:  # spec §1.5: the jump uses ρ brought up to date here
                 rho = gb_cubic_flow(rho, pending, p)
                 pending = 0.0
             # short-term plasticity: the release of this event (gb_release.h), whose
             # stochastic draws are keyed by the synapse's seed, stream and this time
             jump = gb_pre_jump_released(
-                m.Cpre, rho, m.rho_scales_cpre,
-                gb_release_event(&x_res, &u_fac, &t_pre_last, t, m.stp_U, m.tau_rec,
-                                 m.tau_fac, m.release_sites, seed, <int64_t>stream))
+                m.s.Cpre, rho, m.s.rho_scales_cpre,
+                gb_release_event(&x_res, &u_fac, &t_pre_last, t, m.s.stp_U, m.s.tau_rec,
+                                 m.s.tau_fac, m.s.release_sites, seed, <int64_t>stream))
             if drawn == NULL and stored.pre_gates != NULL:  # voltage gating at the arrival
                 jump = jump * stored.pre_gates[a]
             c_pre = c_pre + jump
@@ -503,7 +491,7 @@ cdef long long _run_synapse(Py_ssize_t i, const _Stored *stored, _Train *drawn,
             else:
                 _train_pop_pre(drawn)
         else:
-            c_post = c_post + m.Cpost + m.eta * c_pre
+            c_post = c_post + m.s.Cpost + m.s.eta * c_pre
             if drawn == NULL:
                 b = b + 1
             else:
@@ -818,10 +806,8 @@ def walk_states(dict state, double t, const long long[::1] i, const long long[::
     cdef double[::1] tlast = state["tlast"], xres = state["xres"], tpre = state["tpre"]
     cdef double[::1] ufac = state["ufac"]
     cdef long long[::1] npre = state["npre"], npost = state["npost"]
-    cdef gb_synapse_model m
     cdef gb_synapse_state s
     cdef gb_history h
-    cdef const _Model *row
     recent = np.zeros((rows, 4))
     cdef double[:, ::1] recent_v = recent
     if ring.shape[0] != rows * slots:
@@ -835,27 +821,16 @@ def walk_states(dict state, double t, const long long[::1] i, const long long[::
     h.ring = &ring[0] if ring.shape[0] else NULL
     h.slots = <int32_t>slots
     h.n = <int32_t>rows
+    if seeds.shape[0] != n or syns.shape[0] != n or j.shape[0] != n:
+        raise ValueError("i, j, seeds and syns need one entry per synapse")
     out = np.empty(n)
     cdef double[::1] out_v = out
     for k in range(n):
-        if seeds.shape[0] != n or syns.shape[0] != n or j.shape[0] != n:
-            raise ValueError("i, j, seeds and syns need one entry per synapse")
-        row = &table.models[model_of[k]]
-        m.p = row.p
-        m.D = row.D
-        m.Cpre = row.Cpre
-        m.Cpost = row.Cpost
-        m.eta = row.eta
-        m.stp_U = row.stp_U
-        m.tau_rec = row.tau_rec
-        m.tau_fac = row.tau_fac
-        m.release_sites = row.release_sites
-        m.rho_scales_cpre = row.rho_scales_cpre
         s.rho, s.c, s.cpre, s.tlast = rho[k], c[k], cpre[k], tlast[k]
         s.xres, s.tpre, s.ufac = xres[k], tpre[k], ufac[k]
         s.npre, s.npost = <int32_t>npre[k], <int32_t>npost[k]
-        out_v[k] = gb_walk(&s, t, &m, &h, <int32_t>i[k], &h, <int32_t>j[k], seeds[k],
-                           <int64_t>syns[k])
+        out_v[k] = gb_walk(&s, t, &table.models[model_of[k]].s, &h, <int32_t>i[k], &h,
+                           <int32_t>j[k], seeds[k], <int64_t>syns[k])
         rho[k], c[k], cpre[k], tlast[k] = s.rho, s.c, s.cpre, s.tlast
         xres[k], tpre[k], ufac[k] = s.xres, s.tpre, s.ufac
         npre[k], npost[k] = s.npre, s.npost
