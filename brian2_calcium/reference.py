@@ -21,6 +21,7 @@ __all__ = [
     "tm_facilitation",
     "pre_jump",
     "release_draws",
+    "release_event",
     "simulate",
 ]
 
@@ -261,6 +262,27 @@ def release_draws(x_full, sites, u, since, tau_rec, seed, syn, times):
     return (left / sites).reshape(n), (released / sites).reshape(n)
 
 
+def release_event(x, u, tp, e, p, seed, syn):
+    """The release at presynaptic calcium events at times ``e`` (``gb_release_event``).
+
+    ``x``, ``u``, ``tp``: each synapse's resources (stochastic release: the fraction of
+    sites full), release fraction u⁺ and time of its previous event; ``p`` the model
+    (``stp_U``, ``tau_rec``, ``tau_fac``, ``release_sites``); ``seed`` and ``syn`` key the
+    stochastic draws. Returns the new ``x``, ``u``, ``tp`` and the fraction released
+    (1 without short-term plasticity), which scales the calcium jump.
+    """
+    if not p.stp_U > 0:
+        return x, u, tp, np.ones(np.shape(e))
+    since = e - tp
+    if p.release_sites > 0:  # stochastic: the compiled draws, keyed by (seed, syn, e)
+        u = tm_facilitation(u, p.stp_U, since, p.tau_fac)
+        x, released = release_draws(x, p.release_sites, u, since, p.tau_rec, seed, syn, e)
+        return x, u, e, released
+    x = tm_resources(x, u, since, p.tau_rec)
+    u = tm_facilitation(u, p.stp_U, since, p.tau_fac)
+    return x, u, e, u * x
+
+
 def simulate(params, pre, post, rho0, t_end, rng, train_of_synapse=None, seed=0):
     """Numpy counterpart of the fast path (all synapses advanced in lock step).
 
@@ -311,27 +333,11 @@ def simulate(params, pre, post, rho0, t_end, rng, train_of_synapse=None, seed=0)
         pre_now = live & is_pre[:, j]
         post_now = live & ~is_pre[:, j]
         c_post = np.where(post_now, c_post + p.Cpost + p.eta * c_pre, c_post)
-        if p.stp_U > 0:
-            since = t - t_pre_last
-            if p.release_sites > 0:  # stochastic: x_res is the fraction of sites full
-                u_fac = np.where(pre_now, tm_facilitation(u_fac, p.stp_U, since, p.tau_fac),
-                                 u_fac)  # fmt: skip
-                at = np.flatnonzero(pre_now)
-                released = np.zeros(n)
-                x_res[at], released[at] = release_draws(
-                    x_res[at], p.release_sites, u_fac[at], since[at], p.tau_rec, seed, at,
-                    t[at],
-                )  # fmt: skip
-            else:
-                x_res = np.where(pre_now, tm_resources(x_res, u_fac, since, p.tau_rec), x_res)
-                u_fac = np.where(pre_now, tm_facilitation(u_fac, p.stp_U, since, p.tau_fac),
-                                 u_fac)  # fmt: skip
-            t_pre_last = np.where(pre_now, t, t_pre_last)
-        if p.release_sites > 0:
-            jump = (p.Cpre * rho if p.rho_scales_cpre else p.Cpre) * released
-        else:
-            jump = pre_jump(p.Cpre, rho, p.rho_scales_cpre, u_fac, x_res)
-        c_pre = np.where(pre_now, c_pre + jump, c_pre)
+        at = np.flatnonzero(pre_now)
+        x_res[at], u_fac[at], t_pre_last[at], released = release_event(
+            x_res[at], u_fac[at], t_pre_last[at], t[at], p, seed, at
+        )
+        c_pre[at] += (p.Cpre * rho[at] if p.rho_scales_cpre else p.Cpre) * released
         t_last = np.where(live, np.maximum(t, t_last), t_last)
     L = np.maximum(t_end - t_last, 0.0)
     xi = rng.standard_normal((2, n))

@@ -28,10 +28,8 @@ from .reference import (
     KERNEL_HEADER,
     TIE_WINDOW,
     advance_rho,
-    release_draws,
+    release_event,
     release_header_text,
-    tm_facilitation,
-    tm_resources,
 )
 
 __all__ = [
@@ -416,7 +414,7 @@ def _walk_all(s, t, i, j, pre, post, m, rng, keys, ahead=False):
         cpre = np.where(active, cpre * decay, cpre)
         pre_now = np.flatnonzero(is_pre)
         if pre_now.size:
-            xres[pre_now], ufac[pre_now], tpre[pre_now], released = _release_event(
+            xres[pre_now], ufac[pre_now], tpre[pre_now], released = release_event(
                 xres[pre_now], ufac[pre_now], tpre[pre_now], e[pre_now], m, keys[0],
                 keys[1][pre_now],
             )  # fmt: skip
@@ -455,21 +453,6 @@ def _walk_all(s, t, i, j, pre, post, m, rng, keys, ahead=False):
     return rho_end, kept
 
 
-def _release_event(x, u, tp, e, m, seed, syn):
-    """The release at presynaptic calcium events at times e (``gb_release_event``):
-    the new resources, release fraction and time, and the fraction released."""
-    if not m.stp_U > 0:
-        return x, u, tp, np.ones(np.shape(e))
-    since = e - tp
-    if m.release_sites > 0:  # stochastic: the compiled draws, keyed by (seed, syn, e)
-        u = tm_facilitation(u, m.stp_U, since, m.tau_fac)
-        x, released = release_draws(x, m.release_sites, u, since, m.tau_rec, seed, syn, e)
-        return x, u, e, released
-    x = tm_resources(x, u, since, m.tau_rec)
-    u = tm_facilitation(u, m.stp_U, since, m.tau_fac)
-    return x, u, e, u * x
-
-
 def _release_ahead(x, u, tp, a, ni, i, pre, t, m, keys):
     """The release of the presynaptic spike at t (``gb_walk_gated``'s ``released``): the
     release state carried over the spikes whose calcium is still to arrive, then t's."""
@@ -481,10 +464,10 @@ def _release_ahead(x, u, tp, a, ni, i, pre, t, m, keys):
         if not left.size:
             break
         e = ring[i[left] * slots + a[left] % slots] + m.D
-        x[left], u[left], tp[left], _ = _release_event(x[left], u[left], tp[left], e, m,
+        x[left], u[left], tp[left], _ = release_event(x[left], u[left], tp[left], e, m,
                                                        keys[0], keys[1][left])  # fmt: skip
         a[left] += 1
-    return _release_event(x, u, tp, t + m.D, m, keys[0], keys[1])[3]
+    return release_event(x, u, tp, t + m.D, m, keys[0], keys[1])[3]
 
 
 def _normal_source(rng):
