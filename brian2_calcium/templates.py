@@ -490,11 +490,11 @@ def synapse_template(params, mode="event", weight_target=None, w0=None, w1=None,
         if release_scales_weight and pre_jump and p.stp_U > 0:
             model += list(_TRANSMITTED_STATE)
             initial.update(xtr=1.0, ttr=NEVER * second, utr=p.stp_U)
-            release = _TRANSMITTED_RELEASE
             if p.stochastic_release:  # drawn as the calcium pathway will, D later
-                release = _TRANSMITTED_STOCHASTIC
                 values["D_release"] = p.D * second
-            on_pre["transmission"] = release + on_pre["transmission"].replace(" += ", " += rtr*", 1)
+            release = _release_lines("xtr", "utr", "ttr", p.stochastic_release,
+                                     "t + D_release", "rtr")  # fmt: skip
+            on_pre.update(_transmission(target, scale="rtr*", before=release))
         delay = {"calcium": p.D * second}
         if "D" in per_synapse:  # a per-synapse pathway delay, set by set_parameters
             delay = {}
@@ -655,69 +655,53 @@ def _walk_code(split, pre_jump, target, gating=None, release_scales_weight=False
         )
     else:
         on_pre["update"] = "\n".join(walk("0*second"))
-    if target is not None:
-        scale = "released*" if release_scales_weight else ""
-        on_pre["transmission"] = f"{target} += {scale}{_WEIGHT.format(rho='rho_now')}"
+    on_pre.update(_transmission(target, "rho_now", "released*" if release_scales_weight else ""))
     # the sweep: the walk with a minimum age, ρ at its time not needed
     sweep = "\n".join(walk("{min_age}")).replace("rho_now = ", "rho_swept = ", 1)
     return model, on_pre, sweep
 
 
-def _calcium_jump(split, pre_jump, stochastic, gate="1"):
+def _release_lines(x, u, tp, stochastic, key_time, released=None):
+    """Abstract code bringing a release state (resources or full sites ``x``, fraction
+    ``u``, time ``tp``) to the presynaptic event at t (``gb_release_event``); ``released``
+    names the fraction released (stochastic: drawn by the stream keyed by ``key_time``)."""
+    if stochastic:  # gb_release.h: both calls draw the event's numbers
+        args = f"({x}, {u}, t - {tp}, tau_rec, release_sites, noise_seed, {key_time})"
+        return [
+            f"{u} = {TM_FACILITATION_NAME}({u}, stp_U, t - {tp}, tau_fac)",
+            f"{released} = {RELEASE_FRACTION_NAME}{args}",
+            f"{x} = {RELEASE_LEFT_NAME}{args}",
+            f"{tp} = t",
+        ]
+    lines = [
+        f"{x} = {TM_RESOURCES_NAME}({x}, {u}, t - {tp}, tau_rec)",
+        f"{u} = {TM_FACILITATION_NAME}({u}, stp_U, t - {tp}, tau_fac)",
+        f"{tp} = t",
+    ]
+    return lines if released is None else [*lines, f"{released} = {u}*{x}"]
+
+
+def _calcium_jump(split, pre_jump, stochastic, gate=None):
     """The clock ``calcium`` pathway: the presynaptic jump (spec §1.5: with the variable
     jump, first the resources, then the jump, which uses them and ρ at the event), times
     the voltage gate."""
-    lines = _plain_calcium_jump(split, pre_jump, stochastic)
-    if gate != "1":
-        c = "cpre" if split else "c"
-        lines[-1] = lines[-1].replace(f"{c} += ", f"{c} += {gate}*", 1)
-    return lines
-
-
-def _plain_calcium_jump(split, pre_jump, stochastic):
-    c = "cpre" if split else "c"
     if not pre_jump:
-        return [f"{c} += Cpre"]
-    if stochastic:  # gb_release.h: both calls draw the event's numbers (keyed by t)
-        release = "(xres, ufac, t - tpre, tau_rec, release_sites, noise_seed, t)"
-        return [
-            f"ufac = {TM_FACILITATION_NAME}(ufac, stp_U, t - tpre, tau_fac)",
-            f"released = {RELEASE_FRACTION_NAME}{release}",
-            f"xres = {RELEASE_LEFT_NAME}{release}",
-            "tpre = t",
-            f"{c} += Cpre*(rho_scales_cpre*rho + 1 - rho_scales_cpre)*released",
-        ]
-    return [
-        f"xres = {TM_RESOURCES_NAME}(xres, ufac, t - tpre, tau_rec)",
-        f"ufac = {TM_FACILITATION_NAME}(ufac, stp_U, t - tpre, tau_fac)",
-        "tpre = t",
-        f"{c} += {PRE_JUMP_NAME}(Cpre, rho, rho_scales_cpre, ufac, xres)",
-    ]
+        lines, jump = [], "Cpre"
+    elif stochastic:
+        lines = _release_lines("xres", "ufac", "tpre", True, "t", "released")
+        jump = "Cpre*(rho_scales_cpre*rho + 1 - rho_scales_cpre)*released"
+    else:
+        lines = _release_lines("xres", "ufac", "tpre", False, None)
+        jump = f"{PRE_JUMP_NAME}(Cpre, rho, rho_scales_cpre, ufac, xres)"
+    scale = "" if gate is None else f"{gate}*"
+    return [*lines, f"{'cpre' if split else 'c'} += {scale}{jump}"]
 
 
 # A clock template's transmission with the release (release_scales_weight): its own
-# Tsodyks-Markram state, advanced at the spike (the calcium pathway's is advanced D later,
-# over the same intervals, so the two give the same release to each spike).
+# release state, advanced at the spike (the calcium pathway's is advanced D later, over the
+# same intervals, so the two give the same release to each spike; stochastic draws keyed
+# by the arrival t + D, on the grid where that pathway runs: checked by make_synapses).
 _TRANSMITTED_STATE = ("xtr : 1", "ttr : second", "utr : 1")
-_TRANSMITTED_RELEASE = (
-    f"xtr = {TM_RESOURCES_NAME}(xtr, utr, t - ttr, tau_rec)\n"
-    f"utr = {TM_FACILITATION_NAME}(utr, stp_U, t - ttr, tau_fac)\n"
-    "ttr = t\n"
-    "rtr = utr*xtr\n"
-)
-# ... with stochastic release: the calcium pathway's draws, keyed by the arrival t + D (on
-# the time grid, where that pathway runs; checked by make_synapses)
-_TRANSMITTED_STOCHASTIC = "".join(
-    f"{line}\n"
-    for line in (
-        f"utr = {TM_FACILITATION_NAME}(utr, stp_U, t - ttr, tau_fac)",
-        f"rtr = {RELEASE_FRACTION_NAME}(xtr, utr, t - ttr, tau_rec, release_sites, noise_seed, "
-        "t + D_release)",
-        f"xtr = {RELEASE_LEFT_NAME}(xtr, utr, t - ttr, tau_rec, release_sites, noise_seed, "
-        "t + D_release)",
-        "ttr = t",
-    )
-)
 
 
 def _check_release_scales_weight(weight_target, mode, p, calcium, per_synapse):
@@ -819,8 +803,12 @@ def _rho_equation(stop_time):
     return model
 
 
-def _transmission(target):
-    return {} if target is None else {"transmission": f"{target} += {_WEIGHT.format(rho='rho')}"}
+def _transmission(target, rho="rho", scale="", before=()):
+    """The ``transmission`` pathway: ``target += scale*w(rho)`` after the lines ``before``
+    (none without a weight target)."""
+    if target is None:
+        return {}
+    return {"transmission": "\n".join([*before, f"{target} += {scale}{_WEIGHT.format(rho=rho)}"])}
 
 
 def _own_calcium_code(calcium, target, stop_time):
@@ -847,7 +835,7 @@ def _clock_code(split, target, stop_time, pre_jump, stochastic=False, gating=Non
     else:
         model.append("dc/dt = -c/tau_ca : 1 (clock-driven)")
     on_pre = _transmission(target)
-    gate = "1" if gating is None else gating.expression(f"{gating.variable}_post")
+    gate = None if gating is None else gating.expression(f"{gating.variable}_post")
     on_pre["calcium"] = "\n".join(_calcium_jump(split, pre_jump, stochastic, gate))
     on_post = {"post": "cpost += Cpost + eta*cpre" if split else "c += Cpost"}
     return model, on_pre, on_post
