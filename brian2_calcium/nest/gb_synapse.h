@@ -624,13 +624,16 @@ gb_connection< targetidentifierT, NumbersT >::send( nest::Event& e, size_t tid, 
     lag[ n++ ] = 0;
   }
 
+  // the calcium arrival (s) of pending spike k
+  const auto arrival = [ & ]( int k )
+  { return nest::Time( nest::Time::step( step - lag[ k ] ) ).get_ms() * 1e-3 + m->D; };
   gb_synapse_state s = { rho_, c_, cpre_, tlast_, xres_, tpre_, ufac_, 0, 0 };
   gb_walker w;
   gb_walker_start( &w, &s, m, t, cp.seed(), key_ );
   int a = 0;
   for ( ;; )
   {
-    double ta = a < n ? nest::Time( nest::Time::step( step - lag[ a ] ) ).get_ms() * 1e-3 + m->D : INFINITY;
+    double ta = a < n ? arrival( a ) : INFINITY;
     const double tb = post != finish ? post->t_ * 1e-3 : INFINITY;
     if ( ta > t )
     {
@@ -680,8 +683,7 @@ gb_connection< targetidentifierT, NumbersT >::send( nest::Event& e, size_t tid, 
     double x = s.xres, u = s.ufac, tp = s.tpre;
     for ( int k = a; k < n; ++k )
     {
-      const double arrival = nest::Time( nest::Time::step( step - lag[ k ] ) ).get_ms() * 1e-3 + m->D;
-      released = gb_release_event( &x, &u, &tp, arrival, m->stp_U, m->tau_rec, m->tau_fac, m->release_sites,
+      released = gb_release_event( &x, &u, &tp, arrival( k ), m->stp_U, m->tau_rec, m->tau_fac, m->release_sites,
         cp.seed(), key_ );
     }
   }
