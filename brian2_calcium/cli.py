@@ -445,6 +445,11 @@ def _cmd_network(args):
         )
     except (ValueError, TypeError, NestBuildError) as err:
         raise CLIError(str(err)) from None
+    if args.engine == "nest":
+        from .nest import mpi
+
+        if not mpi.is_root():  # under mpiexec: every rank has the result, rank 0 reports it
+            return 0
     summary = result.summary()
     if args.json:
         _atomic(args.json, lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=2) + "\n"))

@@ -2,11 +2,14 @@
 
 The module is compiled against the headers of the installed NEST (the ``nest-simulator``
 wheel ships them), with the kernel headers of this package, into a per-user cache keyed by
-the hash of every source file, the NEST version and the compiler command: a changed kernel
-or a new NEST builds a new module, an unchanged one loads in milliseconds (as Brian2 caches
-its builds). The wheel's ``nest-config`` holds its build machine's paths and is not used.
+the hash of every source file, the NEST version, its build options (``config.h``) and the
+compiler command: a changed kernel or a new NEST builds a new module, an unchanged one
+loads in milliseconds (as Brian2 caches its builds). One process compiles while others (MPI
+ranks) wait for it. The wheel's ``nest-config`` holds its build machine's paths and is not
+used.
 """
 
+import fcntl
 import functools
 import hashlib
 import os
@@ -14,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from pathlib import Path
 
@@ -132,7 +136,22 @@ def _include_directories(nest):
     return [nest_include, boost, KERNEL, HERE]
 
 
-def _compiler():
+def _compiler(nest):
+    """The C++ compiler: ``$CXX`` (g++), or for a NEST built with MPI (whose headers
+    include ``<mpi.h>``) MPI's wrapper, ``$MPICXX`` or ``mpicxx`` on PATH or beside this
+    Python (where pip's ``mpich`` puts it)."""
+    if nest.build_info.get("have_mpi"):
+        cxx = os.environ.get("MPICXX", "mpicxx")
+        here = sysconfig.get_path("scripts")
+        path = shutil.which(cxx) or shutil.which(cxx, path=here)
+        if path is None:
+            raise NestBuildError(
+                f"this NEST was built with MPI, and its headers include <mpi.h>: building "
+                f"gb_synapse's module needs MPI's compiler wrapper ({cxx!r} not found on PATH "
+                f"or in {here}): pip install mpich (as tools/build_mpi_nest.py does), load "
+                "the cluster's MPI module, or set MPICXX"
+            )
+        return path
     cxx = os.environ.get("CXX", "g++")
     path = shutil.which(cxx)
     if path is None:
@@ -148,21 +167,33 @@ def module_path(nest=None):
     Raises
     ------
     NestBuildError
-        If NEST, its headers, Boost, ltdl.h or a compiler is missing, or the build fails.
+        If NEST, its headers, Boost, ltdl.h or a compiler (MPI's wrapper for a NEST built
+        with MPI) is missing, or the build fails.
     """
     nest = nest or import_nest()
     includes = _include_directories(nest)
-    cxx = _compiler()
+    cxx = _compiler(nest)
     abi = _string_abi(_kernel_files(nest))
     command = [cxx, *FLAGS, f"-D_GLIBCXX_USE_CXX11_ABI={abi}", *(f"-I{p}" for p in includes)]
     digest = hashlib.sha256()
     for source in SOURCES:
         digest.update(source.name.encode() + b"\0" + source.read_bytes())
     digest.update(" ".join([nest.__version__, *command]).encode())
+    config = includes[0] / "config.h"  # NEST's build options (MPI, threads, ...)
+    digest.update(config.read_bytes() if config.is_file() else b"")
     target = cache_directory() / digest.hexdigest()[:16] / f"{MODULE_NAME}.so"
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
+    # one process compiles (MPI ranks, parallel tests) while the others wait for its file
+    with open(target.parent / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not target.is_file():
+            _compile(command, target)
+    return target
+
+
+def _compile(command, target):
     print(f"brian2_calcium: compiling the NEST module (once, ~15 s) into {target.parent}",
           file=sys.stderr)  # fmt: skip
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
@@ -176,8 +207,7 @@ def module_path(nest=None):
                 "building the NEST module failed (incompatible NEST?):\n"
                 + "\n".join(run.stderr.splitlines()[-30:])
             )
-        os.replace(built, target)  # atomic: a parallel build never sees half a file
-    return target
+        os.replace(built, target)  # atomic: a reader never sees half a file
 
 
 def install():

@@ -10,14 +10,21 @@ exponential currents give CUBA's voltage jumps (a jump of ``w`` volts is a curre
 NEST brings a synapse up to date at its presynaptic spikes only; the read-out walks every
 synapse on to the end of the run (:func:`~brian2_calcium.nest.bring_up_to_date`), as
 Brian2's does.
+
+Under MPI (``mpiexec -n N``) every rank runs :func:`simulate_cuba` (it is collective): each
+sets its own neurons' potentials and holds the connections to them, and the spikes and ρ
+of every rank are gathered into one result, the same on every rank and the same numbers
+as with one process.
 """
 
 import sys
 import time
+import warnings
 
 import numpy as np
 
 from ..cuba import CUBA, NetworkResult, cuba_draws
+from . import mpi
 from .build import import_nest, install
 from .readout import bring_up_to_date, connection_state
 from .synapse import syn_spec
@@ -74,15 +81,16 @@ def simulate_cuba(duration, n_neurons, plasticity, params, plastic_targets, seed
     dt : float
         NEST's resolution (s).
     threads : int
-        NEST's ``local_num_threads``; the numbers do not depend on it.
+        NEST's ``local_num_threads`` (per MPI process); the numbers do not depend on it,
+        nor on the number of processes.
     progress : bool
         Report the run's progress on stderr (in twenty steps) and NEST's warnings.
 
     Returns
     -------
     NetworkResult
-        ``target`` is ``"nest"``; ``timings`` has ``build_s``, ``run_s``, ``readout_s``,
-        ``total_s``.
+        The whole network's, on every MPI rank. ``target`` is ``"nest"``; ``timings``
+        has ``build_s``, ``run_s``, ``readout_s``, ``total_s``.
     """
     nest = import_nest()
 
@@ -106,8 +114,14 @@ def simulate_cuba(duration, n_neurons, plasticity, params, plastic_targets, seed
         "tau_syn_in": CUBA["taui"] * 1e3, "t_ref": CUBA["refractory"] * 1e3,
         "E_L": CUBA["El"] * 1e3, "V_th": vt * 1e3, "V_reset": vr * 1e3, "I_e": 0.0,
     })  # fmt: skip
-    neurons.V_m = v0 * 1e3
     first = neurons[0].global_id
+    # under MPI a rank can set only its own nodes (NEST warns that a local collection is
+    # unsafe in collective calls; setting a status is not one)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        local = nest.GetLocalNodeCollection(neurons)
+    if len(local):
+        local.V_m = v0[np.asarray(local.tolist()) - first] * 1e3
     delay = dt * 1e3  # CUBA's synapses act at once; NEST's shortest delay is one step
 
     def connect(pre, post, spec):
@@ -128,29 +142,45 @@ def simulate_cuba(duration, n_neurons, plasticity, params, plastic_targets, seed
     nest.Connect(neurons, recorder)
     nest.Prepare()
     built = time.perf_counter()
-    _run(nest, duration * 1e3, progress)
+    _run(nest, duration * 1e3, progress and mpi.is_root())
     run_s = time.perf_counter() - built
     nest.Cleanup()
 
     read = time.perf_counter()
+    # the spikes of every rank's neurons (collective), recorded from the start
     events = recorder.events
-    spike_i = np.asarray(events["senders"], dtype=np.int64) - first
-    spike_t = np.asarray(events["times"], dtype=float) * 1e-3
+    recorded = np.asarray(list(nest.GetConnections(target=recorder).sources()), np.int64)
+    senders, times, recorded = mpi.allgather(
+        np.asarray(events["senders"], np.int64), np.asarray(events["times"], float), recorded
+    )
+    spike_i = senders - first
+    spike_t = times * 1e-3
     order = np.lexsort((spike_i, spike_t))
     rho_final = np.zeros(0)
     if plastic.any():
-        conns = nest.GetConnections(synapse_model=spec["synapse_model"])
+        # this rank's connections (those to its neurons)
+        state = connection_state(nest.GetConnections(synapse_model=spec["synapse_model"]))
+        lost = int(mpi.allgather(np.array([state["overflowed"].sum()])).sum())
+        if lost:  # on every rank: none goes on to gather alone
+            raise RuntimeError(
+                f"{lost} gb_synapses lost a presynaptic spike (more pending within D than "
+                "the synapse holds)"
+            )
         # every synapse walked on from its last presynaptic spike to the end (as Brian2's
         # read-out), the noise of that stretch from the synapse's own keyed streams
-        state = connection_state(conns)
-        rho = bring_up_to_date(state, duration * 1e3, recorder)
+        whole = {"senders": senders, "times": times, "recorded": recorded}
+        rho = bring_up_to_date(state, duration * 1e3, whole)
+        sources, targets, rho = mpi.allgather(
+            state["source"].to_numpy(np.int64), state["target"].to_numpy(np.int64), rho
+        )
         # back into the order of the connection list (sources, then targets, sorted)
-        rho_final = rho[np.lexsort((state["target"].to_numpy(), state["source"].to_numpy()))]
-        if np.isnan(rho_final).any():
+        rho_final = rho[np.lexsort((targets, sources))]
+        if rho_final.size != int(plastic.sum()):
             raise RuntimeError(
-                f"{int(np.isnan(rho_final).sum())} gb_synapses lost a presynaptic spike "
-                "(more pending within D than the synapse holds)"
+                f"read {rho_final.size} plastic synapses from NEST, built {int(plastic.sum())}"
             )
+        if np.isnan(rho_final).any():
+            raise RuntimeError(f"{int(np.isnan(rho_final).sum())} gb_synapses have rho NaN")
     timings = {"build_s": built - start, "run_s": run_s,
                "readout_s": time.perf_counter() - read}  # fmt: skip
     timings["total_s"] = time.perf_counter() - start

@@ -10,6 +10,12 @@ release draws come from the synapse's own counter-based streams, keyed by (the m
 seed, the connection's key from its source, target and ``noise_key``, the time): ρ at the
 read-out is the number the synapse would have if a presynaptic spike walked it to that
 time, whatever the threads, the order of the connections or the subset read.
+
+Under MPI each rank holds the connections to its own neurons, and its spike recorder the
+spikes of its own neurons: :func:`bring_up_to_date` given a recorder gathers the recorded
+spikes of every rank (a collective call: every rank must make it) and returns ρ of the
+rank's own connections, the same numbers for any number of processes and threads.
+:func:`connection_state` reads the rank's own connections and is not collective.
 """
 
 import numpy as np
@@ -18,6 +24,7 @@ from ..fastpath import _compiled
 from ..keywords import strict_keywords
 from ..parameters import _TIME_FIELDS
 from ..spike_history import NEVER
+from . import mpi
 from .build import import_nest
 from .synapse import PER_CONNECTION_PARAMETERS
 
@@ -30,7 +37,8 @@ _STATE = ("source", "target", "noise_key", "synapse_model", "rho", "c", "cpre", 
 
 
 def _recorded(recorder):
-    """Spike senders and times (ms) from a spike recorder, or a dict of both."""
+    """Spike senders and times (ms) from a spike recorder (gathered over the MPI ranks:
+    collective), or a dict of both (the whole network's, not gathered)."""
     if isinstance(recorder, dict):
         events = recorder
     else:
@@ -41,8 +49,13 @@ def _recorded(recorder):
             raise TypeError(f"spikes must be a spike_recorder, got a {recorder.model}")
         if recorder.record_to != "memory":
             raise ValueError("the spike_recorder must record to memory")
-        recorded = np.asarray(list(nest.GetConnections(target=recorder).sources()))
-        events = {**recorder.events, "recorded": recorded}
+        mpi.collective("bring_up_to_date")
+        recorded = np.asarray(list(nest.GetConnections(target=recorder).sources()), np.int64)
+        senders, times = recorder.events["senders"], recorder.events["times"]
+        senders, times, recorded = mpi.allgather(
+            np.asarray(senders, np.int64), np.asarray(times, float), recorded
+        )
+        events = {"senders": senders, "times": times, "recorded": recorded}
     try:
         senders = np.asarray(events["senders"], dtype=np.int64)
         times = np.asarray(events["times"], dtype=float)
@@ -160,11 +173,16 @@ def bring_up_to_date(connections, time, spikes):
     spikes : spike_recorder or dict
         A spike recorder (recording to memory) that recorded every source and target of
         the connections from the start, or a dict with its ``senders`` and ``times`` (ms).
+        Under MPI, the recorder's spikes are gathered from every rank, and the call is
+        collective: every rank must make it, and one that waits more than
+        ``$BRIAN2_CALCIUM_MPI_TIMEOUT`` s (600) for the others raises RuntimeError. A
+        dict must hold the spikes of the whole network.
 
     Returns
     -------
     ndarray
-        ρ at ``time``, in the order of ``connections`` (or of the table's rows). The
+        ρ at ``time``, in the order of ``connections`` (or of the table's rows: under MPI,
+        those of this rank, which ``nest.GetConnections`` returns). The
         connections themselves are not changed (NEST updates them at their next
         presynaptic spike).
 
