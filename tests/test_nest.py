@@ -266,7 +266,7 @@ def test_clear_errors():
     with pytest.raises(nest.NESTError, match="time grid"):
         nest.Connect(a, b, syn_spec=bc.nest.syn_spec("DP", w0=1.0))
     c = nest.Create("parrot_neuron")
-    with pytest.raises(nest.NESTError, match="rho"):  # the weight follows from rho
+    with pytest.raises(nest.NESTError, match="rho or weight"):  # the weight spells rho
         nest.Connect(b, c, syn_spec={**bc.nest.syn_spec("DP", w0=1.0), "weight": 2.0})
     nest.Connect(b, c, syn_spec=bc.nest.syn_spec("DP", w0=1.0))
     conn = nest.GetConnections(b, c)

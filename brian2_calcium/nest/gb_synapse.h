@@ -12,7 +12,9 @@
  *     step lags: NEST sees a presynaptic spike only when it is sent, and the source may
  *     live on another MPI process).
  *
- * The transmitted weight is w0 + rho(t_pre) (w1 - w0).  Two models, one code:
+ * The transmitted weight is w0 + rho(t_pre) (w1 - w0).  A weight given (Connect's or
+ * SetStatus's `weight`, as PyNN gives one) sets rho = (weight - w0) / (w1 - w0): the weight
+ * is another spelling of rho, never an independent number.  Two models, one code:
  *
  *   - gb_synapse: the numbers of the model (a published set) are common to all synapses
  *     of one NEST synapse model (CopyModel per set); a connection holds only its state;
@@ -301,6 +303,22 @@ public:
     return w0_ + rho * ( w1_ - w0_ );
   }
 
+  // the rho whose weight is w (the inverse of weight()), or an error naming what to set
+  double
+  rho_of_weight( double w ) const
+  {
+    if ( not std::isfinite( w ) )
+    {
+      throw nest::BadProperty( "gb_synapse: the weight must be finite" );
+    }
+    if ( w1_ == w0_ )
+    {
+      throw nest::BadProperty(
+        "gb_synapse: with w0 == w1 a weight does not determine rho: set rho instead" );
+    }
+    return ( w - w0_ ) / ( w1_ - w0_ );
+  }
+
   gb_synapse_model model_;      // SI units, parameters prepared (per connection: the switches)
   bool release_scales_weight_;  // transmit the weight times the spike's release
   double w0_, w1_;              // weights of rho = 0 and rho = 1 (the target's unit)
@@ -476,11 +494,12 @@ public:
   void set_status( const ::Dictionary& d, nest::ConnectorModel& cm );
   bool send( nest::Event& e, size_t tid, const CommonPropertiesType& cp );
 
+  // Connect's weight (NEST passes it apart from the other values): the rho it spells
   void
-  set_weight( double )
+  set_weight( double w )
   {
-    throw nest::BadProperty(
-      "gb_synapse: the weight is w0 + rho (w1 - w0); set rho (and w0, w1 on the synapse model) instead" );
+    rho_ = common_properties_( get_syn_id() ).rho_of_weight( w );
+    connected_ |= WEIGHT_GIVEN;
   }
 
   class ConnTestDummyNode : public nest::ConnTestDummyNodeBase
@@ -512,7 +531,9 @@ private:
   uint16_t lag_[ GB_NEST_PENDING ];              // pending spikes: steps before read_step_, oldest first
   uint8_t n_pending_;
   uint8_t overflowed_;
-  uint8_t connected_;                // check_connection has run: noise_key can no longer be given
+  uint8_t connected_; // CONNECTED: check_connection has run (noise_key can no longer be
+                      // given); before, WEIGHT_GIVEN: Connect gave a weight (then no rho)
+  static constexpr uint8_t CONNECTED = 1, WEIGHT_GIVEN = 2;
   [[no_unique_address]] NumbersT numbers_; // gb_synapse: empty, no byte taken
 };
 
@@ -586,7 +607,7 @@ gb_connection< targetidentifierT, NumbersT >::check_connection( nest::Node& s,
   uint64_t ids = ( static_cast< uint64_t >( s.get_node_id() ) << 32 ) ^ static_cast< uint64_t >( t.get_node_id() )
     ^ gb_splitmix64( &given );
   key_ = static_cast< uint32_t >( gb_splitmix64( &ids ) );
-  connected_ = 1;
+  connected_ = CONNECTED;
   gb_read_kernel_seed();
   t.register_stdp_connection( now.get_ms(), get_delay() );
 }
@@ -744,7 +765,16 @@ gb_connection< targetidentifierT, NumbersT >::set_status( const ::Dictionary& d,
   ConnectionBase::set_status( d, cm );
   const CommonPropertiesType& cp = static_cast< const CommonPropertiesType& >( cm.get_common_properties() );
   double rho = 0.0;
-  if ( d.update_value( "rho", rho ) )
+  const bool weight_known = d.known( nest::names::weight );
+  if ( d.known( "rho" ) and ( weight_known or ( connected_ & WEIGHT_GIVEN ) ) )
+  {
+    throw nest::BadProperty( "gb_synapse: give rho or weight, not both (the weight is w0 + rho (w1 - w0))" );
+  }
+  double weight = 0.0;
+  const bool rho_given = d.update_value( "rho", rho )
+    or ( weight_known and d.update_value( nest::names::weight, weight )
+      and ( rho = cp.rho_of_weight( weight ), true ) );
+  if ( rho_given )
   {
     if ( not std::isfinite( rho ) )
     {
@@ -759,7 +789,7 @@ gb_connection< targetidentifierT, NumbersT >::set_status( const ::Dictionary& d,
     rho_ = rho;
     overflowed_ = 0;
   }
-  if ( connected_ )
+  if ( connected_ & CONNECTED )
   {
     // new numbers act from the last update on: the stored state moves there first, with
     // the old ones
@@ -780,7 +810,7 @@ gb_connection< targetidentifierT, NumbersT >::set_status( const ::Dictionary& d,
   long noise_key = 0;
   if ( d.update_integer_value( "noise_key", noise_key ) )
   {
-    if ( connected_ )
+    if ( connected_ & CONNECTED )
     {
       throw nest::BadProperty( "gb_synapse: noise_key is given when connecting (nest.Connect), not later" );
     }
@@ -791,12 +821,12 @@ gb_connection< targetidentifierT, NumbersT >::set_status( const ::Dictionary& d,
     key_ = static_cast< uint32_t >( noise_key );
   }
   for ( const char* name :
-    { "c", "cpre", "xres", "tpre", "ufac", "t_last_update", "pending_spikes", "overflowed", "weight" } )
+    { "c", "cpre", "xres", "tpre", "ufac", "t_last_update", "pending_spikes", "overflowed" } )
   {
     if ( d.known( name ) )
     {
       throw nest::BadProperty( std::string( "gb_synapse: " ) + name
-        + " is read-only (set rho; the weight follows from it and the model's w0, w1)" );
+        + " is read-only (set rho, or the weight w0 + rho (w1 - w0) that spells it)" );
     }
   }
 }

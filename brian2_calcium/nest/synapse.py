@@ -146,6 +146,8 @@ def synapse_model(params, w0, w1=None, seed=None, per_connection=False,
     name = f"{base}_{safe}_{hashlib.sha256(text).hexdigest()[:10]}"
     if name not in nest.synapse_models:
         nest.CopyModel(base, name, values)
+        # its labelled variant too (synapse_label; PyNN connects through it)
+        nest.CopyModel(f"{base}_lbl", f"{name}_lbl", values)
     return name
 
 
