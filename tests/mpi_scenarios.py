@@ -18,8 +18,8 @@ Scenarios:
     (``bring_up_to_date``) at an earlier time, the recorded trains and the rank of each
     neuron.
 ``errors``
-    The messages of a read-out whose recorder misses neurons, and of one made by rank 0
-    alone.
+    The messages of a connection from a precise-timing source on the other rank, of a
+    read-out whose recorder misses neurons, and of one made by rank 0 alone.
 """
 
 import sys
@@ -132,6 +132,21 @@ def errors(threads):
     nest.Simulate(100.0)
     conns = nest.GetConnections(synapse_model=model)
     messages = {}
+    # a precise-timing source on the other rank (a proxy here) is refused by its model
+    sources = nest.Create("parrot_neuron_ps", 2)
+    targets = nest.Create("parrot_neuron", 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        local = set(nest.GetLocalNodeCollection(sources + targets).tolist())
+    pairs = [(s, t) for s, t in zip(sources.tolist(), targets.tolist()[::-1], strict=True)]
+    remote = [(s, t) for s, t in pairs if t in local and s not in local]
+    messages["remote_precise_pairs"] = len(remote)
+    for s, t in remote:
+        try:
+            nest.Connect(nest.NodeCollection([s]), nest.NodeCollection([t]),
+                         syn_spec=bc.nest.syn_spec("DP", w0=1.0))  # fmt: skip
+        except nest.NESTError as err:
+            messages["remote_precise"] = str(err)
     try:
         bc.nest.bring_up_to_date(conns, 100.0, partial)
     except ValueError as err:

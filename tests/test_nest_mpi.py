@@ -120,14 +120,18 @@ def test_sigma_zero_under_mpi_equals_the_fast_path(layouts, name):
 
 
 def test_read_out_errors_under_mpi(tmp_path):
-    """A recorder that misses neurons is named on every rank; a read-out that one rank
-    alone calls ends with an error after the timeout, not a hang."""
+    """A precise-timing source on another rank is refused; a recorder that misses
+    neurons is named on every rank; a read-out that one rank alone calls ends with an
+    error after the timeout, not a hang."""
     _mpiexec()
     out = tmp_path / "errors"
     _run("errors", 2, 1, out, env={"BRIAN2_CALCIUM_MPI_TIMEOUT": "3"})
     ranks = [dict(np.load(f"{out}.rank{r}.npz")) for r in (0, 1)]
     for messages in ranks:
         assert "does not record" in str(messages["missing"])
+        # the source lives on the other rank (a proxy here): refused by its model
+        assert messages["remote_precise_pairs"] == 1
+        assert "time grid" in str(messages["remote_precise"])
     assert "collective" in str(ranks[0]["one_rank"])
     assert "every one of the 2 ranks" in str(ranks[0]["one_rank"])
 
