@@ -301,6 +301,7 @@ def test_cli_network_on_nest(tmp_path, capsys):
 
 def test_missing_compiler_is_named(monkeypatch):
     monkeypatch.setenv("CXX", "no-such-compiler")
+    monkeypatch.setenv("MPICXX", "no-such-compiler")  # what a NEST with MPI compiles with
     with pytest.raises(bc.nest.NestBuildError, match="no-such-compiler"):
         bc.nest.install()
 
