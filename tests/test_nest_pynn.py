@@ -49,6 +49,36 @@ def test_a_weight_spells_rho():
     assert nest.GetDefaults(model + "_lbl")["theta_p"] == nest.GetDefaults(model)["theta_p"]
 
 
+def test_a_status_round_trip_is_accepted_and_a_change_to_the_state_refused():
+    """Setting what GetStatus reported (read-only state, rho and weight, the noise key)
+    changes nothing; a read-only value that differs is refused before anything is set."""
+    fresh_kernel()
+    drive = nest.Create("spike_generator", params={"spike_times": [5.0, 20.0, 22.0]})
+    pre, post = nest.Create("parrot_neuron"), nest.Create("parrot_neuron")
+    nest.Connect(drive, pre + post)
+    model = bc.nest.synapse_model("DP", w0=2.0, w1=10.0)
+    nest.Connect(pre, post, syn_spec={"synapse_model": model, "rho": 0.4, "receptor_type": 1})
+    nest.Simulate(30.0)
+    conn = nest.GetConnections(pre, post)
+    mine = ["rho", "weight", "c", "cpre", "xres", "tpre", "ufac", "t_last_update",
+            "pending_spikes", "overflowed", "noise_key"]  # fmt: skip
+    before = conn.get(mine)
+    assert before["pending_spikes"] == 2 and before["c"] > 0  # a state worth keeping
+    conn.set(before)
+    assert conn.get(mine) == before
+    for name, other in [("c", before["c"] + 1e-9), ("t_last_update", 1.0),
+                        ("pending_spikes", 0), ("overflowed", True)]:  # fmt: skip
+        with pytest.raises(nest.NESTError, match=f"{name} is read-only"):
+            conn.set({name: other, "rho": 0.9})
+        assert conn.get(mine) == before  # nothing half-done
+    with pytest.raises(nest.NESTError, match="noise_key is given when connecting"):
+        conn.set(noise_key=before["noise_key"] + 1)
+    conn.set(rho=0.5, weight=6.0)  # both, agreeing
+    assert conn.get(["rho", "weight"]) == {"rho": 0.5, "weight": 6.0}
+    defaults = nest.GetDefaults(model)
+    nest.SetDefaults(model, {k: defaults[k] for k in mine})  # the model's round trip
+
+
 def test_pynn_network_equals_the_fast_path(tmp_path):
     """A recurrent PyNN network (pyNN.nest) with gb_synapse projections at sigma = 0: every
     synapse read out at the end equals the fast path on PyNN's recorded trains."""

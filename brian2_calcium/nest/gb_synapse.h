@@ -48,6 +48,7 @@
 #include <limits>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include "connection.h"
 #include "histentry.h"
@@ -517,6 +518,7 @@ public:
 
 private:
   static const CommonPropertiesType& common_properties_( nest::synindex syn_id );
+  void check_read_only_( const ::Dictionary& d, const CommonPropertiesType& cp ) const;
   struct AtRead
   {
     double t_ms, rho, c, cpre;
@@ -764,16 +766,26 @@ gb_connection< targetidentifierT, NumbersT >::set_status( const ::Dictionary& d,
 {
   ConnectionBase::set_status( d, cm );
   const CommonPropertiesType& cp = static_cast< const CommonPropertiesType& >( cm.get_common_properties() );
+  check_read_only_( d, cp );
+  // rho, or the weight that spells it; both only when they agree (a GetStatus round trip)
   double rho = 0.0;
-  const bool weight_known = d.known( nest::names::weight );
-  if ( d.known( "rho" ) and ( weight_known or ( connected_ & WEIGHT_GIVEN ) ) )
-  {
-    throw nest::BadProperty( "gb_synapse: give rho or weight, not both (the weight is w0 + rho (w1 - w0))" );
-  }
   double weight = 0.0;
-  const bool rho_given = d.update_value( "rho", rho )
-    or ( weight_known and d.update_value( nest::names::weight, weight )
-      and ( rho = cp.rho_of_weight( weight ), true ) );
+  const bool rho_known = d.update_value( "rho", rho );
+  const bool weight_known = d.update_value( nest::names::weight, weight );
+  const double tolerance = 1e-12 * ( std::fabs( cp.weight( 0.0 ) ) + std::fabs( cp.weight( 1.0 ) ) );
+  const bool weight_at_connect = rho_known and ( connected_ & WEIGHT_GIVEN );
+  if ( ( rho_known and weight_known and not( std::fabs( cp.weight( rho ) - weight ) <= tolerance ) )
+    or ( weight_at_connect and not( std::fabs( cp.weight( rho ) - cp.weight( rho_ ) ) <= tolerance ) ) )
+  {
+    throw nest::BadProperty(
+      "gb_synapse: give rho or weight, not both (the weight is w0 + rho (w1 - w0); both only "
+      "when they agree)" );
+  }
+  if ( weight_known and not rho_known )
+  {
+    rho = cp.rho_of_weight( weight );
+  }
+  const bool rho_given = rho_known or weight_known;
   if ( rho_given )
   {
     if ( not std::isfinite( rho ) )
@@ -812,22 +824,58 @@ gb_connection< targetidentifierT, NumbersT >::set_status( const ::Dictionary& d,
   {
     if ( connected_ & CONNECTED )
     {
-      throw nest::BadProperty( "gb_synapse: noise_key is given when connecting (nest.Connect), not later" );
+      if ( noise_key != static_cast< long >( key_ ) )
+      {
+        throw nest::BadProperty( "gb_synapse: noise_key is given when connecting (nest.Connect), not later" );
+      }
     }
-    if ( noise_key < 0 or noise_key > 4294967295L )
+    else if ( noise_key < 0 or noise_key > 4294967295L )
     {
       throw nest::BadProperty( "gb_synapse: noise_key must lie in [0, 2**32)" );
     }
-    key_ = static_cast< uint32_t >( noise_key );
-  }
-  for ( const char* name :
-    { "c", "cpre", "xres", "tpre", "ufac", "t_last_update", "pending_spikes", "overflowed" } )
-  {
-    if ( d.known( name ) )
+    else
     {
-      throw nest::BadProperty( std::string( "gb_synapse: " ) + name
-        + " is read-only (set rho, or the weight w0 + rho (w1 - w0) that spells it)" );
+      key_ = static_cast< uint32_t >( noise_key );
     }
+  }
+}
+
+/* The state that GetStatus reports and only the synapse changes: accepted at its current
+ * value (a round trip of GetStatus, as PyNN makes with a native type's defaults), refused
+ * otherwise, before anything is set. */
+template < typename targetidentifierT, typename NumbersT >
+void
+gb_connection< targetidentifierT, NumbersT >::check_read_only_( const ::Dictionary& d,
+  const CommonPropertiesType& cp ) const
+{
+  gb_synapse_model own;
+  const AtRead now = at_read_( numbers_.model( cp, own ) );
+  const std::pair< const char*, double > current[] = {
+    { "c", now.c }, { "cpre", now.cpre }, { "xres", xres_ }, { "tpre", tpre_ * 1e3 }, { "ufac", ufac_ },
+    { "t_last_update", now.t_ms }
+  };
+  const auto refuse = []( const std::string& name )
+  {
+    throw nest::BadProperty( "gb_synapse: " + name
+      + " is read-only (set rho, or the weight w0 + rho (w1 - w0) that spells it)" );
+  };
+  for ( const auto& [ name, value ] : current )
+  {
+    double given = value;
+    if ( d.update_value( name, given ) and given != value )
+    {
+      refuse( name );
+    }
+  }
+  long pending = n_pending_;
+  if ( d.update_integer_value( "pending_spikes", pending ) and pending != n_pending_ )
+  {
+    refuse( "pending_spikes" );
+  }
+  bool overflowed = overflowed_;
+  if ( d.update_value( "overflowed", overflowed ) and overflowed != static_cast< bool >( overflowed_ ) )
+  {
+    refuse( "overflowed" );
   }
 }
 
