@@ -7,7 +7,8 @@ use, and installs it with ``mpi4py``. The wheel is cached by NEST version, Pytho
 options, so that a machine builds it once (about 3 minutes on 2 cores) and a second run
 installs it in seconds. Concurrent runs wait for one build.
 
-Usage (in the virtual environment to equip; ``.ci/run`` does this)::
+Usage (in the virtual environment to equip, after installing the package; ``.ci/run``
+does this)::
 
     python tools/build_mpi_nest.py            # build or reuse, install, check have_mpi
     python tools/build_mpi_nest.py --print-cache
@@ -60,12 +61,11 @@ OPTIONS = {
 
 
 def cache_root():
-    """``$BRIAN2_CALCIUM_CACHE/nest-wheels``, or the user's cache folder."""
-    root = os.environ.get("BRIAN2_CALCIUM_CACHE")
-    if root:
-        return Path(root) / "nest-wheels"
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "brian2_calcium" / "nest-wheels"
+    """``nest-wheels`` beside the library's cache of NEST modules (``$BRIAN2_CALCIUM_CACHE``
+    or the user's cache folder)."""
+    from brian2_calcium.nest.build import cache_directory  # installed first (the README)
+
+    return cache_directory().parent / "nest-wheels"
 
 
 def cache_folder():
