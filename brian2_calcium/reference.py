@@ -4,6 +4,7 @@ The mirror serves Brian2's numpy target and the property tests that hold the com
 kernel to it; it follows the C code line by line, vectorised over synapses.
 """
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -88,8 +89,10 @@ def _expm1(x):
 
 
 def _log_invariant(rho, a):
-    with np.errstate(divide="ignore"):
-        return np.log(np.abs(rho - a)) - (1 - a) * np.log(np.abs(rho)) - a * np.log(np.abs(1 - rho))
+    """The cubic flow's invariant at one ρ (not 0, 1 or ρ*). Scalar ``math.log``: the C
+    library's, as the kernel's, and some ten times faster than numpy's on scalars (the
+    bisection below calls it some sixty times per synapse and substep)."""
+    return math.log(abs(rho - a)) - (1 - a) * math.log(abs(rho)) - a * math.log(abs(1 - rho))
 
 
 def cubic_flow(rho, t, params):
@@ -115,8 +118,9 @@ def cubic_flow(rho, t, params):
         return np.where(active & (v != 0), new, rho)
     out = rho.copy()
     for i in np.flatnonzero(active & (rho != 0) & (rho != 1) & (rho != a)):
-        target = _log_invariant(rho[i], a) + a * (1 - a) * t[i] / params.tau
-        lo, hi = rho[i], (0.0 if rho[i] < a else 1.0)
+        start = float(rho[i])
+        target = _log_invariant(start, a) + a * (1 - a) * float(t[i]) / params.tau
+        lo, hi = start, (0.0 if start < a else 1.0)
         for _ in range(1200):  # as gb_cubic_flow_general: down through the subnormals
             mid = 0.5 * (lo + hi)
             if mid in (lo, hi):

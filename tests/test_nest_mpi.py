@@ -161,3 +161,15 @@ def test_an_mpi_nest_without_mpi_compiler_is_named(monkeypatch):
         build._compiler(SimpleNamespace(build_info={"have_mpi": True}))
     monkeypatch.setenv("CXX", "g++")
     assert build._compiler(SimpleNamespace(build_info={"have_mpi": False})).endswith("g++")
+
+
+def test_ranks_compile_the_module_once(tmp_path):
+    """Two ranks starting on an empty cache: one compiles, the other waits and loads it."""
+    command = [_mpiexec(), "-n", "2", sys.executable, "-c",
+               "import brian2_calcium as bc; print(bc.nest.build.module_path())"]  # fmt: skip
+    env = {**os.environ, "PYNEST_QUIET": "1", "BRIAN2_CALCIUM_CACHE": str(tmp_path)}
+    run = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stderr.count("compiling the NEST module") == 1
+    paths = set(run.stdout.split())
+    assert len(paths) == 1 and Path(paths.pop()).is_file()
