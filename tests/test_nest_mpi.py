@@ -7,6 +7,7 @@ three); in CI a missing one fails the tests.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -165,11 +166,12 @@ def test_an_mpi_nest_without_mpi_compiler_is_named(monkeypatch):
 
 def test_ranks_compile_the_module_once(tmp_path):
     """Two ranks starting on an empty cache: one compiles, the other waits and loads it."""
-    command = [_mpiexec(), "-n", "2", sys.executable, "-c",
-               "import brian2_calcium as bc; print(bc.nest.build.module_path())"]  # fmt: skip
+    code = "import brian2_calcium as bc; print(f'<{bc.nest.build.module_path()}>')"
+    command = [_mpiexec(), "-n", "2", sys.executable, "-c", code]
     env = {**os.environ, "PYNEST_QUIET": "1", "BRIAN2_CALCIUM_CACHE": str(tmp_path)}
     run = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.stderr.count("compiling the NEST module") == 1
-    paths = set(run.stdout.split())
-    assert len(paths) == 1 and Path(paths.pop()).is_file()
+    # each rank prints its path in <>: mpiexec may join the ranks' lines
+    paths = re.findall(r"<([^<>]+)>", run.stdout)
+    assert len(paths) == 2 and len(set(paths)) == 1 and Path(paths[0]).is_file()
