@@ -103,10 +103,8 @@ def parrots(threads):
         order = np.lexsort((target, source))  # the synapses in the order they were made
         assert np.array_equal(source[order] - first, pre)
         assert np.array_equal(target[order] - first, post)
-        senders, times = mpi.allgather(
-            np.asarray(recorder.events["senders"], np.int64),
-            np.asarray(recorder.events["times"], float),
-        )
+        spikes = bc.nest.readout.gathered_spikes(recorder, "parrots")
+        senders, times = spikes["senders"], spikes["times"]
         with warnings.catch_warnings():  # NEST warns of local collections in collective calls
             warnings.simplefilter("ignore", UserWarning)
             local = np.asarray(nest.GetLocalNodeCollection(neurons).tolist(), np.int64)

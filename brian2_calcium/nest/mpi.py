@@ -55,11 +55,10 @@ def allgather(*arrays):
     one process). Collective: every rank must call it, with arrays of the same dtypes."""
     comm = _communicator()
     arrays = [np.asarray(a) for a in arrays]
-    if comm is None:
-        return arrays[0] if len(arrays) == 1 else arrays
-    parts = comm.allgather(arrays)
-    gathered = [np.concatenate([part[k] for part in parts]) for k in range(len(arrays))]
-    return gathered[0] if len(gathered) == 1 else gathered
+    if comm is not None:
+        parts = comm.allgather(arrays)
+        arrays = [np.concatenate([part[k] for part in parts]) for k in range(len(arrays))]
+    return arrays[0] if len(arrays) == 1 else arrays
 
 
 def _timeout():
@@ -83,14 +82,15 @@ def collective(name):
     comm = _communicator()
     if comm is None:
         return
+    timeout = _timeout()
     request = comm.Ibarrier()
-    deadline = time.monotonic() + _timeout()
+    deadline = time.monotonic() + timeout
     pause = 1e-4
     while not request.Test():
         if time.monotonic() > deadline:
             raise RuntimeError(
                 f"{name} is collective under MPI: every one of the {comm.Get_size()} ranks "
-                f"must call it, and rank {comm.Get_rank()} waited {_timeout():g} s for the "
+                f"must call it, and rank {comm.Get_rank()} waited {timeout:g} s for the "
                 "others (BRIAN2_CALCIUM_MPI_TIMEOUT)"
             )
         time.sleep(pause)

@@ -26,7 +26,7 @@ import numpy as np
 from ..cuba import CUBA, NetworkResult, cuba_draws
 from . import mpi
 from .build import import_nest, install
-from .readout import bring_up_to_date, connection_state
+from .readout import bring_up_to_date, connection_state, gathered_spikes
 from .synapse import syn_spec
 
 __all__ = ["simulate_cuba"]
@@ -148,13 +148,9 @@ def simulate_cuba(duration, n_neurons, plasticity, params, plastic_targets, seed
 
     read = time.perf_counter()
     # the spikes of every rank's neurons (collective), recorded from the start
-    events = recorder.events
-    recorded = np.asarray(list(nest.GetConnections(target=recorder).sources()), np.int64)
-    senders, times, recorded = mpi.allgather(
-        np.asarray(events["senders"], np.int64), np.asarray(events["times"], float), recorded
-    )
-    spike_i = senders - first
-    spike_t = times * 1e-3
+    whole = gathered_spikes(recorder, "simulate_network")
+    spike_i = whole["senders"] - first
+    spike_t = whole["times"] * 1e-3
     order = np.lexsort((spike_i, spike_t))
     rho_final = np.zeros(0)
     if plastic.any():
@@ -168,7 +164,6 @@ def simulate_cuba(duration, n_neurons, plasticity, params, plastic_targets, seed
             )
         # every synapse walked on from its last presynaptic spike to the end (as Brian2's
         # read-out), the noise of that stretch from the synapse's own keyed streams
-        whole = {"senders": senders, "times": times, "recorded": recorded}
         rho = bring_up_to_date(state, duration * 1e3, whole)
         sources, targets, rho = mpi.allgather(
             state["source"].to_numpy(np.int64), state["target"].to_numpy(np.int64), rho

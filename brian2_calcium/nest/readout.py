@@ -36,26 +36,32 @@ _STATE = ("source", "target", "noise_key", "synapse_model", "rho", "c", "cpre", 
           "ufac", "t_last_update", "pending_spikes", "overflowed", *_NUMBERS)  # fmt: skip
 
 
+def gathered_spikes(recorder, caller):
+    """The ``senders``, ``times`` (ms) and ``recorded`` neurons of a spike recorder, those
+    of every MPI rank (collective: ``caller`` names the call in the timeout's error)."""
+    nest = import_nest()
+    if not isinstance(recorder, nest.NodeCollection) or len(recorder) != 1:
+        raise TypeError("spikes must be one spike_recorder or a dict of senders and times")
+    if recorder.model != "spike_recorder":
+        raise TypeError(f"spikes must be a spike_recorder, got a {recorder.model}")
+    if recorder.record_to != "memory":
+        raise ValueError("the spike_recorder must record to memory")
+    mpi.collective(caller)
+    recorded = np.asarray(list(nest.GetConnections(target=recorder).sources()), np.int64)
+    events = recorder.events  # one GetStatus
+    senders, times, recorded = mpi.allgather(
+        np.asarray(events["senders"], np.int64), np.asarray(events["times"], float), recorded
+    )
+    return {"senders": senders, "times": times, "recorded": recorded}
+
+
 def _recorded(recorder):
     """Spike senders and times (ms) from a spike recorder (gathered over the MPI ranks:
     collective), or a dict of both (the whole network's, not gathered)."""
     if isinstance(recorder, dict):
         events = recorder
     else:
-        nest = import_nest()
-        if not isinstance(recorder, nest.NodeCollection) or len(recorder) != 1:
-            raise TypeError("spikes must be one spike_recorder or a dict of senders and times")
-        if recorder.model != "spike_recorder":
-            raise TypeError(f"spikes must be a spike_recorder, got a {recorder.model}")
-        if recorder.record_to != "memory":
-            raise ValueError("the spike_recorder must record to memory")
-        mpi.collective("bring_up_to_date")
-        recorded = np.asarray(list(nest.GetConnections(target=recorder).sources()), np.int64)
-        senders, times = recorder.events["senders"], recorder.events["times"]
-        senders, times, recorded = mpi.allgather(
-            np.asarray(senders, np.int64), np.asarray(times, float), recorded
-        )
-        events = {"senders": senders, "times": times, "recorded": recorded}
+        events = gathered_spikes(recorder, "bring_up_to_date")
     try:
         senders = np.asarray(events["senders"], dtype=np.int64)
         times = np.asarray(events["times"], dtype=float)
