@@ -8,6 +8,9 @@
  * excitatory neuron that fired is caught up and transmits (E->I synapses are frozen, as
  * in the network), then the step's spikes enter the histories. Prints nanoseconds per
  * synaptic event. -DSTATIC transmits a fixed weight instead (the static network's work).
+ * -DRUNTIME_PARAMS reads the model's parameters at run time (as Brian2's generated code
+ * reads its shared parameters), so that the compiler cannot fold them as constants.
+ * Printed: events, plastic events (the walk applies the model), wall and process CPU time.
  */
 #include <math.h>
 #include <stdint.h>
@@ -28,6 +31,22 @@ static double now(void)
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+/* The DP model's parameters, as the walk takes them: literals, or (RUNTIME_PARAMS) numbers
+ * parsed at run time, which the compiler cannot see. */
+#ifdef RUNTIME_PARAMS
+static double param(const char *text) { return strtod(text, NULL); }
+#define P(x) param(#x)
+#else
+#define P(x) (x)
+#endif
+
 static uint64_t lcg_state = 12345;
 static double uniform(void)
 {
@@ -40,7 +59,13 @@ int main(int argc, char **argv)
     const double rate = 5.4, dt = 1e-4, refractory = 0.005;
     const double T = argc > 1 ? atof(argv[1]) : 2.0;
     const int steps = (int)(T / dt);
-    int64_t n_syn = 0, k, s, tot = 0, n_events = 0;
+    int64_t n_syn = 0, k, s, tot = 0, n_events = 0, n_plastic = 0;
+    double c0;
+    const double tau_ca = P(0.02), theta_d = P(1.0), theta_p = P(1.3), gamma_d = P(200.0),
+                 gamma_p = P(321.808), sigma = P(2.8284), tau = P(150.0), rho_star = P(0.5),
+                 D = P(0.0137), Cpre = P(1.0), Cpost = P(2.0), eta = P(0.0), stp_U = P(0.0),
+                 tau_rec = P(0.0), tau_fac = P(0.0);
+    const int bistable = (int)P(1), gating = (int)P(2), sites = (int)P(0), scales = (int)P(0);
     int i, j, st;
     int32_t *pre = malloc(sizeof(int32_t) * NE * 160), *post = malloc(sizeof(int32_t) * NE * 160);
     int64_t *first = malloc(sizeof(int64_t) * (NE + 1));
@@ -80,6 +105,7 @@ int main(int argc, char **argv)
     step_start[steps] = tot;
 
     t0 = now();
+    c0 = cpu_now();
     for (st = 0; st < steps; st++) {
         const double t = st * dt;
         for (k = step_start[st]; k < step_start[st + 1]; k++) {
@@ -92,9 +118,9 @@ int main(int argc, char **argv)
 #else
                 double r = gb_walk_args(
                     rho[s], c[s], 0.0, tlast[s], 1.0, -1e9, 0.0, npre[s], npost[s], 1 - frozen[s],
-                    t, 0.0, INT32_MAX, 1.0, recent, ring, SLOTS, N, i, recent, ring, SLOTS, N, post[s], 0.02, 1.0,
-                    1.3, 200.0, 321.808, 2.8284, 150.0, 0.5, 1, GB_GATING_DP, 0.0137, 1.0,
-                    2.0, 0.0, 0.0, 0.0, 0.0, 0, 0, 7, s);
+                    t, 0.0, INT32_MAX, 1.0, 0, recent, ring, SLOTS, N, i, recent, ring, SLOTS, N, post[s],
+                    tau_ca, theta_d, theta_p, gamma_d, gamma_p, sigma, tau, rho_star, bistable,
+                    gating, D, Cpre, Cpost, eta, stp_U, tau_rec, tau_fac, sites, scales, 7, s);
                 rho[s] = gb_walk_get(0, s);
                 c[s] = gb_walk_get(1, s);
                 tlast[s] = gb_walk_get(3, s);
@@ -103,15 +129,18 @@ int main(int argc, char **argv)
                 ge[post[s]] += r;
 #endif
                 n_events++;
+                n_plastic += !frozen[s];
             }
         }
         for (k = step_start[st]; k < step_start[st + 1]; k++)
             gb_history_record(recent, ring, SLOTS, spikes[k], t);
     }
     elapsed = now() - t0;
+    c0 = cpu_now() - c0;
     for (i = 0; i < N; i++)
         check += ge[i];
     printf("%lld synapses, %lld synaptic events in %.3f s: %.1f ns per event (check %g)\n",
            (long long)n_syn, (long long)n_events, elapsed, 1e9 * elapsed / n_events, check);
+    printf("plastic events %lld, wall %.6f s, cpu %.6f s\n", (long long)n_plastic, elapsed, c0);
     return 0;
 }
