@@ -24,20 +24,35 @@ HERE = Path(__file__).resolve().parent
 FLAGS = ["-O3", "-ffast-math", "-fno-finite-math-only", "-march=native", "-w"]
 
 
-def build(directory, cc, static):
-    exe = directory / ("static" if static else "walk")
-    cmd = [cc, *FLAGS, *(["-DSTATIC"] if static else []), f"-I{WALK_HEADER.parent}",
+#: The harness's variants: the static synapse's work, the walk with the model's parameters
+#: as literals the compiler folds, and the walk with them read at run time (as Brian2's
+#: generated code passes its shared parameters).
+VARIANTS = {"static": ["-DSTATIC"], "walk": [], "walk runtime": ["-DRUNTIME_PARAMS"]}
+
+
+def build(directory, cc, variant):
+    """Compile the harness variant ``variant`` (a key of :data:`VARIANTS`) in ``directory``."""
+    exe = Path(directory) / variant.replace(" ", "_")
+    cmd = [cc, *FLAGS, *VARIANTS[variant], f"-I{WALK_HEADER.parent}",
            str(HERE / "history_walk_harness.c"), "-o", str(exe), "-lm"]  # fmt: skip
     subprocess.run(cmd, check=True)
     return exe
 
 
+def run_harness(exe, duration):
+    """One run: dict of ``events``, ``plastic`` (events the walk applies the model to),
+    ``wall`` and ``cpu`` (s, the timed loop alone)."""
+    out = subprocess.run([str(exe), str(duration)], check=True, capture_output=True, text=True)
+    first, second = out.stdout.splitlines()[:2]
+    words = second.replace(",", "").split()
+    return {"events": int(first.split()[2]), "plastic": int(words[2]),
+            "wall": float(words[4]), "cpu": float(words[7])}  # fmt: skip
+
+
 def run(exe, duration):
     """Nanoseconds per synaptic event, and synaptic events per network second."""
-    out = subprocess.run([str(exe), str(duration)], check=True, capture_output=True, text=True)
-    words = out.stdout.split()
-    events = int(words[2])
-    return float(out.stdout.split(": ")[1].split(" ns")[0]), events / duration
+    r = run_harness(exe, duration)
+    return 1e9 * r["wall"] / r["events"], r["events"] / duration
 
 
 def main(argv=None):
@@ -48,7 +63,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        exes = {"static": build(directory, args.cc, True), "walk": build(directory, args.cc, False)}
+        exes = {name: build(directory, args.cc, name) for name in ("static", "walk")}
         times = {name: [] for name in exes}
         for _ in range(args.repeats):
             for name, exe in exes.items():
