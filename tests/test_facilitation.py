@@ -12,6 +12,7 @@ cython) equals the fast path and the clock template agrees within its time step.
 import numpy as np
 import pytest
 from brian2 import ms, second
+from proportions import assert_near_theory
 
 import brian2_calcium as bc
 from brian2_calcium import (
@@ -113,14 +114,19 @@ def test_a_table_row_with_facilitation_matches_its_set():
 
 
 def test_analytic_change_in_strength_agrees_with_the_simulation():
-    """Periodic pairs (Δt = +10 ms, 30 pairs) at 1–50 Hz, 2000 synapses per state: the
-    diffusion approximation within 3.5 SE + 0.015 (the tolerance of the approximation used
-    for the published sets); the theory without facilitation misses by far more."""
-    n = 2000
+    """Periodic pairs (Δt = +10 ms, 30 pairs) at 1–50 Hz, 5000 synapses per state: S
+    against the diffusion approximation within 3.5 SE + 0.015 ≤ 0.037 per point and the χ²
+    of the excess beyond the 0.015 allowed for the approximation's bias (spec §4.6;
+    :func:`proportions.assert_near_theory`); the theory without facilitation misses by far
+    more. The exact S lies up to 0.016 below the theory here (measured at 10⁵ per state,
+    20 Hz; U up to 0.025 below, D within 0.01), 0.2 SE beyond the allowance at this n, so
+    n is not raised further. At 2000 per state γp × 0.98 in the simulation and a theory
+    shifted by +0.02 passed; at 5000 the χ² fails both."""
+    n = 5000
     proto = frequency_pairs(SI([1.0, 5.0, 10.0, 20.0, 50.0]), SI([10e-3] * 5), 30)
     df = run_protocol(proto, FACILITATING, n_synapses=n, seed=5)
+    assert_near_theory(df.S, df.S_analytic, df.S_se)
     tolerance = 3.5 * df.S_se + 0.015
-    assert np.all(np.abs(df.S - df.S_analytic) <= tolerance), df[["S", "S_analytic"]]
     # power: the theory without facilitation fails the same check
     plain = run_protocol(proto, FACILITATING.replace(tau_fac=0 * ms), engine="analytic")
     assert np.any(np.abs(plain.S - df.S) > 2 * tolerance), (plain.S, df.S)
