@@ -23,8 +23,9 @@ from scipy import stats
 
 def _assert_z(z):
     z = np.concatenate(z) if z else np.zeros(0)
-    assert np.all(np.abs(z) <= 3.5), z
-    assert stats.chi2.sf(np.sum(z**2), max(z.size, 1)) > 1e-3, z
+    assert np.all(np.abs(z) <= 3.5), ("a point beyond |z| = 3.5", z)
+    chi2 = float(np.sum(z**2))
+    assert stats.chi2.sf(chi2, max(z.size, 1)) > 1e-3, (f"χ² {chi2:.1f} on {z.size} points", z)
     return z
 
 
