@@ -17,6 +17,7 @@ from nest_helpers import (
     simulate_with_readout,
 )
 from nest_helpers import fresh_kernel as _kernel
+from rule_power import assert_rule_power
 
 import brian2_calcium as bc
 from brian2_calcium.fastpath import simulate_synapses
@@ -70,6 +71,10 @@ def test_parrot_pairs_equal_the_fast_path(name):
     )  # fmt: skip
     assert np.max(np.abs(rho - fast)) <= 1e-9
     assert np.mean(np.abs(rho - rho0)) > 0.02  # the synapses did change
+    # rule power (tests/rule_power.py): γp × 1.02, γd × 1.02, θp + 0.01, Cpre × 1.02 and
+    # D + 0.1 ms each move these synapses by more than 1e4 times the tolerance
+    pre_trains, post_trains = _trains(recorder, pre), _trains(recorder, post)
+    assert_rule_power(p, pre_trains, post_trains, np.arange(n), rho0, t_end[0], 1e-9, 1e4)
     st = conns.get(["source", "c", "weight"])
     key = np.argsort(st["source"])
     # NEST's c is the calcium just after the events at t_last_update: with D = 0 that
