@@ -43,10 +43,13 @@ def _network(mode, dt, record_calcium=False):
     pre, post, trains, t_end = protocol()
     b2.defaultclock.dt = dt
     generators = []
-    for spikes in (pre, post):
+    # every object named: Brian2 writes names into the generated code, so fixed names let
+    # the compiled code objects be found in its cache (auto-names depend on earlier tests)
+    for side, spikes in (("pre", pre), ("post", post)):
         index = np.concatenate([np.full(len(spikes.train(k)), k) for k in range(len(spikes))])
         times = np.concatenate([spikes.train(k) for k in range(len(spikes))])
-        generators.append(b2.SpikeGeneratorGroup(len(spikes), index, times * second))
+        generators.append(b2.SpikeGeneratorGroup(len(spikes), index, times * second,
+                                                 name=f"rule_power_{side}"))  # fmt: skip
     synapses, monitors = {}, {}
     for k, (name, p) in enumerate(SETS.items()):
         S = make_synapses(*generators, synapse_template(p, mode),
@@ -54,7 +57,8 @@ def _network(mode, dt, record_calcium=False):
         S.rho = initial_rho(p, trains.size)
         synapses[name] = S
         if record_calcium:
-            monitors[name] = b2.StateMonitor(S, "c", record=True, dt=0.1 * ms)
+            monitors[name] = b2.StateMonitor(S, "c", record=True, dt=0.1 * ms,
+                                             name=f"rule_power_calcium_{k}")  # fmt: skip
     net = b2.Network(*generators, *synapses.values(), *monitors.values())
     net.run(t_end * second, namespace={})
 
