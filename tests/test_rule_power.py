@@ -38,8 +38,8 @@ CLOCK_DT = 0.005 * ms
 CLOCK_RELATIVE = 1e-3
 
 
-def _network(mode, dt, record_calcium=False):
-    """All sets in one network; returns ``run() -> {name: (rho, calcium or None)}``."""
+def _network(mode, dt, record_calcium=False, sets=SETS):
+    """The sets in one network; returns ``results() -> {name: (rho, calcium or None)}``."""
     pre, post, trains, t_end = protocol()
     b2.defaultclock.dt = dt
     generators = []
@@ -51,7 +51,8 @@ def _network(mode, dt, record_calcium=False):
         generators.append(b2.SpikeGeneratorGroup(len(spikes), index, times * second,
                                                  name=f"rule_power_{side}"))  # fmt: skip
     synapses, monitors = {}, {}
-    for k, (name, p) in enumerate(SETS.items()):
+    for name, p in sets.items():
+        k = list(SETS).index(name)
         S = make_synapses(*generators, synapse_template(p, mode),
                           connect={"i": trains, "j": trains}, name=f"rule_power_{k}")  # fmt: skip
         S.rho = initial_rho(p, trains.size)
@@ -133,29 +134,31 @@ def _fast_calcium(p, times):
 
 
 @pytest.mark.long
-def test_clock_template_has_the_rule_of_every_set():
+@pytest.mark.parametrize("name", SETS)
+def test_clock_template_has_the_rule_of_every_set(name):
+    """One set per network (a fault can be tried on one set: tools/check_power.py)."""
     pre, post, trains, t_end = protocol()
+    p = SETS[name]
     previous = _with_target("cython")
     try:
-        results = _network("clock", CLOCK_DT, record_calcium=True)()
+        results = _network("clock", CLOCK_DT, record_calcium=True, sets={name: p})()
     finally:
         b2.prefs.codegen.target = previous
         b2.defaultclock.dt = 0.1 * ms
-    for name, p in SETS.items():
-        rho, (times, calcium) = results[name]
-        rho0 = initial_rho(p, trains.size)
-        fast = fast_path(p, pre, post, trains, rho0, t_end)
-        tolerance = CLOCK_RELATIVE * np.abs(fast - rho0).max()
-        np.testing.assert_allclose(rho, fast, rtol=0, atol=tolerance, err_msg=name)
-        assert_rule_power(p, pre, post, trains, rho0, t_end, tolerance, margin=2.0,
-                          only=("gamma_p x 1.02", "gamma_d x 1.02", "theta_p + 0.01"))  # fmt: skip
-        # the calcium, every 0.1 ms, one step earlier (Brian2 applies a step's spikes
-        # after that step's integration: the clock template's calcium runs a step behind)
-        times, calcium = times[1:] - CLOCK_DT / second, calcium[:, 1:]
-        expected = _fast_calcium(p, times)
-        bound = 2 * float(CLOCK_DT / second) / p.tau_ca * expected.max()
-        np.testing.assert_allclose(calcium, expected, rtol=0, atol=bound, err_msg=name)
-        # power: Cpre × 1.02 and D one 0.1-ms step later move the calcium by more
-        for change in (p.replace(Cpre=1.02 * p.Cpre), p.replace(D=(p.D + 1e-4) * second)):
-            moved = np.abs(_fast_calcium(change, times) - expected).max()
-            assert moved > 3 * bound, (name, moved, bound)
+    rho, (times, calcium) = results[name]
+    rho0 = initial_rho(p, trains.size)
+    fast = fast_path(p, pre, post, trains, rho0, t_end)
+    tolerance = CLOCK_RELATIVE * np.abs(fast - rho0).max()
+    np.testing.assert_allclose(rho, fast, rtol=0, atol=tolerance, err_msg=name)
+    assert_rule_power(p, pre, post, trains, rho0, t_end, tolerance, margin=2.0,
+                      only=("gamma_p x 1.02", "gamma_d x 1.02", "theta_p + 0.01"))  # fmt: skip
+    # the calcium, every 0.1 ms, one step earlier (Brian2 applies a step's spikes
+    # after that step's integration: the clock template's calcium runs a step behind)
+    times, calcium = times[1:] - CLOCK_DT / second, calcium[:, 1:]
+    expected = _fast_calcium(p, times)
+    bound = 2 * float(CLOCK_DT / second) / p.tau_ca * expected.max()
+    np.testing.assert_allclose(calcium, expected, rtol=0, atol=bound, err_msg=name)
+    # power: Cpre × 1.02 and D one 0.1-ms step later move the calcium by more
+    for change in (p.replace(Cpre=1.02 * p.Cpre), p.replace(D=(p.D + 1e-4) * second)):
+        moved = np.abs(_fast_calcium(change, times) - expected).max()
+        assert moved > 3 * bound, (name, moved, bound)
