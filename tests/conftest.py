@@ -71,3 +71,16 @@ def skip_unless_ci(reason):
     if IN_CI:
         pytest.fail(f"in CI: {reason}")
     pytest.skip(reason)
+
+
+def pytest_runtest_setup(item):
+    """Before a compiled test (``long``), collect the Brian2 objects that earlier tests left
+    in reference cycles. Brian2 names a group by the first free name ("synapses",
+    "synapses_1", ...) and compiles that name into its code: with dead groups still around,
+    the same model gets another name, other code and a compile of its own, in this run and
+    in the next (whose cache it misses). Collected, the names and so the code depend on the
+    test alone."""
+    if item.get_closest_marker("long") is not None:
+        import gc
+
+        gc.collect()
