@@ -42,6 +42,18 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 LONG = settings.get_profile("long")
 
 
+def _bounded_standalone_make():
+    """cpp_standalone builds with one compile job per core: Brian2's default ``make -j``
+    starts one per source file at once (a network with many groups: dozens of compilers of
+    some 450 MB each on a 2-core CI machine)."""
+    from brian2 import prefs
+
+    prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{os.cpu_count() or 1}"]
+
+
+_bounded_standalone_make()
+
+
 @pytest.fixture
 def numpy_target():
     """Run a test on Brian2's numpy target and restore the preference afterwards."""
