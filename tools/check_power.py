@@ -206,25 +206,26 @@ def _fastpath_library(dest):
     return next((dest / "brian2_calcium").glob("_fastpath*.so"))
 
 
-def run_tests(changes, tests, control_build=None):
-    """Apply ``changes`` to a copy and run ``tests`` on it: ``(caught, detail, build)``,
-    where ``build`` is the copy's fast path library when it was built here."""
+def run_tests(changes, tests, library=None, keep_in=None):
+    """Apply ``changes`` to a copy and run ``tests`` on it: ``(caught, detail, kept)``.
+
+    ``library``: a built fast path to reuse where the changes do not reach it (else the
+    copy builds its own); ``keep_in``: a folder to copy the copy's built fast path into,
+    whose path is returned as ``kept``."""
     with tempfile.TemporaryDirectory(prefix="b2c_power_") as tmp:
         dest = Path(tmp) / "tree"
         _copy_tree(dest)
         _apply(dest, changes)
         env = {**os.environ, "PYTHONPATH": str(dest), "CI": "true", "PYNEST_QUIET": "1"}
-        rebuild = control_build is None or any(name.startswith(COMPILED) for name, _, _ in changes)
-        kept = None
-        if rebuild:
+        if library is None or any(name.startswith(COMPILED) for name, _, _ in changes):
             error = _build(dest, env)
             if error:
                 return True, f"does not build: {error}", None
-            if control_build is None:
-                kept = Path(tempfile.mkdtemp(prefix="b2c_power_build_")) / "lib.so"
-                shutil.copy(_fastpath_library(dest), kept)
         else:
-            shutil.copy(control_build.library, dest / "brian2_calcium" / control_build.name)
+            shutil.copy(library, dest / "brian2_calcium" / library.name)
+        kept = None
+        if keep_in is not None:
+            kept = Path(shutil.copy(_fastpath_library(dest), keep_in))
         start = time.perf_counter()
         test = subprocess.run(
             [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
@@ -235,15 +236,7 @@ def run_tests(changes, tests, control_build=None):
         lines = test.stdout.strip().splitlines()
         failed = [line.split(" - ")[0] for line in lines if line.startswith(("FAILED", "ERROR"))]
         summary = failed[0] if failed else (lines[-1] if lines else test.stderr[-300:])
-        detail = f"{summary} ({took:.0f} s)"
-        built = _Build(kept, _fastpath_library(dest).name) if kept else None
-        return test.returncode != 0, detail, built
-
-
-@dataclass(frozen=True)
-class _Build:
-    library: Path
-    name: str
+        return test.returncode != 0, f"{summary} ({took:.0f} s)", kept
 
 
 def main(argv=None):
@@ -264,22 +257,20 @@ def main(argv=None):
     say(f"tools/check_power.py, {datetime.date.today()}, commit {commit}, Python "
         f"{platform.python_version()}")  # fmt: skip
     union = tuple(dict.fromkeys(test for name in names for test in FAULTS[name].tests))
-    caught, detail, build = run_tests((), union)
-    say(f"{CONTROL:20s} {'FAILS' if caught else 'passes'}: {detail}")
-    if caught or build is None:
-        say("the unchanged tree fails the faults' tests: fix that first")
-        return 2
     missed = []
-    try:
+    with tempfile.TemporaryDirectory(prefix="b2c_power_build_") as kept:
+        caught, detail, library = run_tests((), union, keep_in=kept)
+        say(f"{CONTROL:20s} {'FAILS' if caught else 'passes'}: {detail}")
+        if caught:
+            say("the unchanged tree fails the faults' tests: fix that first")
+            return 2
         for name in names:
             fault = FAULTS[name]
-            caught, detail, _ = run_tests(fault.changes, fault.tests, build)
+            caught, detail, _ = run_tests(fault.changes, fault.tests, library)
             if not caught:
                 missed.append(name)
             say(f"{name:20s} {'CAUGHT' if caught else 'NOT CAUGHT':10s} {fault.what}\n"
                 f"{'':31s}{detail}")  # fmt: skip
-    finally:
-        shutil.rmtree(build.library.parent, ignore_errors=True)
     took = time.perf_counter() - started
     say(f"{len(names) - len(missed)} of {len(names)} faults caught in {took:.0f} s"
         + (f"; not caught: {', '.join(missed)}" if missed else ""))  # fmt: skip
