@@ -196,9 +196,20 @@ def _apply(dest, changes):
 
 
 def _build(dest, env):
-    """Build the copy's fast path in place; the error text, or None."""
-    build = subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace", "-q"],
-                           cwd=dest, env=env, capture_output=True, text=True)  # fmt: skip
+    """Build the copy's fast path in place; the error text, or None.
+
+    ``pyproject.toml`` is set aside meanwhile: ``setup.py`` then builds the extension
+    alone, without validating the project's metadata, which the setuptools of a fresh
+    Python 3.11 virtual environment (65.x, older than the metadata's licence field) refuses
+    (``pip install`` builds with a current setuptools of its own)."""
+    project = dest / "pyproject.toml"
+    aside = project.with_name("pyproject.toml.aside")
+    project.rename(aside)
+    try:
+        build = subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace", "-q"],
+                               cwd=dest, env=env, capture_output=True, text=True)  # fmt: skip
+    finally:
+        aside.rename(project)
     return build.stderr[-300:] if build.returncode else None
 
 
