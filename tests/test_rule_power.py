@@ -1,7 +1,8 @@
 """Rule power per engine: σ = 0, every published set, one protocol (:mod:`rule_power`).
 
-Each Brian2 engine simulates all the published sets in one network (one ``Synapses`` per
-set on shared spike generators; one build for cpp_standalone) and is compared with the
+The event template simulates all the published sets in one network (one ``Synapses``
+per set on shared spike generators; one build for cpp_standalone), the clock template one
+set per network (so that a fault can be tried on one set); each is compared with the
 fast path, itself held to an ODE solver for every set (``tests/test_kernel.py``). Each
 test also asserts that γp × 1.02, γd × 1.02, θp + 0.01, Cpre × 1.02 and D + 1 step move
 the fast path's ρ by far more than its tolerance, so that an engine with such a rule
