@@ -54,15 +54,29 @@ def _bounded_standalone_make():
 _bounded_standalone_make()
 
 
-@pytest.fixture
-def numpy_target():
-    """Run a test on Brian2's numpy target and restore the preference afterwards."""
+def _codegen_target(target):
+    """Brian2's code generation target set to ``target`` while the generator is suspended,
+    the previous one restored afterwards."""
     import brian2 as b2
 
     previous = b2.prefs.codegen.target
-    b2.prefs.codegen.target = "numpy"
-    yield
-    b2.prefs.codegen.target = previous
+    b2.prefs.codegen.target = target
+    try:
+        yield
+    finally:
+        b2.prefs.codegen.target = previous
+
+
+@pytest.fixture
+def numpy_target():
+    """Run a test on Brian2's numpy target and restore the preference afterwards."""
+    yield from _codegen_target("numpy")
+
+
+@pytest.fixture
+def cython_target():
+    """Run a test on Brian2's cython target and restore the preference afterwards."""
+    yield from _codegen_target("cython")
 
 
 #: In CI (``CI=true``) a test whose dependency is missing fails: it never skips.

@@ -84,14 +84,9 @@ def _check_exact(results):
         rho0 = initial_rho(p, trains.size)
         fast = fast_path(p, pre, post, trains, rho0, t_end)
         np.testing.assert_allclose(results[name][0], fast, rtol=0, atol=EXACT, err_msg=name)
-        effects = assert_rule_power(p, pre, post, trains, rho0, t_end, EXACT, margin=1e4)
+        effects = assert_rule_power(p, pre, post, trains, rho0, t_end, EXACT, margin=1e4,
+                                    nominal=fast)  # fmt: skip
         assert min(effects.values()) >= 1e-4, (name, effects)
-
-
-def _with_target(target):
-    previous = b2.prefs.codegen.target
-    b2.prefs.codegen.target = target
-    return previous
 
 
 def test_event_template_numpy_has_the_rule_of_every_set(numpy_target):
@@ -99,12 +94,8 @@ def test_event_template_numpy_has_the_rule_of_every_set(numpy_target):
 
 
 @pytest.mark.long
-def test_event_template_cython_has_the_rule_of_every_set():
-    previous = _with_target("cython")
-    try:
-        _check_exact(_network("event", 0.1 * ms)())
-    finally:
-        b2.prefs.codegen.target = previous
+def test_event_template_cython_has_the_rule_of_every_set(cython_target):
+    _check_exact(_network("event", 0.1 * ms)())
 
 
 @pytest.mark.long
@@ -136,22 +127,20 @@ def _fast_calcium(p, times):
 
 @pytest.mark.long
 @pytest.mark.parametrize("name", SETS)
-def test_clock_template_has_the_rule_of_every_set(name):
+def test_clock_template_has_the_rule_of_every_set(cython_target, name):
     """One set per network (a fault can be tried on one set: tools/check_power.py)."""
     pre, post, trains, t_end = protocol()
     p = SETS[name]
-    previous = _with_target("cython")
     try:
         results = _network("clock", CLOCK_DT, record_calcium=True, sets={name: p})()
     finally:
-        b2.prefs.codegen.target = previous
         b2.defaultclock.dt = 0.1 * ms
     rho, (times, calcium) = results[name]
     rho0 = initial_rho(p, trains.size)
     fast = fast_path(p, pre, post, trains, rho0, t_end)
     tolerance = CLOCK_RELATIVE * np.abs(fast - rho0).max()
     np.testing.assert_allclose(rho, fast, rtol=0, atol=tolerance, err_msg=name)
-    assert_rule_power(p, pre, post, trains, rho0, t_end, tolerance, margin=2.0,
+    assert_rule_power(p, pre, post, trains, rho0, t_end, tolerance, margin=2.0, nominal=fast,
                       only=("gamma_p x 1.02", "gamma_d x 1.02", "theta_p + 0.01"))  # fmt: skip
     # the calcium, every 0.1 ms, one step earlier (Brian2 applies a step's spikes
     # after that step's integration: the clock template's calcium runs a step behind)
