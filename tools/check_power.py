@@ -63,38 +63,35 @@ class Fault:
 
 
 CONTROL = "control"
+
+
+def _kernel_noise(scale):
+    return Fault(
+        f"the noise amplitude times {scale} in the kernel's OU step",
+        ((KERNEL, "*sd = sqrt(var * var_scale);", f"*sd = {scale} * sqrt(var * var_scale);"),),
+        (NOISE_FAST,),
+    )
+
+
+def _kernel_gamma_p(scale):
+    drift = "rate = {s}p->gamma_p + p->gamma_d;\n        s->mean_p = rate > 0.0 ? {s}p->gamma_p"
+    return Fault(
+        f"γp times {scale} in the kernel's drift above θp",
+        ((KERNEL, drift.format(s=""), drift.format(s=f"{scale} * ")),),
+        (ODE,),
+    )
+
+
+#: The walk's presynaptic arrival times without D (two faults use it).
+_WALK_WITHOUT_D = (WALK, "gb_history_spike(bp, hp, pre->slots, ni, a) + m->D",
+                   "gb_history_spike(bp, hp, pre->slots, ni, a) + 0.0 * m->D")  # fmt: skip
+
 FAULTS = {
-    "noise x1.05": Fault(
-        "the noise amplitude times 1.05 in the kernel's OU step",
-        ((KERNEL, "*sd = sqrt(var * var_scale);", "*sd = 1.05 * sqrt(var * var_scale);"),),
-        (NOISE_FAST,),
-    ),
-    "noise x0.95": Fault(
-        "the noise amplitude times 0.95 in the kernel's OU step",
-        ((KERNEL, "*sd = sqrt(var * var_scale);", "*sd = 0.95 * sqrt(var * var_scale);"),),
-        (NOISE_FAST,),
-    ),
-    "noise x1.1": Fault(
-        "the noise amplitude times 1.1 in the kernel's OU step",
-        ((KERNEL, "*sd = sqrt(var * var_scale);", "*sd = 1.1 * sqrt(var * var_scale);"),),
-        (NOISE_FAST,),
-    ),
-    "gamma_p x1.02": Fault(
-        "γp times 1.02 in the kernel's drift above θp",
-        ((KERNEL, "rate = p->gamma_p + p->gamma_d;\n        s->mean_p = rate > 0.0 ? "
-          "p->gamma_p / rate : 0.0;",
-          "rate = 1.02 * p->gamma_p + p->gamma_d;\n        s->mean_p = rate > 0.0 ? "
-          "1.02 * p->gamma_p / rate : 0.0;"),),
-        (ODE,),
-    ),
-    "gamma_p x1.05": Fault(
-        "γp times 1.05 in the kernel's drift above θp",
-        ((KERNEL, "rate = p->gamma_p + p->gamma_d;\n        s->mean_p = rate > 0.0 ? "
-          "p->gamma_p / rate : 0.0;",
-          "rate = 1.05 * p->gamma_p + p->gamma_d;\n        s->mean_p = rate > 0.0 ? "
-          "1.05 * p->gamma_p / rate : 0.0;"),),
-        (ODE,),
-    ),
+    "noise x1.05": _kernel_noise(1.05),
+    "noise x0.95": _kernel_noise(0.95),
+    "noise x1.1": _kernel_noise(1.1),
+    "gamma_p x1.02": _kernel_gamma_p(1.02),
+    "gamma_p x1.05": _kernel_gamma_p(1.05),
     "gamma_d x1.02": Fault(
         "γd times 1.02 in the kernel's drift between the thresholds",
         ((KERNEL, "gb_plan_segment(s->t_d, p->gamma_d,",
@@ -131,15 +128,13 @@ FAULTS = {
     ),
     "D dropped": Fault(
         "the presynaptic delay D dropped in the walk and the clock template",
-        ((WALK, "gb_history_spike(bp, hp, pre->slots, ni, a) + m->D",
-          "gb_history_spike(bp, hp, pre->slots, ni, a) + 0.0 * m->D"),
+        (_WALK_WITHOUT_D,
          (TEMPLATES, 'delay = {"calcium": p.D * second}', 'delay = {"calcium": 0 * second}')),
         (RULE_CLOCK,),
     ),
     "D dropped, walk": Fault(
         "the presynaptic delay D dropped in the compiled walk only",
-        ((WALK, "gb_history_spike(bp, hp, pre->slots, ni, a) + m->D",
-          "gb_history_spike(bp, hp, pre->slots, ni, a) + 0.0 * m->D"),),
+        (_WALK_WITHOUT_D,),
         (WALK_CYTHON,),
     ),
     "D dropped, fast path": Fault(
