@@ -26,6 +26,7 @@ from .compile_check import CompilationError
 from .experiments import frequency_curve, memory_time_curve, run_protocol, stdp_curve
 from .fastpath import simulate_synapses
 from .fitting import fit
+from .gc_freeze import gc_frozen
 from .network import NetworkResult, cuba_network, simulate_network
 from .own_calcium import CalciumModel
 from .parameter_table import ParameterTable
@@ -100,6 +101,7 @@ __all__ = [
     "make_synapses",
     "bring_up_to_date",
     "CompilationError",
+    "gc_frozen",
     # the network
     "cuba_network",
     "simulate_network",

@@ -5,14 +5,16 @@ the compiled fast path run on each synapse's own recorded spike trains (σ = 0: 
 rule everywhere, to 1e-9), and the numpy walk against the live ring buffers.
 """
 
+import gc
 import json
+import weakref
 
 import brian2 as b2
 import numpy as np
 import pytest
 from brian2 import ms, second
 
-from brian2_calcium import get_parameters
+from brian2_calcium import gc_frozen, get_parameters
 from brian2_calcium.cli import main
 from brian2_calcium.fastpath import simulate_synapses
 from brian2_calcium.network import CUBA, cuba_network, simulate_network
@@ -380,3 +382,56 @@ def test_the_numpy_walk_gives_nan_for_a_spike_that_left_the_ring(numpy_target):
     # the control: rings that hold every spike give numbers, walked to the spike at 250 ms
     rho, tlast = _lost_spike_run("numpy", slots=128)
     assert np.isfinite(rho).all() and np.all(tlast > 0.2)
+
+
+# ------------------------------------------------------------------------------------------
+# The collector stays off Brian2's objects during a run
+
+
+def test_gc_frozen_freezes_only_inside_and_leaves_a_users_freeze_alone():
+    assert gc.get_freeze_count() == 0
+    with gc_frozen():
+        assert gc.get_freeze_count() > 0
+        ref = weakref.ref(Holder([]))  # a cycle made inside is collected as usual
+        gc.collect()
+        assert ref() is None
+    assert gc.get_freeze_count() == 0
+    gc.freeze()  # the user's freeze
+    try:
+        frozen = gc.get_freeze_count()
+        with gc_frozen():
+            pass
+        assert gc.get_freeze_count() == frozen  # not undone
+    finally:
+        gc.unfreeze()
+    gc.disable()
+    try:
+        with gc_frozen():
+            assert gc.get_freeze_count() == 0
+    finally:
+        gc.enable()
+    with pytest.raises(KeyError), gc_frozen():  # an error inside still unfreezes
+        raise KeyError("x")
+    assert gc.get_freeze_count() == 0
+
+
+class Holder:
+    """A collectable object in a reference cycle."""
+
+    def __init__(self, cycle):
+        self.cycle = cycle
+        cycle.append(self)
+
+
+def test_the_network_runs_with_the_collector_frozen(numpy_target, monkeypatch):
+    net = cuba_network(50, plasticity="event", seed=1)
+    counts = []
+    original = net.network.run
+
+    def run(*args, **kwargs):
+        counts.append(gc.get_freeze_count())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(net.network, "run", run)
+    net.run(1 * ms)
+    assert counts and counts[0] > 0 and gc.get_freeze_count() == 0
