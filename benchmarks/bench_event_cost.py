@@ -7,7 +7,9 @@ repetitions (every configuration runs once per repetition, in turn, so that a sl
 stretch of a shared machine hits all of them):
 
 - the walk in the C harness (``bench_history_walk.py``): (walk − static) time per plastic
-  event, with the model's parameters read at run time and as compile-time constants;
+  event, with the model's parameters read at run time and as compile-time constants, and
+  (runtime parameters) without noise and with thresholds no calcium reaches: the walk's
+  bookkeeping alone, the floor under any cheaper kernel;
 - the extra cost per plastic synaptic event in Brian2, (plastic − static) time divided by
   the counted plastic events (excitatory spikes × plastic synapses of the neuron), for the
   user-written 4000-neuron network (``bench_user_network.py``) and the built-in CUBA,
@@ -291,6 +293,8 @@ def main(argv=None):
     for label, plastic, static in (
         ("C walk, runtime parameters", "C walk runtime", "C static"),
         ("C walk, compile-time constants", "C walk", "C static"),
+        ("C walk, runtime, sigma = 0", "C walk noiseless", "C static"),
+        ("C walk floor: calcium never > theta_d", "C walk subthreshold", "C static"),
     ):
         costs[plastic] = _per_event(times, plastic, static)
         print(f"  {label:38s} {costs[plastic]['wall']:6.1f} ns {costs[plastic]['cpu']:6.1f} ns")

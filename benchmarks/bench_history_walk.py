@@ -26,8 +26,16 @@ FLAGS = ["-O3", "-ffast-math", "-fno-finite-math-only", "-march=native", "-w"]
 
 #: The harness's variants: the static synapse's work, the walk with the model's parameters
 #: as literals the compiler folds, and the walk with them read at run time (as Brian2's
-#: generated code passes its shared parameters).
-VARIANTS = {"static": ["-DSTATIC"], "walk": [], "walk runtime": ["-DRUNTIME_PARAMS"]}
+#: generated code passes its shared parameters); then, with runtime parameters, the walk
+#: without noise and the walk whose calcium never crosses a threshold (its bookkeeping
+#: alone: the floor under any kernel).
+VARIANTS = {
+    "static": ["-DSTATIC"],
+    "walk": [],
+    "walk runtime": ["-DRUNTIME_PARAMS"],
+    "walk noiseless": ["-DRUNTIME_PARAMS", "-DNOISELESS"],
+    "walk subthreshold": ["-DRUNTIME_PARAMS", "-DSUBTHRESHOLD"],
+}
 
 
 def build(directory, cc, variant):

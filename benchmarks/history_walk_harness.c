@@ -10,6 +10,11 @@
  * synaptic event. -DSTATIC transmits a fixed weight instead (the static network's work).
  * -DRUNTIME_PARAMS reads the model's parameters at run time (as Brian2's generated code
  * reads its shared parameters), so that the compiler cannot fold them as constants.
+ * Two variants take parts of the model away to show what they cost: -DSUBTHRESHOLD
+ * raises both thresholds a hundredfold, so that calcium never crosses them and a walk is
+ * its bookkeeping alone (history look-ups, the event loop, the decay's exp, the argument
+ * and state handling): the floor under any kernel; -DNOISELESS sets sigma = 0 (no normal
+ * draws, no stream seeding, no noise amplitudes).
  * Printed: events, plastic events (the walk applies the model), wall and process CPU time.
  */
 #include <math.h>
@@ -47,6 +52,17 @@ static double param(const char *text) { return strtod(text, NULL); }
 #define P(x) (x)
 #endif
 
+#ifdef SUBTHRESHOLD
+#define THETA_SCALE 100.0
+#else
+#define THETA_SCALE 1.0
+#endif
+#ifdef NOISELESS
+#define NOISE_SCALE 0.0
+#else
+#define NOISE_SCALE 1.0
+#endif
+
 static uint64_t lcg_state = 12345;
 static double uniform(void)
 {
@@ -61,8 +77,9 @@ int main(int argc, char **argv)
     const int steps = (int)(T / dt);
     int64_t n_syn = 0, k, s, tot = 0, n_events = 0, n_plastic = 0;
     double c0;
-    const double tau_ca = P(0.02), theta_d = P(1.0), theta_p = P(1.3), gamma_d = P(200.0),
-                 gamma_p = P(321.808), sigma = P(2.8284), tau = P(150.0), rho_star = P(0.5),
+    const double tau_ca = P(0.02), theta_d = THETA_SCALE * P(1.0), theta_p = THETA_SCALE * P(1.3),
+                 gamma_d = P(200.0), gamma_p = P(321.808), sigma = NOISE_SCALE * P(2.8284), tau = P(150.0),
+                 rho_star = P(0.5),
                  D = P(0.0137), Cpre = P(1.0), Cpost = P(2.0), eta = P(0.0), stp_U = P(0.0),
                  tau_rec = P(0.0), tau_fac = P(0.0);
     const int bistable = (int)P(1), gating = (int)P(2), sites = (int)P(0), scales = (int)P(0);

@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 
+from .gc_freeze import gc_frozen
 from .inputs import check_fraction, check_seed, check_spike_count, check_time_limit
 from .keywords import strict_keywords
 from .parameters import get_parameters
@@ -282,7 +283,8 @@ def _run_runtime(p, mode, target, dt_s, neuron, n_neurons, pre_spikes, post_spik
             b2, p, mode, dt_s, neuron, n_neurons, pre_spikes, post_spikes, rho0, t_read, seed
         )
         b2.seed(int(seed) % 2**32)
-        net.run(n_steps * dt_s * b2.second, report=_report(progress), namespace={})
+        with gc_frozen():
+            net.run(n_steps * dt_s * b2.second, report=_report(progress), namespace={})
         info["run_s"] = float(get_device()._last_run_time)
         return _read(syn, mode, neuron, t_read, seed)
     finally:
