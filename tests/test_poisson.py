@@ -267,7 +267,6 @@ def test_irregular_pairs_simulation_converges_to_the_theory():
     _assert_irregular_near_theory(df, keys, 10)
 
 
-@pytest.mark.long
 def test_irregular_pairs_table_simulated_in_the_averaging_limit():
     # n = 400 per condition (SE ≤ 0.0008)
     keys = sorted(IRREGULAR)
@@ -275,7 +274,6 @@ def test_irregular_pairs_table_simulated_in_the_averaging_limit():
     _assert_irregular_near_theory(df, keys, 10)
 
 
-@pytest.mark.long
 def test_irregular_pairs_table_simulated_at_the_published_tau():
     # n = 1000 per condition (SE ≤ 0.0016)
     keys = sorted(IRREGULAR)
