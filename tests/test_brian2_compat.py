@@ -92,27 +92,22 @@ def _broken_template():
 
 
 @pytest.mark.long
-def test_a_code_object_that_fails_to_compile_is_an_error():
+def test_a_code_object_that_fails_to_compile_is_an_error(cython_target):
     """Brian2 prints the Cython error and would run with the pathway empty; the library
     raises CompilationError naming the code object and the target instead of running."""
-    previous = b2.prefs.codegen.target
-    b2.prefs.codegen.target = "cython"
-    try:
-        G = b2.NeuronGroup(3, "dge/dt = -ge/(5*ms) : 1", threshold="True", reset="")
-        syn = bc.make_synapses(G, G, _broken_template(), connect=True, name="broken_syn")
-        net = b2.Network(G, syn)
-        with pytest.raises(Exception) as info:
-            net.run(1 * ms)
-        error = info.value
-        while error is not None and not isinstance(error, CompilationError):
-            error = error.__cause__
-        assert error is not None, f"no CompilationError but {info.value!r}"
-        message = str(error)
-        assert "broken_syn_transmission_codeobject" in message
-        assert "target 'cython'" in message
-        assert G.ge[:].tolist() == [0.0, 0.0, 0.0]  # nothing ran
-    finally:
-        b2.prefs.codegen.target = previous
+    G = b2.NeuronGroup(3, "dge/dt = -ge/(5*ms) : 1", threshold="True", reset="")
+    syn = bc.make_synapses(G, G, _broken_template(), connect=True, name="broken_syn")
+    net = b2.Network(G, syn)
+    with pytest.raises(Exception) as info:
+        net.run(1 * ms)
+    error = info.value
+    while error is not None and not isinstance(error, CompilationError):
+        error = error.__cause__
+    assert error is not None, f"no CompilationError but {info.value!r}"
+    message = str(error)
+    assert "broken_syn_transmission_codeobject" in message
+    assert "target 'cython'" in message
+    assert G.ge[:].tolist() == [0.0, 0.0, 0.0]  # nothing ran
 
 
 def test_a_compiled_model_has_no_failed_code_object(numpy_target):

@@ -146,14 +146,9 @@ def test_bad_input_is_refused_when_the_synapses_are_made(numpy_target):
 
 @pytest.mark.long
 @pytest.mark.parametrize("name", SETS)
-def test_user_model_equals_the_fast_path_cython(name):
+def test_user_model_equals_the_fast_path_cython(cython_target, name):
     p = get_parameters(name).replace(sigma=0)
-    previous = b2.prefs.codegen.target
-    b2.prefs.codegen.target = "cython"
-    try:
-        _check_against_fast_path(p, *_user_model(p, "poisson"))
-    finally:
-        b2.prefs.codegen.target = previous
+    _check_against_fast_path(p, *_user_model(p, "poisson"))
 
 
 @pytest.mark.long

@@ -114,22 +114,17 @@ def test_every_plastic_synapse_equals_the_fast_path(numpy_target, name):
 
 
 @pytest.mark.long
-def test_noisy_network_has_the_transitions_of_the_fast_path():
+def test_noisy_network_has_the_transitions_of_the_fast_path(cython_target):
     """σ > 0: the walk and the fast path replayed on the same synapses' recorded trains
     draw different noise, so compare the fraction of synapses that end UP, separately for
     those that started DOWN and UP (two-proportion z-test; given the trains, each synapse's
     outcome is an independent draw in each engine, so the binomial SE is conservative).
     τ = 1 s makes transitions common within the run, so that the test has power."""
     p = get_parameters("DP").replace(tau=1 * second)
-    previous = b2.prefs.codegen.target
-    b2.prefs.codegen.target = "cython"
-    try:
-        b2.seed(6)
-        net = cuba_network(1000, plasticity="event", params=p, seed=6)
-        net.run(0.5 * second)
-        res = net.result()
-    finally:
-        b2.prefs.codegen.target = previous
+    b2.seed(6)
+    net = cuba_network(1000, plasticity="event", params=p, seed=6)
+    net.run(0.5 * second)
+    res = net.result()
     fast = _fast_path_rho(net, res, p)
     z = []
     for start in (0.0, 1.0):
@@ -304,16 +299,11 @@ def test_cli_network_bad_input_is_one_line(argv, message, capsys):
 
 
 @pytest.mark.long
-def test_cython_network_equals_the_fast_path():
+def test_cython_network_equals_the_fast_path(cython_target):
     p = get_parameters("DP").replace(sigma=0)
-    previous = b2.prefs.codegen.target
-    b2.prefs.codegen.target = "cython"
-    try:
-        net = cuba_network(1000, plasticity="event", params=p, seed=4)
-        net.run(0.5 * second)
-        res = net.result()
-    finally:
-        b2.prefs.codegen.target = previous
+    net = cuba_network(1000, plasticity="event", params=p, seed=4)
+    net.run(0.5 * second)
+    res = net.result()
     np.testing.assert_allclose(res.rho_final, _fast_path_rho(net, res, p), rtol=0, atol=1e-9)
 
 
