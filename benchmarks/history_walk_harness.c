@@ -77,9 +77,9 @@ int main(int argc, char **argv)
     const int steps = (int)(T / dt);
     int64_t n_syn = 0, k, s, tot = 0, n_events = 0, n_plastic = 0;
     double c0;
-    const double tau_ca = P(0.02), theta_d = THETA_SCALE * P(1.0), theta_p = THETA_SCALE * P(1.3),
-                 gamma_d = P(200.0), gamma_p = P(321.808), sigma = NOISE_SCALE * P(2.8284), tau = P(150.0),
-                 rho_star = P(0.5),
+    const double tau_ca = P(0.02), theta_d = THETA_SCALE * P(1.0),
+                 theta_p = THETA_SCALE * P(1.3), gamma_d = P(200.0), gamma_p = P(321.808),
+                 sigma = NOISE_SCALE * P(2.8284), tau = P(150.0), rho_star = P(0.5),
                  D = P(0.0137), Cpre = P(1.0), Cpost = P(2.0), eta = P(0.0), stp_U = P(0.0),
                  tau_rec = P(0.0), tau_fac = P(0.0);
     const int bistable = (int)P(1), gating = (int)P(2), sites = (int)P(0), scales = (int)P(0);
