@@ -75,11 +75,10 @@ class CubaNetwork:
     network : brian2.Network
     neurons : brian2.NeuronGroup
     exc_synapses : brian2.Synapses
-        Synapses from excitatory neurons: the plastic ones (all of them without
-        plasticity).
+        Synapses from excitatory neurons (the plastic ones and, for ``"event"``, the
+        static ones onto inhibitory neurons, with ``plastic = 0``).
     exc_static : brian2.Synapses or None
-        The static excitatory synapses (onto inhibitory neurons) of a plastic network
-        whose plastic targets are the excitatory neurons.
+        Static excitatory synapses kept apart (``"clock"`` with excitatory targets).
     inh_synapses : brian2.Synapses
     spikes : brian2.SpikeMonitor
     template : SynapseTemplate or None
@@ -147,25 +146,34 @@ class CubaNetwork:
                 namespace={"we": we * b2.volt}, name="cuba_exc", **kwargs,
             )  # fmt: skip
             self.exc_synapses.connect(i=ie, j=je)
-        else:
-            # The plastic synapses get the template; the excitatory synapses that do not
-            # learn (onto inhibitory neurons) stay a static pathway, as in CUBA, so that
-            # they neither walk nor keep the walk's state.
-            make_template = event_template if plasticity == "event" else clock_template
-            self.template = make_template(
+        elif plasticity == "event":
+            self.template = event_template(
                 params, weight_target="ge", w0=self.w0 * b2.volt, w1=self.w1 * b2.volt,
                 probe=probe,
             )  # fmt: skip
-            options = {"history_slots": history_slots} if plasticity == "event" else {}
+            self.exc_synapses = make_synapses(
+                self.neurons, self.neurons, self.template, connect={"i": ie, "j": je},
+                name="cuba_exc", history_slots=history_slots, **kwargs,
+            )  # fmt: skip
+            # The static excitatory synapses share the group (one pathway, as in CUBA):
+            # not plastic, with the ρ whose weight is we.
+            rho = np.full(je.size, (we - self.w0) / (self.w1 - self.w0))
+            rho[plastic] = rho0
+            self.exc_synapses.rho = rho
+            self.exc_synapses.rho_now = rho
+            self.exc_synapses.plastic = plastic.astype(np.int32)
+            self.exc_synapses.noise_seed = self.seed % 2**31
+        else:
+            self.template = clock_template(
+                params, weight_target="ge", w0=self.w0 * b2.volt, w1=self.w1 * b2.volt,
+                probe=probe,
+            )  # fmt: skip
             self.exc_synapses = make_synapses(
                 self.neurons, self.neurons, self.template,
-                connect={"i": ie[plastic], "j": je[plastic]}, name="cuba_exc", **options,
-                **kwargs,
+                connect={"i": ie[plastic], "j": je[plastic]}, name="cuba_exc", **kwargs,
             )  # fmt: skip
             self.exc_synapses.rho = rho0
-            if plasticity == "event":
-                self.exc_synapses.rho_now = rho0
-            if "noise_seed" in self.exc_synapses.variables:  # the noise's (and release's) draws
+            if "noise_seed" in self.exc_synapses.variables:  # stochastic release's draws
                 self.exc_synapses.noise_seed = self.seed % 2**31
             if not plastic.all():
                 self.exc_static = b2.Synapses(
@@ -184,8 +192,8 @@ class CubaNetwork:
         objects.append(self.inh_synapses)
 
         # presynaptic and postsynaptic neuron of each of exc_synapses, in their order
-        self._pre_of = ie if plasticity == "none" else ie[plastic]
-        self._post_of = je if plasticity == "none" else je[plastic]
+        self._pre_of = ie if plasticity != "clock" else ie[plastic]
+        self._post_of = je if plasticity != "clock" else je[plastic]
         self.sample = np.zeros(0, dtype=np.int64)
         if probe:
             self.sample = self._choose_sample(rng, rho_samples)

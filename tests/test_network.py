@@ -67,17 +67,17 @@ def test_plastic_weights_start_at_the_static_mean(numpy_target):
     assert np.mean(w) == pytest.approx(CUBA["we"], rel=1e-12)
     assert net.w1 == pytest.approx(p.b * net.w0)
     assert np.mean(net.rho_initial == 0.0) == pytest.approx(p.beta, abs=1e-3)
-    # the plastic synapses are the excitatory ones onto excitatory neurons; the others
-    # (onto inhibitory neurons) are a static pathway that transmits exactly we
-    S, static = net.exc_synapses, net.exc_static
-    assert np.all(np.asarray(S.j[:]) < net.n_exc) and len(S) == net.rho_initial.size
-    assert np.all(np.asarray(S.plastic[:]) == 1)
-    assert np.all(np.asarray(static.j[:]) >= net.n_exc)
-    assert static.namespace["we"] == CUBA["we"] * b2.volt
-    assert len(S) + len(static) + len(net.inh_synapses) == net.n_synapses
+    # the excitatory synapses onto inhibitory neurons, and only they, are frozen in the
+    # plastic group (one pathway) and transmit exactly we
+    S = net.exc_synapses
+    frozen = np.asarray(S.plastic[:]) == 0
+    assert np.array_equal(frozen, np.asarray(S.j[:]) >= net.n_exc) and frozen.any()
+    assert np.array_equal(frozen, ~net.plastic) and net.exc_static is None
+    rho = np.asarray(S.rho[:])[frozen]
+    assert np.allclose(net.w0 + rho * (net.w1 - net.w0), CUBA["we"], rtol=1e-12, atol=0)
+    assert len(S) + len(net.inh_synapses) == net.n_synapses
     every = cuba_network(500, plasticity="event", plastic_targets="all", seed=2)
     assert every.plastic.all() and every.exc_static is None
-    assert len(every.exc_synapses) == every.rho_initial.size
 
 
 # ------------------------------------------------------------------------------------------
