@@ -253,6 +253,36 @@ def test_same_network_as_brian2():
                                              seed=2).summary())  # fmt: skip
 
 
+def test_connection_state_is_one_getstatus(monkeypatch):
+    """connection_state reads every connection once (NEST's own pandas output reads them
+    all twice) and gives NEST's values: many connections, one, and none."""
+    import nest.lib.hl_api_types as types
+    import pandas
+
+    _kernel()
+    nodes = _parrots([np.array([5.0, 30.0]), np.array([12.0]), np.array([20.0])])
+    spec = bc.nest.syn_spec("DP", w0=1.0, rho=0.3)
+    nest.Connect(nodes, nodes, {"rule": "all_to_all", "allow_autapses": False}, {**spec, **QUIET})
+    nest.Simulate(50.0)
+    kernel, calls = types.nestkernel, []
+    read = kernel.llapi_get_connection_status
+
+    def counted(datum):
+        calls.append(1)
+        return read(datum)
+
+    monkeypatch.setattr(kernel, "llapi_get_connection_status", counted)
+    for conns in (nest.GetConnections(synapse_model=spec["synapse_model"]),
+                  nest.GetConnections(nodes[0], nodes[1])):  # fmt: skip
+        calls.clear()
+        state = bc.nest.connection_state(conns)
+        assert len(calls) == 1 and len(state) == len(conns)
+        own = conns.get(list(state.columns), output="pandas").reset_index(drop=True)
+        pandas.testing.assert_frame_equal(state, own)
+    empty = bc.nest.connection_state(nest.GetConnections(nodes[0], nodes[0]))
+    assert len(empty) == 0 and "rho" in empty.columns
+
+
 def test_pending_spike_overflow_gives_nan():
     """More presynaptic spikes within D than a synapse holds: NaN and `overflowed`, never a
     silently wrong rho."""

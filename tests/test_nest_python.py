@@ -61,3 +61,27 @@ def test_the_network_refuses_options_nest_does_not_have_before_starting_it():
         bc.simulate_network(0.1, engine="nest", rho_samples=3)
     with pytest.raises(ValueError, match="seed must be an integer"):
         bc.simulate_network(0.1, engine="nest", seed=-1)
+
+
+def test_readout_model_table_has_each_connections_numbers():
+    """The read-out's model table: one row when every connection has its model's numbers,
+    the distinct rows otherwise; either way row model_of[k] is connection k's numbers
+    (ms turned into s)."""
+    import numpy as np
+    import pandas as pd
+
+    from brian2_calcium.fastpath import MODEL_COLUMNS
+    from brian2_calcium.nest.readout import _NUMBERS, _model_rows
+
+    defaults = {"bistable": 1, "gating": 2, "rho_scales_cpre": 0, "release_sites": 0}
+    shared = pd.DataFrame({name: np.full(5, 2.0) for name in _NUMBERS})
+    rows, model_of = _model_rows(defaults, shared)
+    assert rows.shape == (1, len(MODEL_COLUMNS)) and np.array_equal(model_of, np.zeros(5))
+    mixed = shared.assign(theta_p=[1.3, 1.4, 1.3, 1.5, 1.4])
+    rows, model_of = _model_rows(defaults, mixed)
+    column = MODEL_COLUMNS.index("theta_p")
+    assert len(rows) == 3 and np.array_equal(rows[model_of, column], mixed["theta_p"])
+    tau = MODEL_COLUMNS.index("tau")
+    assert np.all(rows[model_of, tau] == 2e-3)  # NEST's ms, the walk's s
+    rows, model_of = _model_rows(defaults, shared.iloc[:0])
+    assert model_of.size == 0
