@@ -546,6 +546,21 @@ def _poisson_jump_classes(p, nu_pre, nu_post, prob, delta_t):
     return np.array([a for a, _ in items]), np.array([r for _, r in items])
 
 
+def _power_law_integral(u, a, r):
+    """∫_0^u v^{r−1} (v + a)^{−r} dv for 0 ≤ u ≤ a (r > 0): the head of the stationary
+    density's integrals, where P is the power law K v^{r−1}.
+
+    With w = v/(v + a) the integrand becomes w^{r−1}/(1 − w), so the integral is
+    Σ_n w^{n+r}/(n + r) at w = u/(u + a) ≤ 1/2 (equal to (u/a)^r/r ₂F₁(r, r; r+1; −u/a)).
+    56 terms leave a relative error below 2r·2^{−56}/56, under 1e-16 for r ≤ 100.
+    """
+    w = np.asarray(u, dtype=float) / (np.asarray(u, dtype=float) + a)
+    total = np.zeros_like(w)
+    for n in range(55, -1, -1):  # Horner: ((1/(55+r)) w + 1/(54+r)) w + ... + 1/r
+        total = total * w + 1.0 / (n + r)
+    return w**r * total
+
+
 def _stationary_density_alphas(amps, rates, tau_ca, thetas, dc):
     """P(c > θ) of stationary shot noise with jump classes (amps, rates) (spec §3.4).
 
@@ -555,7 +570,7 @@ def _stationary_density_alphas(amps, rates, tau_ca, thetas, dc):
     it. K is known exactly from the Laplace transform at large argument,
     K = e^{−γr} Π_k A_k^{−λ_k τ_Ca} / Γ(r), so no numerical normalisation is needed.
     The part of the integrals where P(x − A_k) = K (x − A_k)^{r−1} is analytic
-    (a hypergeometric function); the rest is integrated by the trapezoidal rule on a grid
+    (:func:`_power_law_integral`); the rest is integrated by the trapezoidal rule on a grid
     of step ``dc`` (at most A_1/4) aligned with A_1. The error is O(dc) (P has near-steps
     at sums of jumps); dc = 1e-4 gives α to better than 1 % relative for the published
     sets down to 0.1 Hz, and to ~1e-6 absolute at rates of a few Hz and more.
@@ -582,7 +597,7 @@ def _stationary_density_alphas(amps, rates, tau_ca, thetas, dc):
     ndarray
         α(θ) for each threshold, shape of ``thetas``.
     """
-    from scipy.special import gammaln, hyp2f1
+    from scipy.special import gammaln
 
     thetas = np.asarray(thetas, float)
     Lam = float(np.sum(rates))
@@ -612,8 +627,7 @@ def _stationary_density_alphas(amps, rates, tau_ca, thetas, dc):
     F = np.full(N + 1, K)
 
     def analytic_part(a, u):
-        z = u / a
-        return K * z**r / r * hyp2f1(r, r, r + 1, -z)
+        return K * _power_law_integral(u, a, r)
 
     for a, ck, mk in zip(amps, coef, m, strict=True):
         lo, hi = mk + 1, min(mk + n_per, N)  # u > 0 from lo on; u ≥ A_1 after hi

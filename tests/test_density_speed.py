@@ -8,12 +8,13 @@ shifted integral by ``np.interp`` and integrates the power-law part with ``quad`
 import numpy as np
 import pytest
 from scipy.integrate import quad
-from scipy.special import gammaln
+from scipy.special import gammaln, hyp2f1
 
 from brian2_calcium import get_parameters
 from brian2_calcium.analytic import (
     _DENSITY_STEP,
     _poisson_jump_classes,
+    _power_law_integral,
     _stationary_density_alphas,
 )
 
@@ -113,3 +114,20 @@ def test_vectorised_density_matches_the_loop_at_the_default_step(amps, rates, ta
     got = _stationary_density_alphas(amps, rates, tau_ca, thetas, dc)
     expected = reference_alphas(amps, rates, tau_ca, thetas, dc)
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("r", [0.002, 0.026, 0.3, 1.0, 2.7, 12.0, 80.0])
+def test_power_law_integral_equals_the_hypergeometric_form_and_quadrature(r):
+    """The series of ∫_0^u v^{r−1}(v + a)^{−r} dv against (u/a)^r/r ₂F₁(r, r; r+1; −u/a)
+    (what the density used before) to 1e-13, and against quad with the algebraic weight,
+    from u = 0 to u = a (the largest w = 1/2 the density asks for)."""
+    a = 1.7
+    u = np.concatenate([[0.0, 1e-12], np.linspace(1e-6, a, 41)])
+    got = _power_law_integral(u, a, r)
+    z = u / a
+    hypergeometric = z**r / r * hyp2f1(r, r, r + 1, -z)
+    np.testing.assert_allclose(got, hypergeometric, rtol=1e-13, atol=0)
+    for uk, gk in zip(u[2::8], got[2::8], strict=True):
+        value, _ = quad(lambda v: (v + a) ** (-r), 0.0, uk, weight="alg", wvar=(r - 1, 0),
+                        epsabs=0, epsrel=1e-13)  # fmt: skip
+        assert gk == pytest.approx(value, rel=1e-11)
