@@ -57,7 +57,7 @@ __all__ = [
     "clock_template",
     "make_synapses",
     "bring_up_to_date",
-    "check_per_synapse_values",
+    "check_parameter_values",
 ]
 
 #: Template kinds: ``"event"`` (exact, event-driven, the default) and ``"clock"``.
@@ -992,11 +992,10 @@ def make_synapses(source, target, template, connect=None, name=None, history_slo
             getattr(syn, pathway).order = order
     if _runtime():
         # Brian2's runtime targets carry on after a failed compile: refuse to run then;
-        # and per-synapse values are checked when they are known, at the start of a run
-        also = ()
-        if template.per_synapse:
-            ref = weakref.ref(syn)
-            also = (lambda: check_per_synapse_values(ref(), template),)
+        # and the parameter values (the user may have set any since) are checked when they
+        # are known, at the start of each run
+        ref = weakref.ref(syn)
+        also = (lambda: check_parameter_values(ref(), template),)
         syn.contained_objects.append(
             CompileCheck([syn, source, target], name=f"{syn.name}_compile_check", also=also)
         )
@@ -1024,35 +1023,67 @@ def make_synapses(source, target, template, connect=None, name=None, history_slo
     return syn
 
 
-def check_per_synapse_values(synapses, template):
-    """Raise ``ValueError`` for a per-synapse parameter value the model cannot take.
+def check_parameter_values(synapses, template):
+    """Raise ``ValueError`` for a parameter value the model or the template cannot take.
 
-    Each of ``template.per_synapse`` is checked element by element (NaN, infinity, the
-    ranges of :class:`~brian2_calcium.CalciumParameters`, and θp > θd), naming the
-    parameter, the synapse and its neurons. :func:`make_synapses` calls it at the start of
-    every run on the runtime targets.
+    Every number of the model that the group holds, shared or per synapse (whatever was
+    set since the template made it), is checked: NaN, infinity, the ranges of
+    :class:`~brian2_calcium.CalciumParameters`, θp > θd and the other relations between
+    parameters. The error names the parameter and, for a per-synapse value, the synapse and
+    its neurons. An event template also refuses a value that needs state it was not made
+    with: ``eta`` ≠ 0 without ``split_calcium=True``, ``stp_U`` > 0 when it was made from
+    a set without short-term depression (the walk would apply each release to full
+    resources). :func:`make_synapses` calls it at the start of every run on the runtime
+    targets.
     """
-    if synapses is None or not template.per_synapse or len(synapses) == 0:
+    if synapses is None or len(synapses) == 0:
         return
+    clock_delay = template.mode == "clock" and "D" in template.parameters
 
-    def values(name):
-        if name == "D" and template.mode == "clock":
-            return np.asarray(synapses.calcium.delay_[:], dtype=float)
-        if name not in synapses.variables:  # a clock template without the jump's variants
-            return np.zeros(len(synapses))
-        return np.broadcast_to(_values(synapses, name), (len(synapses),))
+    def values(name, shared_only=False):
+        if name == "D" and clock_delay:  # the clock template's D is the pathway's delay
+            value = np.asarray(synapses.calcium.delay_[:], dtype=float)
+            per_synapse = name in template.per_synapse
+        elif name not in synapses.variables:  # a part of the model the template lacks
+            return np.zeros(1)
+        else:
+            value, per_synapse = _values(synapses, name), not synapses.variables[name].scalar
+        if shared_only:  # a per-synapse value breaks no relation between shared ones
+            return np.full(1, np.nan) if per_synapse else value
+        return np.broadcast_to(value, (len(synapses),))
 
-    def refuse(k, message):
-        i, j = int(synapses.i[k]), int(synapses.j[k])
-        raise ValueError(f"{synapses.name}: synapse {k} (i={i}, j={j}): {message}")
+    def refuse(message, k=None):
+        where = ""
+        if k is not None:
+            i, j = int(synapses.i[k]), int(synapses.j[k])
+            where = f"synapse {k} (i={i}, j={j}): "
+        raise ValueError(f"{synapses.name}: {where}{message}")
 
-    for name in template.per_synapse:
+    names = [name for name in template.parameters if name in synapses.variables or
+             (name == "D" and clock_delay)]  # fmt: skip
+    for name in names:
         error = range_error(name, values(name))
         if error is not None:
-            refuse(*error)
+            refuse(error[1], error[0] if name in template.per_synapse else None)
+    if template.mode == "event":  # the values the template's state cannot carry
+        eta, stp_U = float(np.max(values("eta"))), float(np.max(values("stp_U")))
+        if not template.split_calcium and eta != 0:
+            refuse(
+                f"eta = {eta}: the nonlinear calcium needs the presynaptic calcium kept "
+                "apart; make the template with split_calcium=True"
+            )
+        if not template.pre_jump and stp_U > 0:
+            refuse(
+                f"stp_U = {stp_U}: short-term depression needs the state of the "
+                "resources, which a template made from a set without it lacks; make "
+                "it from parameters with stp_U > 0 (p.replace(stp_U=..., tau_rec=...))"
+            )
+    error = relation_error(lambda name: values(name, shared_only=True))
+    if error is not None:
+        refuse(error[1])
     error = relation_error(values)
     if error is not None:
-        refuse(*error)
+        refuse(error[1], error[0])
 
 
 def _runtime():

@@ -190,6 +190,57 @@ def test_a_bad_per_synapse_value_is_refused_naming_it(name, value, message, mode
     assert G.ge[:].tolist() == [0.0, 0.0, 0.0]
 
 
+def _first_value_error(error):
+    while error is not None and not isinstance(error, ValueError):
+        error = error.__cause__
+    return error
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("tau_ca", -20 * ms, r"^S: tau_ca must be positive, got -20 ms"),
+        ("theta_p", 0.5, r"^S: theta_p must be above theta_d, got theta_p=0.5"),
+        ("sigma", np.nan, r"^S: sigma must be a number, got NaN"),
+        ("stp_U", 0.5, r"^S: stp_U = 0.5: short-term depression needs the state"),
+        ("eta", 0.3, r"^S: eta = 0.3: the nonlinear calcium needs .* split_calcium=True"),
+    ],
+)
+@pytest.mark.parametrize("mode", ["event", "clock"])
+def test_a_bad_shared_value_set_after_the_template_is_refused(name, value, message, mode,
+                                                              numpy_target):  # fmt: skip
+    """A shared parameter set on the group after make_synapses: checked at the start of the
+    run like a per-synapse one (named, no synapse named), and a value the template has no
+    state for (depression or nonlinear calcium on a DP template) is refused, not run with
+    full resources or without c_pre. The clock template has no variable for those two."""
+    G = b2.NeuronGroup(3, "dge/dt = -ge/(5*ms) : 1", threshold="True", reset="")
+    S = make_synapses(G, G, bc.synapse_template("DP", mode, weight_target="ge"), connect=True,
+                      name="S")  # fmt: skip
+    if name not in S.variables:
+        assert mode == "clock" and name in ("stp_U", "eta")
+        with pytest.raises(AttributeError):
+            setattr(S, name, value)
+        return
+    setattr(S, name, value)
+    with pytest.raises(Exception) as info:
+        b2.Network(G, S).run(1 * ms)
+    error = _first_value_error(info.value)
+    assert error is not None and re.search(message, str(error)), info.value
+    assert G.ge[:].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_shared_values_the_template_can_take_run(numpy_target):
+    """The checks refuse only what is wrong: a new θp and, on a template made with
+    depression, a new stp_U run and change ρ's course."""
+    G = b2.NeuronGroup(2, "dge/dt = -ge/(5*ms) : 1", threshold="t > 0*ms", reset="")
+    p = get_parameters("DP").replace(stp_U=0.4, tau_rec=100 * ms)
+    S = make_synapses(G, G, bc.synapse_template(p, weight_target="ge"), connect=True)
+    S.theta_p, S.stp_U = 1.4, 0.2
+    net = b2.Network(G, S)
+    net.run(20 * ms)
+    assert np.all(np.isfinite(S.rho_now[:])) and G.ge[:].max() > 0
+
+
 @pytest.mark.parametrize("target", ["numpy", pytest.param("cython", marks=pytest.mark.long)])
 def test_per_synapse_sigma_gives_each_class_the_exact_ou_moments(target):
     """σ per synapse in the event template: after one presynaptic spike (flat model: a
