@@ -554,7 +554,8 @@ def _power_law_integral(u, a, r):
     Σ_n w^{n+r}/(n + r) at w = u/(u + a) ≤ 1/2 (equal to (u/a)^r/r ₂F₁(r, r; r+1; −u/a)).
     56 terms leave a relative error below 2r·2^{−56}/56, under 1e-16 for r ≤ 100.
     """
-    w = np.asarray(u, dtype=float) / (np.asarray(u, dtype=float) + a)
+    u = np.asarray(u, dtype=float)
+    w = u / (u + a)
     total = np.zeros_like(w)
     for n in range(55, -1, -1):  # Horner: ((1/(55+r)) w + 1/(54+r)) w + ... + 1/r
         total = total * w + 1.0 / (n + r)

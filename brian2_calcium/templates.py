@@ -1038,12 +1038,12 @@ def check_parameter_values(synapses, template):
     """
     if synapses is None or len(synapses) == 0:
         return
+    # the clock template holds D (as the calcium pathway's delay) only per synapse
     clock_delay = template.mode == "clock" and "D" in template.parameters
 
     def values(name, shared_only=False):
-        if name == "D" and clock_delay:  # the clock template's D is the pathway's delay
-            value = np.asarray(synapses.calcium.delay_[:], dtype=float)
-            per_synapse = name in template.per_synapse
+        if name == "D" and clock_delay:
+            value, per_synapse = np.asarray(synapses.calcium.delay_[:], dtype=float), True
         elif name not in synapses.variables:  # a part of the model the template lacks
             return np.zeros(1)
         else:

@@ -158,6 +158,18 @@ def test_shared_parameters_stay_shared_and_per_synapse_start_at_the_set(numpy_ta
     np.testing.assert_allclose(S.theta_p[:], 1.3 + 0.1 * np.repeat(np.arange(3), 3))
 
 
+def _assert_run_refused(G, S, message):
+    """Running G and S raises a ValueError (perhaps wrapped by Brian2) whose text matches
+    ``message``, and nothing ran: G's ge stays 0."""
+    with pytest.raises(Exception) as info:
+        b2.Network(G, S).run(1 * ms)
+    error = info.value
+    while error is not None and not isinstance(error, ValueError):
+        error = error.__cause__
+    assert error is not None and re.search(message, str(error)), info.value
+    assert G.ge[:].tolist() == [0.0, 0.0, 0.0]
+
+
 @pytest.mark.parametrize(
     "name, value, message",
     [
@@ -181,19 +193,7 @@ def test_a_bad_per_synapse_value_is_refused_naming_it(name, value, message, mode
     values = np.array(getattr(target, attribute + ("_" if time else ""))[:], dtype=float)
     values[4] = float(value.replace("*ms", "e-3"))
     setattr(target, attribute, values * (second if time else 1))
-    with pytest.raises(Exception) as info:
-        b2.Network(G, S).run(1 * ms)
-    error = info.value
-    while error is not None and not isinstance(error, ValueError):
-        error = error.__cause__
-    assert error is not None and re.search(message, str(error)), info.value
-    assert G.ge[:].tolist() == [0.0, 0.0, 0.0]
-
-
-def _first_value_error(error):
-    while error is not None and not isinstance(error, ValueError):
-        error = error.__cause__
-    return error
+    _assert_run_refused(G, S, message)
 
 
 @pytest.mark.parametrize(
@@ -222,16 +222,12 @@ def test_a_bad_shared_value_set_after_the_template_is_refused(name, value, messa
             setattr(S, name, value)
         return
     setattr(S, name, value)
-    with pytest.raises(Exception) as info:
-        b2.Network(G, S).run(1 * ms)
-    error = _first_value_error(info.value)
-    assert error is not None and re.search(message, str(error)), info.value
-    assert G.ge[:].tolist() == [0.0, 0.0, 0.0]
+    _assert_run_refused(G, S, message)
 
 
 def test_shared_values_the_template_can_take_run(numpy_target):
     """The checks refuse only what is wrong: a new θp and, on a template made with
-    depression, a new stp_U run and change ρ's course."""
+    depression, a new stp_U run, with a finite ρ and a transmitted weight."""
     G = b2.NeuronGroup(2, "dge/dt = -ge/(5*ms) : 1", threshold="t > 0*ms", reset="")
     p = get_parameters("DP").replace(stp_U=0.4, tau_rec=100 * ms)
     S = make_synapses(G, G, bc.synapse_template(p, weight_target="ge"), connect=True)
